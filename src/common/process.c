@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* process.c: pids, pidfds, start times, waiting */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "alloc.h"
+#include "fs.h"
+#include "process.h"
+
+void pid_killp(pid_t *pid)
+{
+        if (*pid > 0) {
+                int saved = errno;
+                kill(*pid, SIGKILL);
+                while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                errno = saved;
+        }
+}
+
+/* Reads /proc/PID/stat and returns a pointer just past the ") " that ends the comm field. */
+static int read_stat(pid_t pid, char *buf, size_t size, char **ret_rest)
+{
+        char path[64];
+        _cleanup_close_ int fd = -EBADF;
+        ssize_t n;
+        char *p;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        n = read(fd, buf, size - 1);
+        if (n < 0)
+                return -errno;
+        buf[n] = 0;
+        p = strrchr(buf, ')');
+        if (!p || p[1] != ' ')
+                return -EBADMSG;
+        *ret_rest = p + 2;
+        return 0;
+}
+
+int process_start_time(pid_t pid, uint64_t *ret)
+{
+        char buf[1024], *p;
+        int r = read_stat(pid, buf, sizeof(buf), &p);
+        if (r < 0)
+                return r;
+        /* p is at field 3 (state); the start time is field 22. */
+        for (int field = 3; field < 22; field++) {
+                p = strchr(p, ' ');
+                if (!p)
+                        return -EBADMSG;
+                p++;
+        }
+        *ret = strtoull(p, NULL, 10);
+        return 0;
+}
+
+char process_state(pid_t pid)
+{
+        char buf[1024], *p;
+        if (read_stat(pid, buf, sizeof(buf), &p) < 0)
+                return 0;
+        return *p;
+}
+
+bool process_is_alive(pid_t pid, uint64_t start_time)
+{
+        uint64_t t;
+        char st;
+
+        if (pid <= 0)
+                return false;
+        st = process_state(pid);
+        if (st == 0 || st == 'Z' || st == 'X')
+                return false;
+        if (start_time == 0)
+                return true;
+        return process_start_time(pid, &t) == 0 && t == start_time;
+}
+
+int pidfd_open_pid(pid_t pid)
+{
+        int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+        return fd < 0 ? -errno : fd;
+}
+
+int pidfd_signal(int pidfd, int sig)
+{
+        return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
+}
+
+int process_wait_status(pid_t pid, int *ret_status, Error **err)
+{
+        int status;
+
+        while (waitpid(pid, &status, 0) < 0) {
+                if (errno != EINTR)
+                        return error_set(err, errno, "wait for pid %d", pid);
+        }
+        if (WIFEXITED(status))
+                *ret_status = WEXITSTATUS(status);
+        else if (WIFSIGNALED(status))
+                *ret_status = 128 + WTERMSIG(status);
+        else
+                *ret_status = 255;
+        return 0;
+}

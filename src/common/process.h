@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* process.h: pids, pidfds, start times, waiting */
+#pragma once
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "error.h"
+
+/* The start time of pid in clock ticks since boot (/proc/PID/stat field 22): with the pid, an
+ * identity that survives pid reuse. */
+int process_start_time(pid_t pid, uint64_t *ret);
+/* True if pid exists and, when start_time is non-zero, is still the same process. */
+bool process_is_alive(pid_t pid, uint64_t start_time);
+
+int pidfd_open_pid(pid_t pid);
+int pidfd_signal(int pidfd, int sig);
+
+/* Waits for pid and returns its exit status in shell form: code, or 128+signal. EINTR is retried. */
+int process_wait_status(pid_t pid, int *ret_status, Error **err);
+
+/* The state letter of /proc/PID/stat ('R', 'S', 'Z', ...), or 0 if gone. */
+char process_state(pid_t pid);

@@ -1,0 +1,7 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test-common-fs.c: not yet written */
+int main(void);
+int main(void)
+{
+        return 77;
+}
