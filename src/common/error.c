@@ -50,7 +50,7 @@ int error_wrap(Error **err, int r, const char *fmt, ...)
         va_list ap;
         char *m;
 
-        if (!err)
+        if (!err || r >= 0)
                 return r;
         va_start(ap, fmt);
         ctx = xvasprintf(fmt, ap);

@@ -19,7 +19,7 @@ int error_set(Error **err, int code, const char *fmt, ...) _printf_(3, 4);
 /* Like error_set() but without appending strerror(): for failures whose message says it all. */
 int error_setf(Error **err, int code, const char *fmt, ...) _printf_(3, 4);
 
-/* Puts context in front of an existing message ("ctx: old"); returns r unchanged. */
+/* Puts context in front of an existing message ("ctx: old") when r < 0; returns r unchanged. */
 int error_wrap(Error **err, int r, const char *fmt, ...) _printf_(3, 4);
 
 Error *error_free(Error *e);

@@ -1,1 +1,863 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* container.c: create, start, run and the other lifecycle operations on a container's state */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+
+#include "cgroup.h"
+#include "common/alloc.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/process.h"
+#include "container.h"
+#include "hooks.h"
+#include "init.h"
+#include "internal.h"
+#include "linux.h"
+#include "seccomp.h"
+#include "spec.h"
+#include "state.h"
+#include "tty.h"
+
+int rt_context_open(const char *root, bool is_systemd_cgroup, RtContext **ret, Error **err)
+{
+        _cleanup_(rt_context_freep) RtContext *c = xnew0(RtContext, 1);
+        int r;
+
+        c->root_fd = -EBADF;
+        c->root = xstrdup(root);
+        c->is_systemd_cgroup = is_systemd_cgroup;
+        r = rt_root_open(root, &c->root_fd, err);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+RtContext *rt_context_free(RtContext *c)
+{
+        if (!c)
+                return NULL;
+        if (c->root_fd >= 0)
+                close(c->root_fd);
+        free(c->root);
+        free(c);
+        return NULL;
+}
+
+/* Everything create makes, so that one path undoes it on failure. */
+typedef struct Spawn {
+        RtContext *ctx;
+        const char *id;
+        const RtCreateOptions *o;
+        bool is_run;
+        RtSpec *spec;
+        char *raw_config;
+        char *bundle;
+        char *rootfs;
+        RtSeccomp *seccomp;
+        RtResources *resources;
+        RtCgroup *cgroup;
+        int dir_fd;
+        bool has_dir;
+        int fifo_fd;
+        int console_fd;
+        int sync_fd;  /* our end */
+        int child_fd; /* the container's end, closed once it has it */
+        pid_t pid;
+        int pidfd;
+        int pty_master;
+        RtState *state;
+} Spawn;
+
+static void spawn_undo(Spawn *s)
+{
+        if (s->pid > 0) {
+                kill(s->pid, SIGKILL);
+                waitpid(s->pid, NULL, 0);
+        }
+        if (s->cgroup) {
+                rt_cgroup_kill(s->cgroup, SIGKILL, NULL);
+                if (rt_cgroup_destroy(s->cgroup, NULL) < 0)
+                        log_warn("remove cgroup of '%s', ignoring", s->id);
+        }
+        if (s->has_dir)
+                rm_rf_at(s->ctx->root_fd, s->id, NULL);
+}
+
+static void spawn_free(Spawn *s)
+{
+        rt_spec_free(s->spec);
+        free(s->raw_config);
+        free(s->bundle);
+        free(s->rootfs);
+        rt_seccomp_free(s->seccomp);
+        rt_resources_free(s->resources);
+        rt_cgroup_free(s->cgroup);
+        rt_state_free(s->state);
+        for (int *fd = &s->dir_fd; fd <= &s->child_fd; fd++)
+                if (*fd >= 0)
+                        close(*fd);
+        if (s->pidfd >= 0)
+                close(s->pidfd);
+        if (s->pty_master >= 0)
+                close(s->pty_master);
+}
+
+static int load_bundle(Spawn *s, Error **err)
+{
+        char buf[PATH_MAX];
+        const char *bundle = s->o->bundle ? s->o->bundle : ".";
+        struct stat st;
+        int r;
+
+        if (!realpath(bundle, buf))
+                return error_set(err, errno, "bundle '%s'", bundle);
+        s->bundle = xstrdup(buf);
+        r = rt_spec_load(s->bundle, &s->spec, &s->raw_config, err);
+        if (r < 0)
+                return r;
+        if (!s->spec->process)
+                return error_setf(err, EINVAL, "%s/config.json: process: required", s->bundle);
+        if (!s->spec->ns[RT_NS_MOUNT].is_set)
+                return error_setf(err, EINVAL, "%s/config.json: linux.namespaces: a mount namespace is required",
+                                  s->bundle);
+        if (s->spec->process->terminal && !s->o->console_socket && (!s->is_run || s->o->is_detached))
+                return error_setf(err, EINVAL,
+                                  "process.terminal is set but no --console-socket was given to receive it");
+        if (s->o->console_socket && !s->spec->process->terminal)
+                return error_setf(err, EINVAL, "--console-socket given but process.terminal is false");
+        s->rootfs = s->spec->root_path[0] == '/' ? xstrdup(s->spec->root_path)
+                                                 : xasprintf("%s/%s", s->bundle, s->spec->root_path);
+        if (stat(s->rootfs, &st) < 0)
+                return error_set(err, errno, "root.path '%s'", s->rootfs);
+        if (!S_ISDIR(st.st_mode))
+                return error_setf(err, ENOTDIR, "root.path '%s': not a directory", s->rootfs);
+        r = rt_seccomp_prepare(s->spec->seccomp, "linux.seccomp", &s->seccomp, err);
+        if (r < 0)
+                return r;
+        return rt_resources_parse(s->spec->resources, "linux.resources", &s->resources, err);
+}
+
+static json_t *annotations(const RtSpec *spec)
+{
+        json_t *a = json_object_get(spec->json, "annotations");
+        return json_is_object(a) ? json_incref(a) : NULL;
+}
+
+/* Makes $root/<id> (the step that claims the id), the config copy and the start fifo. */
+static int make_state_dir(Spawn *s, Error **err)
+{
+        int r;
+
+        if (mkdirat(s->ctx->root_fd, s->id, 0700) < 0) {
+                if (errno == EEXIST)
+                        return error_setf(err, EEXIST, "container '%s' already exists", s->id);
+                return error_set(err, errno, "create state of '%s'", s->id);
+        }
+        s->has_dir = true;
+        s->dir_fd = openat(s->ctx->root_fd, s->id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (s->dir_fd < 0)
+                return error_set(err, errno, "open state of '%s'", s->id);
+        r = write_file_atomic_at(s->dir_fd, "config.json", s->raw_config, strlen(s->raw_config), 0600, err);
+        if (r < 0)
+                return r;
+        if (s->is_run)
+                return 0;
+        if (mkfifoat(s->dir_fd, "exec.fifo", 0600) < 0)
+                return error_set(err, errno, "create exec.fifo");
+        /* Opened for reading and writing, the fifo neither blocks here nor gives EOF to the reader. */
+        s->fifo_fd = openat(s->dir_fd, "exec.fifo", O_RDWR | O_CLOEXEC);
+        if (s->fifo_fd < 0)
+                return error_set(err, errno, "open exec.fifo");
+        return 0;
+}
+
+static char *state_json_for_hooks(Spawn *s, RtStatus status)
+{
+        _cleanup_json_ json_t *j = NULL;
+        RtState st = { .id = (char *)s->id, .bundle = s->bundle, .rootfs = s->rootfs, .pid = s->pid,
+                       .created = (char *)"", .annotations = annotations(s->spec), .dir_fd = -EBADF };
+        char *out;
+
+        j = rt_state_oci_json(&st, status);
+        json_decref(st.annotations);
+        out = json_dump_compact(j);
+        return out;
+}
+
+/* The container process: either cloned straight from us, or, when namespaces must be joined
+ * first (or a time namespace made with offsets), from an intermediate process that joins them
+ * and clones with CLONE_PARENT so the container is still our child. */
+static pid_t clone_container(Spawn *s, unsigned long flags, int cgroup_fd, int *ret_pidfd)
+{
+        struct clone_args args = {
+                .flags = flags,
+                .exit_signal = SIGCHLD,
+        };
+        if (ret_pidfd) {
+                args.flags |= CLONE_PIDFD;
+                args.pidfd = (uint64_t)(uintptr_t)ret_pidfd;
+        }
+        if (cgroup_fd >= 0) {
+                args.flags |= CLONE_INTO_CGROUP;
+                args.cgroup = (uint64_t)cgroup_fd;
+        }
+        return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+}
+
+static _noreturn_ void child_main(Spawn *s)
+{
+        RtInitArgs a = {
+                .spec = s->spec,
+                .process = s->spec->process,
+                .seccomp = s->seccomp,
+                .rootfs = s->rootfs,
+                .sync_fd = s->child_fd,
+                .fifo_fd = s->fifo_fd,
+                .console_fd = s->console_fd,
+                .preserve_fds = s->o->preserve_fds,
+                .is_detached = !s->is_run || s->o->is_detached,
+                .no_pivot = s->o->no_pivot,
+        };
+        rt_init_main(&a);
+}
+
+static _noreturn_ void stage_main(Spawn *s, unsigned long flags)
+{
+        Error *err = NULL;
+        int fds[_RT_NS_MAX];
+        pid_t pid;
+        int r;
+
+        r = rt_ns_open_paths(s->spec, fds, &err);
+        if (r >= 0)
+                r = rt_ns_join(fds, &err);
+        if (r >= 0 && (flags & CLONE_NEWTIME)) {
+                /* Offsets can only be written before any process is in the namespace. */
+                if (unshare(CLONE_NEWTIME) < 0)
+                        r = error_set(&err, errno, "create time namespace");
+                else
+                        r = rt_ns_write_time_offsets(s->spec, &err);
+                flags &= ~(unsigned long)CLONE_NEWTIME;
+        }
+        if (r < 0) {
+                rt_sync_send(s->child_fd, RT_SYNC_ERROR, -r, error_message(err, r), -EBADF, NULL);
+                _exit(1);
+        }
+        pid = clone_container(s, flags | CLONE_PARENT, -EBADF, NULL);
+        if (pid == 0)
+                child_main(s);
+        if (pid < 0) {
+                r = -errno;
+                rt_sync_send(s->child_fd, RT_SYNC_ERROR, -r, "clone container process", -EBADF, NULL);
+                _exit(1);
+        }
+        rt_sync_send(s->child_fd, RT_SYNC_PID, pid, NULL, -EBADF, NULL);
+        _exit(0);
+}
+
+static int start_process(Spawn *s, Error **err)
+{
+        unsigned long flags = rt_ns_new_flags(s->spec) & ~(unsigned long)CLONE_NEWCGROUP;
+        bool needs_stage = (flags & CLONE_NEWTIME) != 0;
+        int pair[2], cgroup_fd, r;
+
+        for (int t = 0; t < _RT_NS_MAX; t++)
+                if (s->spec->ns[t].path)
+                        needs_stage = true;
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+                return error_set(err, errno, "socketpair");
+        s->sync_fd = pair[0];
+        s->child_fd = pair[1];
+        cgroup_fd = rt_cgroup_clone_fd(s->cgroup);
+
+        if (!needs_stage) {
+                s->pid = clone_container(s, flags, cgroup_fd, &s->pidfd);
+                if (s->pid == 0)
+                        child_main(s);
+                if (s->pid < 0) {
+                        s->pid = 0;
+                        return error_set(err, errno, "clone container process");
+                }
+        } else {
+                RtSyncMsg m;
+                _cleanup_free_ char *payload = NULL;
+                pid_t stage = fork();
+                int status;
+
+                if (stage < 0)
+                        return error_set(err, errno, "fork");
+                if (stage == 0)
+                        stage_main(s, flags);
+                r = rt_sync_recv(s->sync_fd, &m, &payload, NULL, err);
+                waitpid(stage, &status, 0);
+                if (r < 0)
+                        return r;
+                if (m.type == RT_SYNC_ERROR)
+                        return error_setf(err, m.value > 0 ? m.value : EIO, "%s", payload);
+                s->pid = m.value;
+                s->pidfd = pidfd_open_pid(s->pid);
+                if (cgroup_fd >= 0 && (r = rt_cgroup_enter(s->cgroup, s->pid, err)) < 0)
+                        return r;
+        }
+        close(s->child_fd);
+        s->child_fd = -EBADF;
+        return 0;
+}
+
+/* Our side of setup: maps, cgroup, then answer the container process until it is ready. */
+static int drive_setup(Spawn *s, Error **err)
+{
+        _cleanup_free_ char *state_json = NULL;
+        const RtSpec *spec = s->spec;
+        int r;
+
+        if (spec->ns[RT_NS_USER].is_set && !spec->ns[RT_NS_USER].path) {
+                r = rt_userns_write_maps(s->pid, spec, err);
+                if (r < 0)
+                        return r;
+        }
+        if (rt_cgroup_clone_fd(s->cgroup) < 0) {
+                r = rt_cgroup_enter(s->cgroup, s->pid, err);
+                if (r < 0)
+                        return r;
+        }
+        if (spec->n_hooks[RT_HOOK_CREATE_CONTAINER] || spec->n_hooks[RT_HOOK_START_CONTAINER] ||
+            spec->n_hooks[RT_HOOK_PRESTART] || spec->n_hooks[RT_HOOK_CREATE_RUNTIME])
+                state_json = state_json_for_hooks(s, RT_STATUS_CREATING);
+        r = rt_sync_send(s->sync_fd, RT_SYNC_GO, 0, state_json, -EBADF, err);
+        if (r < 0)
+                return r;
+        for (;;) {
+                _cleanup_free_ char *payload = NULL;
+                _cleanup_close_ int fd = -EBADF;
+                RtSyncMsg m;
+
+                r = rt_sync_recv(s->sync_fd, &m, &payload, &fd, err);
+                if (r < 0)
+                        return r;
+                switch (m.type) {
+                case RT_SYNC_READY:
+                        return 0;
+                case RT_SYNC_ERROR:
+                        return error_setf(err, m.value > 0 ? m.value : EIO, "%s", payload);
+                case RT_SYNC_HOOKS:
+                        r = rt_hooks_run(spec->hooks[RT_HOOK_PRESTART], spec->n_hooks[RT_HOOK_PRESTART],
+                                         RT_HOOK_PRESTART, state_json, err);
+                        if (r >= 0)
+                                r = rt_hooks_run(spec->hooks[RT_HOOK_CREATE_RUNTIME],
+                                                 spec->n_hooks[RT_HOOK_CREATE_RUNTIME], RT_HOOK_CREATE_RUNTIME,
+                                                 state_json, err);
+                        if (r < 0)
+                                return r;
+                        r = rt_sync_send(s->sync_fd, RT_SYNC_HOOKS_DONE, 0, NULL, -EBADF, err);
+                        break;
+                case RT_SYNC_SECCOMP_FD: {
+                        _cleanup_free_ char *sj = state_json_for_hooks(s, RT_STATUS_CREATING);
+                        r = rt_seccomp_send_listener(s->seccomp, fd, sj, err);
+                        if (r >= 0)
+                                r = rt_sync_send(s->sync_fd, RT_SYNC_SECCOMP_DONE, 0, NULL, -EBADF, err);
+                        break;
+                }
+                case RT_SYNC_PTY:
+                        s->pty_master = TAKE_FD(fd);
+                        break;
+                default:
+                        return error_setf(err, EPROTO, "unexpected message %u from container process", m.type);
+                }
+                if (r < 0)
+                        return r;
+        }
+}
+
+static int write_pid_file(const char *path, pid_t pid, Error **err)
+{
+        char buf[32];
+        int n = snprintf(buf, sizeof(buf), "%d", pid);
+        return error_wrap(err, write_file_atomic_at(AT_FDCWD, path, buf, (size_t)n, 0644, err), "--pid-file");
+}
+
+static int record_state(Spawn *s, Error **err)
+{
+        RtState *st = xnew0(RtState, 1);
+        int r;
+
+        s->state = st;
+        st->id = xstrdup(s->id);
+        st->bundle = xstrdup(s->bundle);
+        st->rootfs = xstrdup(s->rootfs);
+        st->pid = s->pid;
+        process_start_time(s->pid, &st->pid_start_time);
+        st->created = rt_now_rfc3339();
+        st->owner = geteuid();
+        st->annotations = annotations(s->spec);
+        st->cgroup = rt_cgroup_to_json(s->cgroup);
+        st->is_systemd_cgroup = s->ctx->is_systemd_cgroup;
+        st->dir_fd = dup(s->dir_fd);
+        r = rt_state_save(st, err);
+        if (r < 0)
+                return r;
+        if (s->o->pid_file)
+                return write_pid_file(s->o->pid_file, s->pid, err);
+        return 0;
+}
+
+static int spawn(Spawn *s, Error **err)
+{
+        int r;
+
+        r = load_bundle(s, err);
+        if (r < 0)
+                return r;
+        r = make_state_dir(s, err);
+        if (r < 0)
+                return r;
+        if (s->o->console_socket) {
+                r = rt_unix_connect(s->o->console_socket, &s->console_fd, err);
+                if (r < 0)
+                        return error_wrap(err, r, "--console-socket");
+        }
+        r = rt_cgroup_create(s->spec->cgroups_path, s->id, s->ctx->is_systemd_cgroup, &s->cgroup, err);
+        if (r < 0)
+                return error_wrap(err, r, "cgroup");
+        r = rt_cgroup_apply(s->cgroup, s->resources, err);
+        if (r < 0)
+                return error_wrap(err, r, "linux.resources");
+        r = start_process(s, err);
+        if (r < 0)
+                return r;
+        r = drive_setup(s, err);
+        if (r < 0)
+                return r;
+        return record_state(s, err);
+}
+
+static void spawn_init(Spawn *s, RtContext *ctx, const char *id, const RtCreateOptions *o, bool is_run)
+{
+        *s = (Spawn){ .ctx = ctx, .id = id, .o = o, .is_run = is_run, .dir_fd = -EBADF, .fifo_fd = -EBADF,
+                      .console_fd = -EBADF, .sync_fd = -EBADF, .child_fd = -EBADF, .pidfd = -EBADF,
+                      .pty_master = -EBADF };
+}
+
+int rt_container_create(RtContext *ctx, const char *id, const RtCreateOptions *o, Error **err)
+{
+        Spawn s;
+        int r;
+
+        r = rt_id_check(id, err);
+        if (r < 0)
+                return r;
+        spawn_init(&s, ctx, id, o, false);
+        r = spawn(&s, err);
+        if (r < 0)
+                spawn_undo(&s);
+        spawn_free(&s);
+        return r;
+}
+
+void rt_run_poststart(const RtSpec *spec, RtState *st)
+{
+        _cleanup_json_ json_t *j = NULL;
+        _cleanup_free_ char *sj = NULL;
+        _cleanup_error_ Error *e = NULL;
+
+        if (!spec->n_hooks[RT_HOOK_POSTSTART])
+                return;
+        j = rt_state_oci_json(st, RT_STATUS_RUNNING);
+        sj = json_dump_compact(j);
+        /* The spec: a failing poststart hook is logged, and the container goes on. */
+        if (rt_hooks_run(spec->hooks[RT_HOOK_POSTSTART], spec->n_hooks[RT_HOOK_POSTSTART], RT_HOOK_POSTSTART, sj,
+                         &e) < 0)
+                log_warn("%s, ignoring", error_message(e, -EIO));
+}
+
+/* Foreground: forward signals, relay the terminal, and wait for the container process. */
+static int relay_loop(pid_t pid, int pidfd, int pty_master, int sigfd, int *ret_status, Error **err)
+{
+        char buf[16384];
+        bool stdin_open = pty_master >= 0;
+
+        for (;;) {
+                struct pollfd p[4] = {
+                        { .fd = pidfd, .events = POLLIN },
+                        { .fd = sigfd, .events = POLLIN },
+                        { .fd = pty_master, .events = POLLIN },
+                        { .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
+                };
+                if (poll(p, 4, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return error_set(err, errno, "poll");
+                }
+                if (p[1].revents & POLLIN) {
+                        struct signalfd_siginfo si;
+                        if (read(sigfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD) {
+                                if (si.ssi_signo == SIGWINCH && pty_master >= 0) {
+                                        struct winsize ws;
+                                        if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+                                                ioctl(pty_master, TIOCSWINSZ, &ws);
+                                } else {
+                                        pidfd_signal(pidfd, (int)si.ssi_signo);
+                                }
+                        }
+                }
+                if (p[2].revents & POLLIN) {
+                        ssize_t n = read(pty_master, buf, sizeof(buf));
+                        if (n > 0 && write(STDOUT_FILENO, buf, (size_t)n) < 0)
+                                stdin_open = false;
+                } else if (p[2].revents & (POLLHUP | POLLERR)) {
+                        pty_master = -EBADF; /* all slaves closed; the owner closes the fd */
+                }
+                if (p[3].revents & (POLLIN | POLLHUP)) {
+                        ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+                        if (n <= 0 || write(pty_master, buf, (size_t)n) < 0)
+                                stdin_open = false;
+                }
+                if (p[0].revents & POLLIN)
+                        break;
+        }
+        if (pty_master >= 0) {
+                /* Drain what the process wrote just before it exited. */
+                fcntl(pty_master, F_SETFL, O_NONBLOCK);
+                for (;;) {
+                        ssize_t n = read(pty_master, buf, sizeof(buf));
+                        if (n <= 0 || write(STDOUT_FILENO, buf, (size_t)n) < 0)
+                                break;
+                }
+        }
+        return process_wait_status(pid, ret_status, err);
+}
+
+void rt_block_signals(sigset_t *ret_mask, sigset_t *ret_old)
+{
+        sigfillset(ret_mask);
+        sigdelset(ret_mask, SIGSEGV);
+        sigdelset(ret_mask, SIGBUS);
+        sigdelset(ret_mask, SIGILL);
+        sigdelset(ret_mask, SIGFPE);
+        sigdelset(ret_mask, SIGABRT);
+        sigprocmask(SIG_BLOCK, ret_mask, ret_old);
+}
+
+int rt_foreground_wait(pid_t pid, int pidfd, int pty_master, const sigset_t *mask, int *ret_status, Error **err)
+{
+        _cleanup_close_ int sigfd = signalfd(-1, mask, SFD_CLOEXEC);
+        bool is_tty = pty_master >= 0 && isatty(STDIN_FILENO);
+        struct termios saved;
+        int r;
+
+        if (sigfd < 0)
+                return error_set(err, errno, "signalfd");
+        if (is_tty && rt_tty_raw(STDIN_FILENO, pty_master, &saved) < 0)
+                is_tty = false;
+        r = relay_loop(pid, pidfd, pty_master, sigfd, ret_status, err);
+        if (is_tty)
+                tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+        return r;
+}
+
+int rt_container_run(RtContext *ctx, const char *id, const RtCreateOptions *o, int *ret_status, Error **err)
+{
+        sigset_t mask, old;
+        Spawn s;
+        int r;
+
+        r = rt_id_check(id, err);
+        if (r < 0)
+                return r;
+        /* Block the signals we forward before the container exists, so none is lost. */
+        rt_block_signals(&mask, &old);
+        spawn_init(&s, ctx, id, o, true);
+        r = spawn(&s, err);
+        if (r >= 0)
+                r = rt_sync_send(s.sync_fd, RT_SYNC_START, 0, NULL, -EBADF, err);
+        if (r < 0) {
+                spawn_undo(&s);
+                spawn_free(&s);
+                sigprocmask(SIG_SETMASK, &old, NULL);
+                return r;
+        }
+        rt_run_poststart(s.spec, s.state);
+        if (o->is_detached) {
+                *ret_status = 0;
+                spawn_free(&s);
+                sigprocmask(SIG_SETMASK, &old, NULL);
+                return 0;
+        }
+        r = rt_foreground_wait(s.pid, s.pidfd, s.pty_master, &mask, ret_status, err);
+        s.pid = 0; /* reaped */
+        spawn_free(&s);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        if (!o->keep) {
+                _cleanup_error_ Error *e = NULL;
+                if (rt_container_delete(ctx, id, true, &e) < 0)
+                        log_warn("delete '%s': %s, ignoring", id, error_message(e, -EIO));
+        }
+        return r;
+}
+
+/* Loads the container and takes its lock: lifecycle operations on one container run one at a time. */
+static int load_locked(RtContext *ctx, const char *id, RtState **ret, Error **err)
+{
+        _cleanup_(rt_state_freep) RtState *st = NULL;
+        int r;
+
+        r = rt_state_load(ctx->root_fd, id, &st, err);
+        if (r < 0)
+                return r;
+        if (flock(st->dir_fd, LOCK_EX) < 0)
+                return error_set(err, errno, "lock '%s'", id);
+        *ret = TAKE_PTR(st);
+        return 0;
+}
+
+static int load_cgroup(const RtState *st, RtCgroup **ret, Error **err)
+{
+        if (!st->cgroup)
+                return error_setf(err, ENOENT, "container '%s' has no cgroup recorded", st->id);
+        return rt_cgroup_from_json(st->cgroup, ret, err);
+}
+
+int rt_container_start(RtContext *ctx, const char *id, Error **err)
+{
+        _cleanup_(rt_state_freep) RtState *st = NULL;
+        _cleanup_(rt_spec_freep) RtSpec *spec = NULL;
+        _cleanup_free_ char *raw = NULL;
+        _cleanup_close_ int fifo = -EBADF;
+        RtStatus status;
+        size_t len;
+        int r;
+
+        r = load_locked(ctx, id, &st, err);
+        if (r < 0)
+                return r;
+        status = rt_state_status(st);
+        if (status != RT_STATUS_CREATED)
+                return error_setf(err, EINVAL, "container '%s' is %s, not created", id, rt_status_name(status));
+        /* Non-blocking: if the container process is gone there is no reader, and open fails (ENXIO). */
+        fifo = openat(st->dir_fd, "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fifo < 0)
+                return error_set(err, errno, "container '%s': open exec.fifo", id);
+        if (write(fifo, "0", 1) != 1)
+                return error_set(err, errno, "container '%s': signal start", id);
+        unlinkat(st->dir_fd, "exec.fifo", 0);
+        r = read_file_at(st->dir_fd, "config.json", &raw, &len, err);
+        if (r < 0)
+                return r;
+        r = rt_spec_parse(raw, len, &spec, err);
+        if (r < 0)
+                return r;
+        rt_run_poststart(spec, st);
+        return 0;
+}
+
+int rt_container_state(RtContext *ctx, const char *id, json_t **ret, Error **err)
+{
+        _cleanup_(rt_state_freep) RtState *st = NULL;
+        int r = rt_state_load(ctx->root_fd, id, &st, err);
+        if (r < 0)
+                return r;
+        *ret = rt_state_oci_json(st, rt_state_status(st));
+        return 0;
+}
+
+int rt_container_kill(RtContext *ctx, const char *id, int sig, bool is_all, Error **err)
+{
+        _cleanup_(rt_state_freep) RtState *st = NULL;
+        _cleanup_(rt_cgroup_freep) RtCgroup *cg = NULL;
+        _cleanup_close_ int pidfd = -EBADF;
+        RtStatus status;
+        int r;
+
+        r = rt_state_load(ctx->root_fd, id, &st, err);
+        if (r < 0)
+                return r;
+        status = rt_state_status(st);
+        if (status == RT_STATUS_STOPPED && !is_all)
+                return error_setf(err, ESRCH, "container '%s' is not running", id);
+        if (is_all) {
+                r = load_cgroup(st, &cg, err);
+                if (r < 0)
+                        return r;
+                return rt_cgroup_kill(cg, sig, err);
+        }
+        /* Through a pidfd checked against the recorded start time: never a recycled pid. */
+        pidfd = pidfd_open_pid(st->pid);
+        if (pidfd < 0 || !process_is_alive(st->pid, st->pid_start_time))
+                return error_setf(err, ESRCH, "container '%s' is not running", id);
+        r = pidfd_signal(pidfd, sig);
+        if (r < 0)
+                return error_set(err, r, "signal container '%s'", id);
+        return 0;
+}
+
+/* Waits up to timeout_ms for the process behind pidfd to exit. */
+static bool wait_exit(int pidfd, int timeout_ms)
+{
+        struct pollfd p = { .fd = pidfd, .events = POLLIN };
+        return poll(&p, 1, timeout_ms) == 1;
+}
+
+static void run_poststop(RtState *st)
+{
+        _cleanup_(rt_spec_freep) RtSpec *spec = NULL;
+        _cleanup_free_ char *raw = NULL, *sj = NULL;
+        _cleanup_json_ json_t *j = NULL;
+        _cleanup_error_ Error *e = NULL;
+        size_t len;
+
+        if (read_file_at(st->dir_fd, "config.json", &raw, &len, NULL) < 0 || rt_spec_parse(raw, len, &spec, NULL) < 0)
+                return;
+        if (!spec->n_hooks[RT_HOOK_POSTSTOP])
+                return;
+        j = rt_state_oci_json(st, RT_STATUS_STOPPED);
+        sj = json_dump_compact(j);
+        if (rt_hooks_run(spec->hooks[RT_HOOK_POSTSTOP], spec->n_hooks[RT_HOOK_POSTSTOP], RT_HOOK_POSTSTOP, sj, &e) < 0)
+                log_warn("%s, ignoring", error_message(e, -EIO));
+}
+
+int rt_container_delete(RtContext *ctx, const char *id, bool is_force, Error **err)
+{
+        _cleanup_(rt_state_freep) RtState *st = NULL;
+        _cleanup_(rt_cgroup_freep) RtCgroup *cg = NULL;
+        RtStatus status;
+        int r;
+
+        r = load_locked(ctx, id, &st, err);
+        if (r == -ENOENT && is_force) {
+                /* A create that died before writing its state leaves a bare directory. */
+                return rt_id_check(id, NULL) == 0 ? rm_rf_at(ctx->root_fd, id, err) : r;
+        }
+        if (r < 0)
+                return r;
+        status = rt_state_status(st);
+        if ((status == RT_STATUS_RUNNING || status == RT_STATUS_PAUSED) && !is_force)
+                return error_setf(err, EBUSY, "container '%s' is %s: stop it first, or use --force", id,
+                                  rt_status_name(status));
+        if (st->cgroup)
+                load_cgroup(st, &cg, NULL);
+        if (status != RT_STATUS_STOPPED) {
+                _cleanup_close_ int pidfd = pidfd_open_pid(st->pid);
+                if (cg)
+                        rt_cgroup_kill(cg, SIGKILL, NULL);
+                if (status == RT_STATUS_PAUSED && cg)
+                        rt_cgroup_freeze(cg, false, NULL);
+                if (pidfd >= 0 && process_is_alive(st->pid, st->pid_start_time)) {
+                        pidfd_signal(pidfd, SIGKILL);
+                        if (!wait_exit(pidfd, 10000))
+                                return error_setf(err, ETIMEDOUT, "container '%s': process %d did not die", id,
+                                                  st->pid);
+                }
+        }
+        if (cg) {
+                /* Processes outside a private pid namespace outlive the init: kill them too. */
+                rt_cgroup_kill(cg, SIGKILL, NULL);
+                r = rt_cgroup_destroy(cg, err);
+                if (r < 0)
+                        return error_wrap(err, r, "container '%s'", id);
+        }
+        run_poststop(st);
+        r = rm_rf_at(ctx->root_fd, id, err);
+        return r < 0 ? error_wrap(err, r, "container '%s'", id) : 0;
+}
+
+int rt_container_list(RtContext *ctx, json_t **ret, Error **err)
+{
+        _cleanup_json_ json_t *list = json_array();
+        int fd = dup(ctx->root_fd);
+        DIR *d;
+        struct dirent *de;
+
+        if (fd < 0)
+                return error_set(err, errno, "dup");
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return error_set(err, errno, "list '%s'", ctx->root);
+        }
+        rewinddir(d);
+        while ((de = readdir(d))) {
+                _cleanup_(rt_state_freep) RtState *st = NULL;
+                if (de->d_name[0] == '.' || rt_state_load(ctx->root_fd, de->d_name, &st, NULL) < 0)
+                        continue;
+                json_array_append_new(list, rt_state_oci_json(st, rt_state_status(st)));
+        }
+        closedir(d);
+        *ret = TAKE_PTR(list);
+        return 0;
+}
+
+int rt_container_pause(RtContext *ctx, const char *id, bool is_paused, Error **err)
+{
+        _cleanup_(rt_state_freep) RtState *st = NULL;
+        _cleanup_(rt_cgroup_freep) RtCgroup *cg = NULL;
+        RtStatus status;
+        int r;
+
+        r = load_locked(ctx, id, &st, err);
+        if (r < 0)
+                return r;
+        status = rt_state_status(st);
+        if (is_paused && status != RT_STATUS_RUNNING)
+                return error_setf(err, EINVAL, "container '%s' is %s, not running", id, rt_status_name(status));
+        if (!is_paused && status != RT_STATUS_PAUSED)
+                return error_setf(err, EINVAL, "container '%s' is %s, not paused", id, rt_status_name(status));
+        r = load_cgroup(st, &cg, err);
+        if (r < 0)
+                return r;
+        return rt_cgroup_freeze(cg, is_paused, err);
+}
+
+int rt_container_pids(RtContext *ctx, const char *id, pid_t **ret, size_t *ret_n, Error **err)
+{
+        _cleanup_(rt_state_freep) RtState *st = NULL;
+        _cleanup_(rt_cgroup_freep) RtCgroup *cg = NULL;
+        int r;
+
+        r = rt_state_load(ctx->root_fd, id, &st, err);
+        if (r < 0)
+                return r;
+        r = load_cgroup(st, &cg, err);
+        if (r < 0)
+                return r;
+        return rt_cgroup_pids(cg, ret, ret_n, err);
+}
+
+int rt_container_update(RtContext *ctx, const char *id, const json_t *resources, Error **err)
+{
+        _cleanup_(rt_state_freep) RtState *st = NULL;
+        _cleanup_(rt_cgroup_freep) RtCgroup *cg = NULL;
+        _cleanup_(rt_resources_freep) RtResources *res = NULL;
+        RtStatus status;
+        int r;
+
+        r = load_locked(ctx, id, &st, err);
+        if (r < 0)
+                return r;
+        status = rt_state_status(st);
+        if (status == RT_STATUS_STOPPED)
+                return error_setf(err, EINVAL, "container '%s' is stopped", id);
+        r = rt_resources_parse(resources, "resources", &res, err);
+        if (r < 0)
+                return r;
+        r = load_cgroup(st, &cg, err);
+        if (r < 0)
+                return r;
+        return rt_cgroup_apply(cg, res, err);
+}

@@ -1,1 +1,256 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* mount.c: config.json's mounts, each target resolved inside the rootfs so no symlink leads out of it */
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
+
+#include "common/alloc.h"
+#include "common/fs.h"
+#include "common/log.h"
+#include "common/strv.h"
+#include "linux.h"
+
+/* The flags a user namespace may not clear on a bind mount it did not make: keep them on remount. */
+static unsigned long locked_flags(const char *path)
+{
+        struct statvfs sv;
+        unsigned long f = 0;
+
+        if (statvfs(path, &sv) < 0)
+                return 0;
+        if (sv.f_flag & ST_NOSUID)
+                f |= MS_NOSUID;
+        if (sv.f_flag & ST_NODEV)
+                f |= MS_NODEV;
+        if (sv.f_flag & ST_NOEXEC)
+                f |= MS_NOEXEC;
+        if (sv.f_flag & ST_RDONLY)
+                f |= MS_RDONLY;
+        return f;
+}
+
+/* The mount point that holds path, from mountinfo (longest prefix). */
+static char *find_mount_point(const char *path)
+{
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+        _cleanup_free_ char *line = NULL;
+        char *best = NULL;
+        size_t n = 0, best_len = 0;
+
+        while (f && getline(&line, &n, f) > 0) {
+                char mp[4096];
+                size_t len;
+                if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+                        continue;
+                len = strlen(mp);
+                if (len < best_len || strncmp(path, mp, len) != 0 || (path[len] != '/' && path[len] && len > 1))
+                        continue;
+                free(best);
+                best = xstrdup(mp);
+                best_len = len;
+        }
+        return best ? best : xstrdup("/");
+}
+
+int rt_mount_prepare_rootfs(const RtSpec *s, const char *rootfs, int *ret_root_fd, Error **err)
+{
+        unsigned long prop = s->rootfs_propagation ? s->rootfs_propagation : MS_SLAVE | MS_REC;
+        int fd;
+
+        /* Nothing we mount may propagate back to the host. */
+        if (mount(NULL, "/", NULL, prop | MS_REC, NULL) < 0)
+                return error_set(err, errno, "make / %s", prop & MS_SHARED ? "shared" : "slave");
+        if (prop & MS_SHARED) {
+                /* pivot_root refuses a new root whose parent mount is shared. */
+                _cleanup_free_ char *mp = find_mount_point(rootfs);
+                if (mount(NULL, mp, NULL, MS_PRIVATE, NULL) < 0)
+                        return error_set(err, errno, "make '%s' private", mp);
+        }
+        if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return error_set(err, errno, "bind rootfs '%s'", rootfs);
+        fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return error_set(err, errno, "open rootfs '%s'", rootfs);
+        *ret_root_fd = fd;
+        return 0;
+}
+
+static int setattr(int fd, const RtMount *m, Error **err)
+{
+        struct mount_attr attr = { .attr_set = m->attr_set, .attr_clr = m->attr_clr };
+        unsigned flags = AT_EMPTY_PATH | (m->is_recursive_attr ? AT_RECURSIVE : 0);
+
+        if (!m->attr_set && !m->attr_clr)
+                return 0;
+        if (syscall(SYS_mount_setattr, fd, "", flags, &attr, sizeof(attr)) < 0)
+                return error_set(err, errno, "mount_setattr");
+        return 0;
+}
+
+/* The cgroup filesystem as the container should see it: cgroup2 on a unified host; on v1 and
+ * hybrid hosts a tmpfs with one mount per hierarchy, as the host has them. */
+static int mount_cgroup(const RtMount *m, int root_fd, const char *tp, Error **err)
+{
+        _cleanup_close_ int top = -EBADF;
+        _cleanup_fclose_ FILE *f = NULL;
+        char target[FD_PATH_MAX];
+        _cleanup_free_ char *line = NULL;
+        unsigned long flags = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+        bool has_v1 = false;
+        size_t n = 0;
+
+        f = fopen("/proc/self/mountinfo", "re");
+        if (!f)
+                return error_set(err, errno, "open mountinfo");
+        while (getline(&line, &n, f) > 0) {
+                char *sep = strstr(line, " - ");
+                if (sep && strncmp(sep, " - cgroup ", 10) == 0)
+                        has_v1 = true;
+        }
+        if (!has_v1) {
+                if (mount("cgroup2", tp, "cgroup2", flags, NULL) < 0)
+                        return error_set(err, errno, "mount cgroup2");
+                return 0;
+        }
+        if (mount("tmpfs", tp, "tmpfs", (flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+                return error_set(err, errno, "mount tmpfs for cgroups");
+        /* The fd we mounted on names the directory below the tmpfs: reopen to reach the tmpfs. */
+        top = open_in_root(root_fd, m->destination, O_PATH | O_DIRECTORY, 0, RESOLVE_NO_SYMLINKS);
+        if (top < 0)
+                return error_set(err, top, "reopen");
+        fd_path(top, target);
+        rewind(f);
+        while (getline(&line, &n, f) > 0) {
+                char mp[4096], fstype[64], opts[1024];
+                char *sep = strstr(line, " - "), *name, *sub;
+                _cleanup_free_ char *dst = NULL, *data = NULL;
+
+                if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 ||
+                    sscanf(sep + 3, "%63s %*s %1023s", fstype, opts) != 2)
+                        continue;
+                if (strcmp(fstype, "cgroup") != 0 && strcmp(fstype, "cgroup2") != 0)
+                        continue;
+                if (strncmp(mp, "/sys/fs/cgroup/", 15) != 0)
+                        continue;
+                name = mp + 15;
+                dst = xasprintf("%s/%s", target, name);
+                if (mkdir(dst, 0755) < 0 && errno != EEXIST)
+                        return error_set(err, errno, "mkdir '%s'", dst);
+                if (strcmp(fstype, "cgroup2") == 0) {
+                        if (mount("cgroup2", dst, "cgroup2", flags, NULL) < 0)
+                                return error_set(err, errno, "mount cgroup2 on '%s'", dst);
+                        continue;
+                }
+                /* Super options "rw,cpu,cpuacct" name the controllers: drop rw/ro, keep the rest. */
+                for (char *tok = strtok_r(opts, ",", &sub); tok; tok = strtok_r(NULL, ",", &sub)) {
+                        if (strcmp(tok, "rw") == 0 || strcmp(tok, "ro") == 0)
+                                continue;
+                        char *d = data ? xasprintf("%s,%s", data, tok) : xstrdup(tok);
+                        free(data);
+                        data = d;
+                }
+                if (mount("cgroup", dst, "cgroup", flags, data) < 0)
+                        return error_set(err, errno, "mount cgroup '%s' on '%s'", data ? data : "", dst);
+        }
+        if (flags & MS_RDONLY) {
+                if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                        return error_set(err, errno, "make cgroup tmpfs read-only");
+        }
+        return 0;
+}
+
+static bool is_kernel_fs(const RtMount *m)
+{
+        return m->type && (strcmp(m->type, "proc") == 0 || strcmp(m->type, "sysfs") == 0);
+}
+
+static int mount_one(const RtMount *m, size_t index, int root_fd, bool is_userns, Error **err)
+{
+        _cleanup_close_ int target = -EBADF, mounted = -EBADF;
+        bool is_bind = m->flags & MS_BIND;
+        bool is_file = false;
+        char tp[FD_PATH_MAX];
+        int r;
+
+        if (is_bind) {
+                struct stat st;
+                if (stat(m->source, &st) < 0)
+                        return error_set(err, errno, "source '%s'", m->source);
+                is_file = !S_ISDIR(st.st_mode);
+        }
+        r = mkpath_in_root(root_fd, m->destination, is_file, err);
+        if (r < 0)
+                return r;
+        target = r;
+        if (is_kernel_fs(m)) {
+                /* proc and sysfs over a symlink would let a container redirect them (CVE-2019-19921). */
+                _cleanup_close_ int check = open_in_root(root_fd, m->destination, O_PATH | O_DIRECTORY, 0,
+                                                         RESOLVE_NO_SYMLINKS);
+                if (check < 0)
+                        return error_set(err, check == -ELOOP ? EINVAL : check,
+                                         "'%s' is a symlink or not a directory: refusing to mount %s there",
+                                         m->destination, m->type);
+        }
+        fd_path(target, tp);
+
+        if (is_bind) {
+                if (mount(m->source, tp, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
+                        return error_set(err, errno, "bind '%s'", m->source);
+                unsigned long extra = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+                if (extra) {
+                        _cleanup_close_ int fresh = open_in_root(root_fd, m->destination, O_PATH, 0, 0);
+                        char fp[FD_PATH_MAX];
+                        if (fresh < 0)
+                                return error_set(err, fresh, "reopen");
+                        fd_path(fresh, fp);
+                        if (is_userns)
+                                extra |= locked_flags(fp) & ~MS_RDONLY;
+                        if (mount(NULL, fp, NULL, MS_BIND | MS_REMOUNT | extra, NULL) < 0)
+                                return error_set(err, errno, "remount with options");
+                }
+        } else if (m->type && strcmp(m->type, "cgroup") == 0) {
+                r = mount_cgroup(m, root_fd, tp, err);
+                if (r < 0)
+                        return r;
+        } else {
+                if (mount(m->source ? m->source : m->type, tp, m->type, m->flags & ~MS_REC, m->data) < 0) {
+                        r = -errno;
+                        /* In a user namespace without its own network namespace, sysfs cannot be
+                         * mounted: give the container the host's, read-only, as runc does. */
+                        if (r == -EPERM && is_userns && strcmp(m->type, "sysfs") == 0) {
+                                if (mount("/sys", tp, NULL, MS_BIND | MS_REC, NULL) < 0)
+                                        return error_set(err, errno, "bind /sys");
+                        } else {
+                                return error_set(err, r, "mount %s", m->type);
+                        }
+                }
+        }
+        if (!m->propagation && !m->attr_set && !m->attr_clr)
+                return 0;
+        mounted = open_in_root(root_fd, m->destination, O_PATH, 0, 0);
+        if (mounted < 0)
+                return error_set(err, mounted, "reopen");
+        if (m->propagation && mount(NULL, fd_path(mounted, tp), NULL, m->propagation, NULL) < 0)
+                return error_set(err, errno, "set propagation");
+        return setattr(mounted, m, err);
+}
+
+int rt_mount_all(const RtSpec *s, int root_fd, const char *rootfs, Error **err)
+{
+        bool is_userns = s->ns[RT_NS_USER].is_set;
+
+        for (size_t i = 0; i < s->n_mounts; i++) {
+                const RtMount *m = &s->mounts[i];
+                int r = mount_one(m, i, root_fd, is_userns, err);
+                if (r < 0)
+                        return error_wrap(err, r, "mounts[%zu] (%s on '%s')", i, m->type ? m->type : "bind",
+                                          m->destination);
+        }
+        return 0;
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* internal.h: what container.c and exec.c share and nothing outside the runtime uses */
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+#include "common/error.h"
+#include "spec.h"
+#include "state.h"
+
+/* Blocks every signal a foreground runtime forwards (all but the synchronous faults). */
+void rt_block_signals(sigset_t *ret_mask, sigset_t *ret_old);
+
+/* Forwards the signals in mask to the process, relays its terminal (pty_master, or -EBADF), waits
+ * for it and returns its status (128+N for a signal). */
+int rt_foreground_wait(pid_t pid, int pidfd, int pty_master, const sigset_t *mask, int *ret_status, Error **err);
+
+/* Runs the poststart hooks; failures are logged, as the spec asks. */
+void rt_run_poststart(const RtSpec *spec, RtState *st);
