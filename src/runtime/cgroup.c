@@ -1,1 +1,1377 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* cgroup.c: cgroup mode detection, linux.resources parsing, path resolution, dispatch to the v1/v2 ops, state */
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common/alloc.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/strv.h"
+#include "runtime/cgroup-internal.h"
+
+static const struct {
+        const char *v1;   /* NULL: no v1 controller */
+        const char *v2;   /* NULL: nothing on v2; "": part of the v2 core, always there */
+        const char *what; /* the config field, for messages */
+} controllers[_CG_CONTROLLER_MAX] = {
+        [CG_MEMORY] = {"memory", "memory", "memory"},
+        [CG_CPU] = {"cpu", "cpu", "cpu"},
+        [CG_CPUSET] = {"cpuset", "cpuset", "cpu.cpus/mems"},
+        [CG_PIDS] = {"pids", "pids", "pids"},
+        [CG_BLKIO] = {"blkio", "io", "blockIO"},
+        [CG_HUGETLB] = {"hugetlb", "hugetlb", "hugepageLimits"},
+        [CG_NET_CLS] = {"net_cls", NULL, "network.classID"},
+        [CG_NET_PRIO] = {"net_prio", NULL, "network.priorities"},
+        [CG_RDMA] = {"rdma", "rdma", "rdma"},
+        [CG_DEVICES] = {"devices", "", "devices"},
+        [CG_UNIFIED] = {NULL, "", "unified"},
+        [CG_CPUACCT] = {"cpuacct", "", "cpu usage"},
+        [CG_FREEZER] = {"freezer", "", "freezer"},
+};
+
+/* ---- the host's layout ---- */
+
+const char *rt_cgroup_mode_name(RtCgroupMode m)
+{
+        switch (m) {
+        case RT_CGROUP_V1:
+                return "v1";
+        case RT_CGROUP_V2:
+                return "v2";
+        case RT_CGROUP_HYBRID:
+                return "hybrid";
+        }
+        return "unknown";
+}
+
+static int mode_from_name(const char *s)
+{
+        for (int m = RT_CGROUP_V1; m <= RT_CGROUP_HYBRID; m++)
+                if (strcmp(s, rt_cgroup_mode_name(m)) == 0)
+                        return m;
+        return -EINVAL;
+}
+
+/* Undoes the octal escapes ("\040") mountinfo uses for blanks, in place. */
+static void unescape_octal(char *s)
+{
+        char *w = s;
+        for (char *p = s; *p; p++) {
+                if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' &&
+                    p[3] <= '7') {
+                        *w++ = (char)(((p[1] - '0') << 6) | ((p[2] - '0') << 3) | (p[3] - '0'));
+                        p += 3;
+                } else {
+                        *w++ = *p;
+                }
+        }
+        *w = 0;
+}
+
+char **rt_cgroup_words(const char *s, const char *separators)
+{
+        _cleanup_free_ char *copy = xstrdup(s);
+        char **v = xnew0(char *, 1), *save = NULL;
+        for (char *t = strtok_r(copy, separators, &save); t; t = strtok_r(NULL, separators, &save))
+                strv_push(&v, t);
+        return v;
+}
+
+/* A cgroup or cgroup2 line of mountinfo: fields 4 (root) and 5 (mount point), then after " - " type and options. */
+typedef struct MountLine {
+        char *root, *point, *fstype, *super;
+} MountLine;
+
+static bool parse_mount_line(char *line, MountLine *m)
+{
+        char *save = NULL, *f[5] = {0};
+        int i = 0;
+        char *t = strtok_r(line, " ", &save);
+
+        for (; t && i < 5; t = strtok_r(NULL, " ", &save))
+                f[i++] = t;
+        while (t && strcmp(t, "-") != 0)
+                t = strtok_r(NULL, " ", &save);
+        if (i < 5 || !t)
+                return false;
+        m->root = f[3];
+        m->point = f[4];
+        m->fstype = strtok_r(NULL, " ", &save);
+        (void)strtok_r(NULL, " ", &save); /* source */
+        m->super = strtok_r(NULL, " \n", &save);
+        if (!m->fstype || !m->super)
+                return false;
+        unescape_octal(m->root);
+        unescape_octal(m->point);
+        return true;
+}
+
+/* path (from /proc/self/cgroup) below a mount whose root is root. */
+static char *path_below_root(const char *path, const char *root)
+{
+        size_t n = strlen(root);
+        if (strcmp(root, "/") == 0 || strncmp(path, root, n) != 0 || (path[n] != '/' && path[n] != 0))
+                return xstrdup(path);
+        return xstrdup(path[n] ? path + n : "/");
+}
+
+static void host_add(CgHost *host, bool is_v2, const char *ctrls, const MountLine *m, const char *own)
+{
+        CgMount *cm = xappend(host->mounts, host->n_mounts);
+        cm->is_v2 = is_v2;
+        cm->controllers = is_v2 ? NULL : rt_cgroup_words(ctrls, ",");
+        cm->mount = xstrdup(m->point);
+        cm->own = path_below_root(own, m->root);
+}
+
+/* The v1 mount holding every controller of ctrls ("cpu,cpuacct" or "name=systemd"). */
+static const MountLine *find_v1_mount(const MountLine *v1, size_t n, const char *ctrls)
+{
+        _cleanup_strv_ char **want = rt_cgroup_words(ctrls, ",");
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_strv_ char **opts = rt_cgroup_words(v1[i].super, ",");
+                bool is_all = want[0] != NULL;
+                for (char **w = want; *w && is_all; w++)
+                        is_all = strv_contains(opts, *w);
+                if (is_all)
+                        return &v1[i];
+        }
+        return NULL;
+}
+
+static int host_match(CgHost *host, char *proc_cgroup, const MountLine *v1, size_t n_v1, const MountLine *v2,
+                      Error **err)
+{
+        char *save = NULL;
+        for (char *l = strtok_r(proc_cgroup, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                char *ctrls = strchr(l, ':'), *path = ctrls ? strchr(ctrls + 1, ':') : NULL;
+                const MountLine *m;
+                if (!path)
+                        return error_setf(err, EBADMSG, "/proc/self/cgroup: malformed line '%s'", l);
+                *ctrls++ = 0;
+                *path++ = 0;
+                if (strcmp(l, "0") == 0 && !*ctrls) {
+                        if (v2)
+                                host_add(host, true, NULL, v2, path);
+                        continue;
+                }
+                if (host->mode == RT_CGROUP_V2 || !*ctrls)
+                        continue;
+                m = find_v1_mount(v1, n_v1, ctrls);
+                if (m)
+                        host_add(host, false, ctrls, m, path);
+                else
+                        log_debug("cgroup: hierarchy '%s' is not mounted, skipped", ctrls);
+        }
+        if (host->n_mounts == 0)
+                return error_setf(err, ENOMEDIUM, "no cgroup hierarchy of this process is mounted");
+        return 0;
+}
+
+int rt_cgroup_host_parse(const char *mountinfo, const char *proc_cgroup, CgHost **ret, Error **err)
+{
+        _cleanup_(rt_cgroup_host_freep) CgHost *host = xnew0(CgHost, 1);
+        _cleanup_free_ char *mi = xstrdup(mountinfo), *pc = xstrdup(proc_cgroup);
+        _cleanup_free_ MountLine *v1 = NULL;
+        MountLine v2 = {0};
+        size_t n_v1 = 0;
+        bool has_v2 = false;
+        char *save = NULL;
+        int r;
+
+        for (char *l = strtok_r(mi, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                MountLine m;
+                if (!parse_mount_line(l, &m))
+                        continue;
+                if (strcmp(m.fstype, "cgroup") == 0)
+                        *xappend(v1, n_v1) = m;
+                /* Prefer the canonical place when cgroup2 is mounted more than once. */
+                else if (strcmp(m.fstype, "cgroup2") == 0 &&
+                         (!has_v2 || strcmp(m.point, "/sys/fs/cgroup") == 0))
+                        v2 = m, has_v2 = true;
+        }
+        if (has_v2 && (n_v1 == 0 || strcmp(v2.point, "/sys/fs/cgroup") == 0))
+                host->mode = RT_CGROUP_V2;
+        else if (n_v1 > 0)
+                host->mode = has_v2 ? RT_CGROUP_HYBRID : RT_CGROUP_V1;
+        else
+                return error_setf(err, ENOMEDIUM, "no cgroup file system is mounted");
+
+        r = host_match(host, pc, v1, n_v1, has_v2 ? &v2 : NULL, err);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(host);
+        return 0;
+}
+
+int rt_cgroup_host_load(CgHost **ret, Error **err)
+{
+        _cleanup_free_ char *mi = NULL, *pc = NULL;
+        int r;
+
+        r = read_file_at(AT_FDCWD, "/proc/self/mountinfo", &mi, NULL, err);
+        if (r >= 0)
+                r = read_file_at(AT_FDCWD, "/proc/self/cgroup", &pc, NULL, err);
+        if (r >= 0)
+                r = rt_cgroup_host_parse(mi, pc, ret, err);
+        return r < 0 ? error_wrap(err, r, "detect cgroup layout") : 0;
+}
+
+CgHost *rt_cgroup_host_free(CgHost *host)
+{
+        if (!host)
+                return NULL;
+        for (size_t i = 0; i < host->n_mounts; i++) {
+                strv_free(host->mounts[i].controllers);
+                free(host->mounts[i].mount);
+                free(host->mounts[i].own);
+        }
+        free(host->mounts);
+        free(host);
+        return NULL;
+}
+
+int rt_cgroup_mode(RtCgroupMode *ret, Error **err)
+{
+        static int cached = -1;
+
+        if (cached < 0) {
+                _cleanup_(rt_cgroup_host_freep) CgHost *host = NULL;
+                int r = rt_cgroup_host_load(&host, err);
+                if (r < 0)
+                        return r;
+                cached = (int)host->mode;
+        }
+        *ret = (RtCgroupMode)cached;
+        return 0;
+}
+
+/* ---- linux.resources ---- */
+
+#define USE(res, c) ((res)->uses |= 1u << (c))
+
+typedef struct IntField {
+        const char *key;
+        size_t offset; /* of the int64_t in RtResources */
+        int64_t min, max;
+        bool is_zero_unset; /* 0 means "not set", as runc reads it */
+        CgController ctrl;  /* what a value set here is written to */
+} IntField;
+
+#define FIELD(k, member, lo, hi, z, c) {k, offsetof(RtResources, member), lo, hi, z, c}
+
+static int parse_ints(const json_t *obj, const char *w, const IntField *f, size_t n, RtResources *res, Error **err)
+{
+        for (size_t i = 0; i < n; i++) {
+                int64_t v;
+                int r = json_get_int_range(obj, f[i].key, w, f[i].min, f[i].max, &v, err);
+                if (r < 0)
+                        return r;
+                if (r == 0 || (v == 0 && f[i].is_zero_unset))
+                        continue;
+                *(int64_t *)(void *)((char *)res + f[i].offset) = v;
+                USE(res, f[i].ctrl);
+        }
+        return 0;
+}
+
+static int get_required(const json_t *obj, const char *key, const char *w, int64_t min, int64_t max, int64_t *ret,
+                        Error **err)
+{
+        int r = json_get_int_range(obj, key, w, min, max, ret, err);
+        return r == 0 ? error_setf(err, EINVAL, "%s.%s: required", w, key) : r;
+}
+
+static int parse_memory(const json_t *mem, const char *w, RtResources *res, Error **err)
+{
+        static const IntField f[] = {
+                FIELD("limit", memory.limit, -1, INT64_MAX, true, CG_MEMORY),
+                FIELD("reservation", memory.reservation, -1, INT64_MAX, true, CG_MEMORY),
+                FIELD("swap", memory.swap, -1, INT64_MAX, true, CG_MEMORY),
+                FIELD("swappiness", memory.swappiness, -1, 100, false, CG_MEMORY),
+        };
+        int64_t ignored;
+        bool b;
+        int r;
+
+        if (parse_ints(mem, w, f, ARRAY_SIZE(f), res, err) < 0)
+                return -EINVAL;
+        if (res->memory.swappiness == -1) /* what docker sends for "leave it" */
+                res->memory.swappiness = CG_UNSET;
+        /* Kernel memory limits are gone from modern kernels; runc accepts and ignores them too. */
+        for (int i = 0; i < 2; i++) {
+                const char *k = i ? "kernelTCP" : "kernel";
+                r = json_get_int64(mem, k, w, &ignored, err);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        log_debug("%s.%s is ignored: kernel memory accounting is not configurable", w, k);
+        }
+        r = json_get_bool(mem, "disableOOMKiller", w, &b, err);
+        if (r > 0) {
+                res->memory.disable_oom_killer = b;
+                USE(res, CG_MEMORY);
+        }
+        if (r < 0 || json_get_bool(mem, "useHierarchy", w, &b, err) < 0 ||
+            json_get_bool(mem, "checkBeforeUpdate", w, &res->memory.check_before_update, err) < 0)
+                return -EINVAL;
+        return 0;
+}
+
+static int parse_cpu_list(const json_t *cpu, const char *key, const char *w, RtResources *res, char **ret,
+                          Error **err)
+{
+        const char *s = NULL;
+        int r = json_get_string(cpu, key, w, &s, err);
+        if (r <= 0 || !*s)
+                return r;
+        if (strspn(s, "0123456789,-") != strlen(s))
+                return error_setf(err, EINVAL, "%s.%s: '%s' is not a list like '0-2,4'", w, key, s);
+        *ret = xstrdup(s);
+        USE(res, CG_CPUSET);
+        return 0;
+}
+
+static int parse_cpu(const json_t *cpu, const char *w, RtResources *res, Error **err)
+{
+        static const IntField f[] = {
+                FIELD("shares", cpu.shares, 0, INT64_MAX, true, CG_CPU),
+                FIELD("quota", cpu.quota, -1, INT64_MAX, true, CG_CPU),
+                FIELD("burst", cpu.burst, 0, INT64_MAX, false, CG_CPU),
+                FIELD("period", cpu.period, 0, INT64_MAX, true, CG_CPU),
+                FIELD("realtimeRuntime", cpu.rt_runtime, -1, INT64_MAX, false, CG_CPU),
+                FIELD("realtimePeriod", cpu.rt_period, 0, INT64_MAX, true, CG_CPU),
+                FIELD("idle", cpu.idle, 0, 1, false, CG_CPU),
+        };
+        if (parse_ints(cpu, w, f, ARRAY_SIZE(f), res, err) < 0 ||
+            parse_cpu_list(cpu, "cpus", w, res, &res->cpu.cpus, err) < 0 ||
+            parse_cpu_list(cpu, "mems", w, res, &res->cpu.mems, err) < 0)
+                return -EINVAL;
+        return 0;
+}
+
+static int parse_pids(const json_t *pids, const char *w, RtResources *res, Error **err)
+{
+        int64_t v;
+        if (get_required(pids, "limit", w, INT64_MIN + 1, INT64_MAX, &v, err) < 0)
+                return -EINVAL;
+        /* As runc: 0 leaves the limit alone, any negative value means no limit. */
+        if (v != 0) {
+                res->pids_limit = v < 0 ? -1 : v;
+                USE(res, CG_PIDS);
+        }
+        return 0;
+}
+
+static int parse_access(const char *s, const char *w, unsigned *ret, Error **err)
+{
+        unsigned acc = 0;
+        for (const char *p = s; *p; p++) {
+                const char *bits = "mrw"; /* CG_ACC_MKNOD, _READ, _WRITE: 1, 2, 4 */
+                unsigned bit = strchr(bits, *p) ? 1u << (strchr(bits, *p) - bits) : 0;
+                if (!bit)
+                        return error_setf(err, EINVAL, "%s.access: '%s' is not made of 'r', 'w', 'm'", w, s);
+                acc |= bit;
+        }
+        if (!acc)
+                return error_setf(err, EINVAL, "%s.access: must not be empty", w);
+        *ret = acc;
+        return 0;
+}
+
+static int parse_device_rule(const json_t *e, const char *w, CgDeviceRule *d, Error **err)
+{
+        const char *type = "a", *access = "rwm";
+        int r = json_get_bool(e, "allow", w, &d->is_allow, err);
+
+        if (r == 0)
+                return error_setf(err, EINVAL, "%s.allow: required", w);
+        d->major = d->minor = -1; /* null or absent: any */
+        if (r < 0 || json_get_string(e, "type", w, &type, err) < 0 ||
+            json_get_string(e, "access", w, &access, err) < 0 ||
+            json_get_int_range(e, "major", w, -1, UINT32_MAX, &d->major, err) < 0 ||
+            json_get_int_range(e, "minor", w, -1, UINT32_MAX, &d->minor, err) < 0)
+                return -EINVAL;
+        if (strlen(type) != 1 || !strchr("abc", type[0]))
+                return error_setf(err, EINVAL, "%s.type: '%s' is not one of 'a', 'b', 'c'", w, type);
+        d->type = type[0];
+        return parse_access(access, w, &d->access, err);
+}
+
+static int parse_devices(const json_t *arr, const char *w, RtResources *res, Error **err)
+{
+        const json_t *e;
+        size_t i;
+
+        json_array_foreach (arr, i, e) {
+                _cleanup_free_ char *we = xasprintf("%s[%zu]", w, i);
+                if (!json_is_object(e))
+                        return error_setf(err, EINVAL, "%s: expected an object", we);
+                if (parse_device_rule(e, we, xappend(res->devices, res->n_devices), err) < 0)
+                        return -EINVAL;
+                USE(res, CG_DEVICES); /* an empty list leaves the device rules as they are, like an absent one */
+        }
+        return 0;
+}
+
+static int parse_dev_rates(const json_t *blk, const char *key, const char *w, RtResources *res, CgThrottle t,
+                           Error **err)
+{
+        json_t *arr = NULL;
+        const json_t *e;
+        size_t i;
+        int r = json_get_array(blk, key, w, &arr, err);
+
+        if (r <= 0)
+                return r;
+        json_array_foreach (arr, i, e) {
+                _cleanup_free_ char *we = xasprintf("%s.%s[%zu]", w, key, i);
+                CgDevRate *d = xappend(res->blkio.throttle[t], res->blkio.n_throttle[t]);
+                if (get_required(e, "major", we, 0, UINT32_MAX, &d->major, err) < 0 ||
+                    get_required(e, "minor", we, 0, UINT32_MAX, &d->minor, err) < 0 ||
+                    get_required(e, "rate", we, 0, INT64_MAX, &d->rate, err) < 0)
+                        return -EINVAL;
+                USE(res, CG_BLKIO);
+        }
+        return 0;
+}
+
+static int parse_blkio(const json_t *blk, const char *w, RtResources *res, Error **err)
+{
+        static const char *const throttles[_CG_THROTTLE_MAX] = {
+                "throttleReadBpsDevice", "throttleWriteBpsDevice", "throttleReadIOPSDevice",
+                "throttleWriteIOPSDevice"};
+        static const IntField f[] = {
+                FIELD("weight", blkio.weight, 0, 1000, true, CG_BLKIO),
+                FIELD("leafWeight", blkio.leaf_weight, 0, 1000, true, CG_BLKIO),
+        };
+        json_t *arr = NULL;
+        const json_t *e;
+        size_t i;
+
+        if (parse_ints(blk, w, f, ARRAY_SIZE(f), res, err) < 0 ||
+            json_get_array(blk, "weightDevice", w, &arr, err) < 0)
+                return -EINVAL;
+        json_array_foreach (arr, i, e) {
+                _cleanup_free_ char *we = xasprintf("%s.weightDevice[%zu]", w, i);
+                CgDevWeight *d = xappend(res->blkio.weight_devices, res->blkio.n_weight_devices);
+                d->weight = d->leaf_weight = CG_UNSET;
+                if (get_required(e, "major", we, 0, UINT32_MAX, &d->major, err) < 0 ||
+                    get_required(e, "minor", we, 0, UINT32_MAX, &d->minor, err) < 0 ||
+                    json_get_int_range(e, "weight", we, 1, 1000, &d->weight, err) < 0 ||
+                    json_get_int_range(e, "leafWeight", we, 1, 1000, &d->leaf_weight, err) < 0)
+                        return -EINVAL;
+                USE(res, CG_BLKIO);
+        }
+        for (CgThrottle t = 0; t < _CG_THROTTLE_MAX; t++)
+                if (parse_dev_rates(blk, throttles[t], w, res, t, err) < 0)
+                        return -EINVAL;
+        return 0;
+}
+
+static int parse_hugepages(const json_t *arr, const char *w, RtResources *res, Error **err)
+{
+        const json_t *e;
+        size_t i;
+
+        json_array_foreach (arr, i, e) {
+                _cleanup_free_ char *we = xasprintf("%s[%zu]", w, i);
+                CgNamed *h = xappend(res->hugepages, res->n_hugepages);
+                const char *size = NULL, *unit;
+                if (json_get_string(e, "pageSize", we, &size, err) <= 0)
+                        return error_setf(err, EINVAL, "%s.pageSize: a string is required", we);
+                unit = size + strspn(size, "0123456789");
+                if (unit == size || (strcmp(unit, "KB") != 0 && strcmp(unit, "MB") != 0 && strcmp(unit, "GB") != 0))
+                        return error_setf(err, EINVAL, "%s.pageSize: '%s' is not a size like '2MB'", we, size);
+                h->name = xstrdup(size);
+                if (get_required(e, "limit", we, -1, INT64_MAX, &h->n1, err) < 0)
+                        return -EINVAL;
+                USE(res, CG_HUGETLB);
+        }
+        return 0;
+}
+
+static int parse_network(const json_t *net, const char *w, RtResources *res, Error **err)
+{
+        static const IntField f[] = {FIELD("classID", net_class_id, 0, UINT32_MAX, false, CG_NET_CLS)};
+        json_t *arr = NULL;
+        const json_t *e;
+        size_t i;
+
+        if (parse_ints(net, w, f, ARRAY_SIZE(f), res, err) < 0 ||
+            json_get_array(net, "priorities", w, &arr, err) < 0)
+                return -EINVAL;
+        json_array_foreach (arr, i, e) {
+                _cleanup_free_ char *we = xasprintf("%s.priorities[%zu]", w, i);
+                CgNamed *p = xappend(res->net_priorities, res->n_net_priorities);
+                const char *name = NULL;
+                if (json_get_string(e, "name", we, &name, err) <= 0 || !*name || strchr(name, ' '))
+                        return error_setf(err, EINVAL, "%s.name: an interface name is required", we);
+                p->name = xstrdup(name);
+                if (get_required(e, "priority", we, 0, UINT32_MAX, &p->n1, err) < 0)
+                        return -EINVAL;
+                USE(res, CG_NET_PRIO);
+        }
+        return 0;
+}
+
+static int parse_rdma(const json_t *obj, const char *w, RtResources *res, Error **err)
+{
+        const char *dev;
+        const json_t *e;
+
+        json_object_foreach ((json_t *)obj, dev, e) {
+                _cleanup_free_ char *we = xasprintf("%s.%s", w, dev);
+                CgNamed *d = xappend(res->rdma, res->n_rdma);
+                d->name = xstrdup(dev);
+                d->n1 = d->n2 = CG_UNSET;
+                if (!*dev || strpbrk(dev, " \n") || !json_is_object(e))
+                        return error_setf(err, EINVAL, "%s: expected a device name and an object", we);
+                if (json_get_int_range(e, "hcaHandles", we, 0, UINT32_MAX, &d->n1, err) < 0 ||
+                    json_get_int_range(e, "hcaObjects", we, 0, UINT32_MAX, &d->n2, err) < 0)
+                        return -EINVAL;
+                USE(res, CG_RDMA);
+        }
+        return 0;
+}
+
+static int parse_unified(const json_t *obj, const char *w, RtResources *res, Error **err)
+{
+        const char *key;
+        const json_t *v;
+
+        json_object_foreach ((json_t *)obj, key, v) {
+                CgNamed *u = xappend(res->unified, res->n_unified);
+                if (!*key || key[0] == '.' || strchr(key, '/'))
+                        return error_setf(err, EINVAL, "%s: '%s' is not a cgroup file name", w, key);
+                if (!json_is_string(v))
+                        return error_setf(err, EINVAL, "%s.%s: expected a string", w, key);
+                u->name = xstrdup(key);
+                u->value = xstrdup(json_string_value(v));
+                USE(res, CG_UNIFIED);
+        }
+        return 0;
+}
+
+static int parse_sections(const json_t *json, RtResources *res, Error **err)
+{
+        static const struct {
+                const char *key;
+                bool is_array;
+                int (*parse)(const json_t *o, const char *w, RtResources *res, Error **err);
+        } sections[] = {
+                {"memory", false, parse_memory},   {"cpu", false, parse_cpu},
+                {"pids", false, parse_pids},       {"blockIO", false, parse_blkio},
+                {"hugepageLimits", true, parse_hugepages}, {"network", false, parse_network},
+                {"rdma", false, parse_rdma},       {"unified", false, parse_unified},
+                {"devices", true, parse_devices},
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(sections); i++) {
+                _cleanup_free_ char *w = NULL;
+                json_t *o = NULL;
+                int r = sections[i].is_array ? json_get_array(json, sections[i].key, res->where, &o, err)
+                                             : json_get_object(json, sections[i].key, res->where, &o, err);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        continue;
+                w = xasprintf("%s.%s", res->where, sections[i].key);
+                if (sections[i].parse(o, w, res, err) < 0)
+                        return -EINVAL;
+        }
+        return 0;
+}
+
+int rt_resources_parse(const json_t *json, const char *where, RtResources **ret, Error **err)
+{
+        _cleanup_(rt_resources_freep) RtResources *res = xnew0(RtResources, 1);
+        int64_t *ints[] = {&res->memory.limit, &res->memory.reservation, &res->memory.swap,
+                           &res->memory.swappiness, &res->cpu.shares, &res->cpu.quota, &res->cpu.burst,
+                           &res->cpu.period, &res->cpu.rt_runtime, &res->cpu.rt_period, &res->cpu.idle,
+                           &res->pids_limit, &res->blkio.weight, &res->blkio.leaf_weight, &res->net_class_id};
+
+        for (size_t i = 0; i < ARRAY_SIZE(ints); i++)
+                *ints[i] = CG_UNSET;
+        res->memory.disable_oom_killer = -1;
+        res->where = xstrdup(where ? where : "linux.resources");
+        if (json && !json_is_object(json))
+                return error_setf(err, EINVAL, "%s: expected an object", res->where);
+        if (json && parse_sections(json, res, err) < 0)
+                return -EINVAL;
+        *ret = TAKE_PTR(res);
+        return 0;
+}
+
+static void named_free(CgNamed *v, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                free(v[i].name);
+                free(v[i].value);
+        }
+        free(v);
+}
+
+RtResources *rt_resources_free(RtResources *r)
+{
+        if (!r)
+                return NULL;
+        free(r->where);
+        free(r->cpu.cpus);
+        free(r->cpu.mems);
+        free(r->blkio.weight_devices);
+        for (int t = 0; t < _CG_THROTTLE_MAX; t++)
+                free(r->blkio.throttle[t]);
+        named_free(r->hugepages, r->n_hugepages);
+        named_free(r->net_priorities, r->n_net_priorities);
+        named_free(r->rdma, r->n_rdma);
+        named_free(r->unified, r->n_unified);
+        free(r->devices);
+        free(r);
+        return NULL;
+}
+
+/* ---- the cgroup's path ---- */
+
+/* Joins the components of in with single slashes, refusing "." and ".."; keeps a leading slash. */
+static int clean_path(const char *in, char **ret, Error **err)
+{
+        _cleanup_strv_ char **parts = rt_cgroup_words(in, "/");
+        _cleanup_free_ char *out = xstrdup(in[0] == '/' ? "/" : "");
+
+        if (!parts[0])
+                return error_setf(err, EINVAL, "cgroupsPath '%s': must name a cgroup below the root", in);
+        for (char **p = parts; *p; p++) {
+                char *n;
+                if (strcmp(*p, ".") == 0 || strcmp(*p, "..") == 0)
+                        return error_setf(err, EINVAL, "cgroupsPath '%s': '.' and '..' are not allowed", in);
+                n = xasprintf("%s%s%s", out, p == parts ? "" : "/", *p);
+                free(out);
+                out = n;
+        }
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+/* "a-b-c.slice" -> "/a.slice/a-b.slice/a-b-c.slice" as systemd nests slices; "-.slice" is the root. */
+static int expand_slice(const char *slice, char **ret, Error **err)
+{
+        size_t n = strlen(slice);
+        _cleanup_free_ char *out = xstrdup("");
+
+        if (n < 6 || strcmp(slice + n - 6, ".slice") != 0 || strchr(slice, '/'))
+                return error_setf(err, EINVAL, "cgroupsPath: '%s' is not a systemd slice name", slice);
+        if (strcmp(slice, "-.slice") != 0) {
+                _cleanup_free_ char *name = xstrndup(slice, n - 6);
+                if (name[0] == '-' || name[n - 7] == '-' || strstr(name, "--"))
+                        return error_setf(err, EINVAL, "cgroupsPath: '%s' is not a valid slice name", slice);
+                for (char *p = name;; p++) {
+                        if (*p == '-' || *p == 0) {
+                                char *s = xasprintf("%s/%.*s.slice", out, (int)(p - name), name);
+                                free(out);
+                                out = s;
+                        }
+                        if (*p == 0)
+                                break;
+                }
+        }
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+static int systemd_path(const char *spec, char **ret, Error **err)
+{
+        _cleanup_free_ char *copy = xstrdup(spec), *slice_path = NULL;
+        char *prefix = strchr(copy, ':'), *name = prefix ? strchr(prefix + 1, ':') : NULL;
+        int r;
+
+        if (!name || strchr(name + 1, ':'))
+                return error_setf(err, EINVAL, "cgroupsPath '%s': expected 'slice:prefix:name' for systemd", spec);
+        *prefix++ = 0;
+        *name++ = 0;
+        if (!*name || strchr(name, '/') || strchr(prefix, '/'))
+                return error_setf(err, EINVAL, "cgroupsPath '%s': bad unit name", spec);
+        r = expand_slice(*copy ? copy : "system.slice", &slice_path, err);
+        if (r < 0)
+                return r;
+        if (strlen(name) > 6 && strcmp(name + strlen(name) - 6, ".slice") == 0)
+                *ret = xasprintf("%s/%s", slice_path, name);
+        else
+                *ret = xasprintf("%s/%s%s%s.scope", slice_path, prefix, *prefix ? "-" : "", name);
+        return 0;
+}
+
+int rt_cgroup_path_resolve(const char *cgroups_path, const char *id, bool is_systemd, char **ret, Error **err)
+{
+        _cleanup_free_ char *raw = NULL;
+        int r;
+
+        if (!id || !*id || strchr(id, '/') || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+                return error_setf(err, EINVAL, "container id '%s' cannot name a cgroup", id ? id : "");
+        if (cgroups_path && *cgroups_path && is_systemd) {
+                r = systemd_path(cgroups_path, &raw, err);
+                if (r < 0)
+                        return r;
+        } else if (cgroups_path && *cgroups_path) {
+                raw = xstrdup(cgroups_path);
+        } else {
+                raw = is_systemd ? xasprintf("/system.slice/hull-%s.scope", id) : xasprintf("/hull/%s", id);
+        }
+        return clean_path(raw, ret, err);
+}
+
+/* ---- files of one cgroup ---- */
+
+int rt_cgroup_write(CgHier *h, const char *file, const char *value, Error **err)
+{
+        _cleanup_close_ int fd = -EBADF;
+        size_t len = strlen(value);
+        ssize_t n;
+
+        log_debug("cgroup: %s/%s <- '%s'", h->dir, file, value);
+        if (h->fd < 0)
+                return error_setf(err, ENOENT, "cgroup '%s' does not exist", h->dir);
+        fd = openat(h->fd, file, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0 && errno == ENOENT)
+                return error_setf(err, EOPNOTSUPP, "'%s' does not exist: not supported by this kernel or controller",
+                                  file);
+        if (fd < 0)
+                return error_set(err, errno, "open '%s'", file);
+        n = write(fd, value, len);
+        if (n < 0)
+                return error_set(err, errno, "write '%s' to '%s'", value, file);
+        if ((size_t)n != len)
+                return error_set(err, EIO, "short write of '%s' to '%s'", value, file);
+        return 0;
+}
+
+int rt_cgroup_write_int(CgHier *h, const char *file, int64_t value, Error **err)
+{
+        char buf[32];
+        snprintf(buf, sizeof(buf), "%lld", (long long)value);
+        return rt_cgroup_write(h, file, buf, err);
+}
+
+int rt_cgroup_write_max(CgHier *h, const char *file, int64_t value, Error **err)
+{
+        return value < 0 ? rt_cgroup_write(h, file, "max", err) : rt_cgroup_write_int(h, file, value, err);
+}
+
+int rt_cgroup_read(CgHier *h, const char *file, char **ret, Error **err)
+{
+        size_t len;
+        int r;
+
+        if (h->fd < 0)
+                return error_setf(err, ENOENT, "cgroup '%s' does not exist", h->dir);
+        r = read_file_at(h->fd, file, ret, &len, err);
+        if (r < 0)
+                return r;
+        while (len > 0 && ((*ret)[len - 1] == '\n' || (*ret)[len - 1] == ' '))
+                (*ret)[--len] = 0;
+        return 0;
+}
+
+int rt_cgroup_read_int(CgHier *h, const char *file, int64_t *ret, Error **err)
+{
+        _cleanup_free_ char *s = NULL;
+        char *end;
+        int r = rt_cgroup_read(h, file, &s, err);
+
+        if (r < 0)
+                return r;
+        if (strcmp(s, "max") == 0) {
+                *ret = -1;
+                return 0;
+        }
+        errno = 0;
+        *ret = strtoll(s, &end, 10);
+        if (errno || end == s || (*end && *end != '\n'))
+                return error_setf(err, EBADMSG, "'%s': '%s' is not a number", file, s);
+        return 0;
+}
+
+bool rt_cgroup_has_file(CgHier *h, const char *file)
+{
+        return h->fd >= 0 && faccessat(h->fd, file, F_OK, 0) == 0;
+}
+
+typedef struct PidList {
+        pid_t *pids;
+        size_t n;
+} PidList;
+
+/*
+ * Visits the cgroup dir_fd/name and every cgroup below it, children first (so rmdir can remove leaves first),
+ * calling visit(dir_fd, name, fd of name). A missing directory is skipped.
+ */
+typedef int (*VisitFn)(int dir_fd, const char *name, int fd, void *u, Error **err);
+
+static int walk(int dir_fd, const char *name, VisitFn visit, void *u, Error **err)
+{
+        int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        struct dirent *de;
+        DIR *d;
+        int r = 0;
+
+        if (fd < 0)
+                return errno == ENOENT ? 0 : error_set(err, errno, "open '%s'", name);
+        d = fdopendir(fd);
+        if (!d) {
+                r = -errno;
+                close(fd);
+                return error_set(err, r, "open '%s'", name);
+        }
+        while (r >= 0 && (de = readdir(d)))
+                if (de->d_type == DT_DIR && strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+                        r = walk(dirfd(d), de->d_name, visit, u, err);
+        if (r >= 0)
+                r = visit(dir_fd, name, dirfd(d), u, err);
+        closedir(d);
+        return r < 0 ? error_wrap(err, r, "'%s'", name) : 0;
+}
+
+static int visit_pids(int dir_fd, const char *name, int fd, void *u, Error **err)
+{
+        _cleanup_free_ char *procs = NULL;
+        PidList *l = u;
+        char *save = NULL;
+        int r = read_file_at(fd, "cgroup.procs", &procs, NULL, err);
+
+        if (r < 0)
+                return r;
+        for (char *t = strtok_r(procs, "\n", &save); t; t = strtok_r(NULL, "\n", &save))
+                *xappend(l->pids, l->n) = (pid_t)atoi(t);
+        return 0;
+}
+
+static int pids_in(CgHier *h, pid_t **ret, size_t *ret_n, Error **err)
+{
+        PidList l = {0};
+        int r = walk(AT_FDCWD, h->dir, visit_pids, &l, err);
+
+        if (r < 0) {
+                free(l.pids);
+                return r;
+        }
+        *ret = l.pids;
+        *ret_n = l.n;
+        return 0;
+}
+
+static int signal_all(CgHier *h, int sig, Error **err)
+{
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0;
+        int r = pids_in(h, &pids, &n, err);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                if (kill(pids[i], sig) < 0 && errno != ESRCH)
+                        return error_set(err, errno, "signal %d to pid %d", sig, pids[i]);
+        return 0;
+}
+
+/* rmdir, with a short bounded retry on EBUSY: the kernel lets go of a cgroup a moment after its last task is
+ * reaped, and v1 has no event to wait for. */
+static int visit_rmdir(int dir_fd, const char *name, int fd, void *u, Error **err)
+{
+        for (int attempt = 1;; attempt++) {
+                struct timespec ts = {0, 1000000L * (attempt < 20 ? attempt : 20)};
+                if (unlinkat(dir_fd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
+                        return 0;
+                if (errno != EBUSY || attempt >= 60)
+                        return error_set(err, errno, "remove '%s'", name);
+                nanosleep(&ts, NULL);
+        }
+}
+
+/* ---- which hierarchy holds a controller ---- */
+
+static bool v2_has_controller(CgHier *h, const char *name)
+{
+        _cleanup_free_ char *s = NULL;
+        _cleanup_strv_ char **words = NULL;
+
+        if (rt_cgroup_read(h, "cgroup.controllers", &s, NULL) < 0)
+                return false;
+        words = rt_cgroup_words(s, " \n");
+        return strv_contains(words, name);
+}
+
+/* The hierarchy that holds c: a v1 one mounting it, else the unified one if it has it, else NULL. */
+static CgHier *owner(RtCgroup *cg, CgController c)
+{
+        const char *v2 = controllers[c].v2;
+        CgHier *unified = NULL;
+
+        for (size_t i = 0; i < cg->n_hiers; i++) {
+                CgHier *h = &cg->hiers[i];
+                if (h->is_v2)
+                        unified = h;
+                else if (controllers[c].v1 && strv_contains(h->controllers, controllers[c].v1))
+                        return h;
+        }
+        if (!unified || !v2)
+                return NULL;
+        return !*v2 || v2_has_controller(unified, v2) ? unified : NULL;
+}
+
+/* ---- create, enter ---- */
+
+static void hier_done(CgHier *h)
+{
+        strv_free(h->controllers);
+        free(h->mount);
+        free(h->path);
+        free(h->dir);
+        free(h->created_top);
+        closep(&h->fd);
+}
+
+static CgHier *hier_add(RtCgroup *cg, bool is_v2, char *const *ctrls, const char *mount, const char *path)
+{
+        CgHier *h = xappend(cg->hiers, cg->n_hiers);
+        h->ops = is_v2 ? &rt_cgroup_v2_ops : &rt_cgroup_v1_ops;
+        h->is_v2 = is_v2;
+        h->controllers = is_v2 ? NULL : strv_copy(ctrls);
+        h->mount = xstrdup(mount);
+        h->path = xstrdup(path);
+        h->dir = xasprintf("%s%s", strcmp(mount, "/") == 0 ? "" : mount, path);
+        h->fd = -EBADF;
+        return h;
+}
+
+/* Makes every missing directory down to h->dir, remembering the highest one made for undo. */
+static int hier_mkdir(CgHier *h, bool *ret_existed, Error **err)
+{
+        _cleanup_free_ char *p = xstrdup(h->dir);
+        bool existed = false;
+
+        for (char *s = p + strlen(h->dir) - strlen(h->path) + 1;; s++) {
+                bool is_end = *s == 0;
+                if (*s != '/' && !is_end)
+                        continue;
+                *s = 0;
+                existed = mkdir(p, 0755) < 0;
+                if (existed && errno != EEXIST)
+                        return error_set(err, errno, "mkdir '%s'", p);
+                if (!existed && !h->created_top)
+                        h->created_top = xstrdup(p);
+                if (is_end)
+                        break;
+                *s = '/';
+        }
+        *ret_existed = existed;
+        return 0;
+}
+
+/* Lets each level from the mount down prepare itself (cpuset copies, subtree_control) in order. */
+static int hier_prepare(CgHier *h, Error **err)
+{
+        _cleanup_strv_ char **parts = rt_cgroup_words(h->path, "/");
+        _cleanup_close_ int parent = open(h->mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (parent < 0)
+                return error_set(err, errno, "open '%s'", h->mount);
+        for (char **p = parts; *p; p++) {
+                int fd = openat(parent, *p, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                int r;
+                if (fd < 0)
+                        return error_set(err, errno, "open '%s'", *p);
+                r = h->ops->prepare_level(parent, fd, *p, err);
+                close(parent);
+                parent = fd;
+                if (r < 0)
+                        return error_wrap(err, r, "prepare '%s'", *p);
+        }
+        return 0;
+}
+
+static int hier_create(CgHier *h, Error **err)
+{
+        _cleanup_free_ char *procs = NULL;
+        bool existed = false;
+        int r = hier_mkdir(h, &existed, err);
+
+        if (r < 0)
+                return r;
+        h->fd = open(h->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (h->fd < 0)
+                return error_set(err, errno, "open '%s'", h->dir);
+        if (existed) {
+                r = rt_cgroup_read(h, "cgroup.procs", &procs, err);
+                if (r < 0)
+                        return r;
+                if (*procs)
+                        return error_setf(err, EBUSY, "cgroup '%s' already holds processes", h->dir);
+        }
+        return hier_prepare(h, err);
+}
+
+/* Removes what hier_create() made, from the leaf up to the highest directory it created. */
+static void hier_undo(CgHier *h)
+{
+        _cleanup_free_ char *p = xstrdup(h->dir);
+
+        if (!h->created_top)
+                return;
+        for (;;) {
+                char *slash;
+                if (rmdir(p) < 0 && errno != ENOENT)
+                        log_warn("cgroup: remove '%s': %s, ignoring", p, strerror(errno));
+                slash = strrchr(p, '/');
+                if (strcmp(p, h->created_top) == 0 || !slash || slash == p)
+                        break;
+                *slash = 0;
+        }
+}
+
+int rt_cgroup_create_on(const CgHost *host, const char *cgroups_path, const char *id, bool is_systemd,
+                        RtCgroup **ret, Error **err)
+{
+        _cleanup_(rt_cgroup_freep) RtCgroup *cg = xnew0(RtCgroup, 1);
+        _cleanup_free_ char *path = NULL;
+        int r = rt_cgroup_path_resolve(cgroups_path, id, is_systemd, &path, err);
+
+        if (r < 0)
+                return r;
+        cg->mode = host->mode;
+        for (size_t i = 0; i < host->n_mounts; i++) {
+                const CgMount *m = &host->mounts[i];
+                _cleanup_free_ char *full = NULL;
+                if (path[0] != '/')
+                        full = xasprintf("%s/%s", strcmp(m->own, "/") == 0 ? "" : m->own, path);
+                CgHier *h = hier_add(cg, m->is_v2, m->controllers, m->mount, full ? full : path);
+                r = hier_create(h, err);
+                if (r < 0)
+                        break;
+        }
+        for (size_t i = 0; i < cg->n_hiers; i++) {
+                if (r < 0)
+                        hier_undo(&cg->hiers[i]);
+                free(cg->hiers[i].created_top);
+                cg->hiers[i].created_top = NULL;
+        }
+        if (r < 0)
+                return error_wrap(err, r, "create cgroup '%s'", cg->hiers[cg->n_hiers - 1].dir);
+        *ret = TAKE_PTR(cg);
+        return 0;
+}
+
+int rt_cgroup_create(const char *cgroups_path, const char *id, bool is_systemd, RtCgroup **ret, Error **err)
+{
+        _cleanup_(rt_cgroup_host_freep) CgHost *host = NULL;
+        int r = rt_cgroup_host_load(&host, err);
+        if (r < 0)
+                return r;
+        return rt_cgroup_create_on(host, cgroups_path, id, is_systemd, ret, err);
+}
+
+int rt_cgroup_enter(RtCgroup *cg, pid_t pid, Error **err)
+{
+        char buf[32];
+
+        snprintf(buf, sizeof(buf), "%d", pid);
+        for (size_t i = 0; i < cg->n_hiers; i++) {
+                int r = rt_cgroup_write(&cg->hiers[i], "cgroup.procs", buf, err);
+                if (r < 0)
+                        return error_wrap(err, r, "move pid %d into cgroup '%s'", pid, cg->hiers[i].dir);
+        }
+        return 0;
+}
+
+int rt_cgroup_clone_fd(RtCgroup *cg)
+{
+        if (cg->mode != RT_CGROUP_V2 || cg->n_hiers != 1 || cg->hiers[0].fd < 0)
+                return -EOPNOTSUPP;
+        return cg->hiers[0].fd;
+}
+
+/* ---- limits ---- */
+
+static int no_owner(RtCgroup *cg, const RtResources *res, CgController c, Error **err)
+{
+        const char *v1 = controllers[c].v1, *v2 = controllers[c].v2, *what = controllers[c].what;
+        CgHier *unified = NULL;
+
+        for (size_t i = 0; i < cg->n_hiers; i++)
+                if (cg->hiers[i].is_v2)
+                        unified = &cg->hiers[i];
+        if (!v1)
+                return error_setf(err, EOPNOTSUPP, "%s.%s: needs cgroup v2, and this host has only v1 hierarchies",
+                                  res->where, what);
+        if (unified && v2 && *v2)
+                return error_setf(err, EOPNOTSUPP,
+                                  "%s.%s: the '%s' controller is neither a mounted v1 hierarchy nor enabled in '%s'",
+                                  res->where, what, v2, unified->dir);
+        return error_setf(err, EOPNOTSUPP, "%s.%s: the '%s' controller is not available on this host (cgroup %s)",
+                          res->where, what, v1, rt_cgroup_mode_name(cg->mode));
+}
+
+int rt_cgroup_apply(RtCgroup *cg, const RtResources *res, Error **err)
+{
+        for (CgController c = 0; c < _CG_CONTROLLER_MAX; c++) {
+                CgHier *h;
+                int r;
+                if (!(res->uses & (1u << c)))
+                        continue;
+                h = owner(cg, c);
+                if (!h || !h->ops->apply[c])
+                        return no_owner(cg, res, c, err);
+                r = h->ops->apply[c](h, res, err);
+                if (r < 0)
+                        return error_wrap(err, r, "cgroup '%s'", h->dir);
+        }
+        return 0;
+}
+
+int rt_cgroup_apply_pids(CgHier *h, const RtResources *res, Error **err)
+{
+        return rt_cgroup_write_max(h, "pids.max", res->pids_limit, err);
+}
+
+/* rdma.max is the same file on v1 and v2: "mlx5_1 hca_handle=2 hca_object=max". */
+int rt_cgroup_apply_rdma(CgHier *h, const RtResources *res, Error **err)
+{
+        for (size_t i = 0; i < res->n_rdma; i++) {
+                const CgNamed *d = &res->rdma[i];
+                _cleanup_free_ char *line = NULL, *hh = NULL, *ho = NULL;
+                int r;
+                if (d->n1 == CG_UNSET && d->n2 == CG_UNSET)
+                        continue;
+                hh = d->n1 == CG_UNSET ? xstrdup("") : xasprintf(" hca_handle=%lld", (long long)d->n1);
+                ho = d->n2 == CG_UNSET ? xstrdup("") : xasprintf(" hca_object=%lld", (long long)d->n2);
+                line = xasprintf("%s%s%s", d->name, hh, ho);
+                r = rt_cgroup_write(h, "rdma.max", line, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+void rt_cgroup_device_rules(const RtResources *res, CgDeviceRule **ret, size_t *ret_n)
+{
+        /* What every container may use, as runc allows them: null, zero, full, random, urandom, tty, ptmx, pts. */
+        static const CgDeviceRule defaults[] = {
+                {true, 'c', 1, 3, CG_ACC_ALL}, {true, 'c', 1, 5, CG_ACC_ALL}, {true, 'c', 1, 7, CG_ACC_ALL},
+                {true, 'c', 1, 8, CG_ACC_ALL}, {true, 'c', 1, 9, CG_ACC_ALL}, {true, 'c', 5, 0, CG_ACC_ALL},
+                {true, 'c', 5, 2, CG_ACC_ALL}, {true, 'c', 136, -1, CG_ACC_ALL},
+        };
+        bool is_deny_first = res->n_devices > 0 && !res->devices[0].is_allow && res->devices[0].type == 'a';
+        size_t n = res->n_devices + (is_deny_first ? ARRAY_SIZE(defaults) : 0);
+
+        *ret = xnew0(CgDeviceRule, n ? n : 1);
+        memcpy(*ret, res->devices, res->n_devices * sizeof(CgDeviceRule));
+        if (is_deny_first)
+                memcpy(*ret + res->n_devices, defaults, sizeof(defaults));
+        *ret_n = n;
+}
+
+const char *rt_cgroup_device_rule_string(const CgDeviceRule *d, char buf[static 64])
+{
+        char major[24] = "*", minor[24] = "*";
+
+        if (d->major >= 0)
+                snprintf(major, sizeof(major), "%lld", (long long)d->major);
+        if (d->minor >= 0)
+                snprintf(minor, sizeof(minor), "%lld", (long long)d->minor);
+        snprintf(buf, 64, "%c %s:%s %s%s%s", d->type, major, minor, d->access & CG_ACC_READ ? "r" : "",
+                 d->access & CG_ACC_WRITE ? "w" : "", d->access & CG_ACC_MKNOD ? "m" : "");
+        return buf;
+}
+
+/* ---- freezing, processes ---- */
+
+static CgHier *freezer_owner(RtCgroup *cg, Error **err)
+{
+        CgHier *h = owner(cg, CG_FREEZER);
+        if (!h)
+                error_setf(err, EOPNOTSUPP, "no freezer: the host has neither a v1 freezer nor cgroup v2");
+        return h;
+}
+
+int rt_cgroup_freeze(RtCgroup *cg, bool is_frozen, Error **err)
+{
+        CgHier *h = freezer_owner(cg, err);
+        int r;
+
+        if (!h)
+                return -EOPNOTSUPP;
+        r = h->ops->freeze(h, is_frozen, err);
+        return r < 0 ? error_wrap(err, r, "%s cgroup '%s'", is_frozen ? "freeze" : "thaw", h->dir) : 0;
+}
+
+int rt_cgroup_is_frozen(RtCgroup *cg, bool *ret, Error **err)
+{
+        CgHier *h = freezer_owner(cg, err);
+        int r;
+
+        if (!h)
+                return -EOPNOTSUPP;
+        r = h->ops->is_frozen(h, ret, err);
+        return r < 0 ? error_wrap(err, r, "cgroup '%s'", h->dir) : 0;
+}
+
+/* Where to look for the processes: the freezer's hierarchy, which is the one freeze and kill act on. */
+static CgHier *procs_owner(RtCgroup *cg)
+{
+        CgHier *h = owner(cg, CG_FREEZER);
+        return h ? h : cg->n_hiers > 0 ? &cg->hiers[0] : NULL;
+}
+
+int rt_cgroup_pids(RtCgroup *cg, pid_t **ret, size_t *ret_n, Error **err)
+{
+        CgHier *h = procs_owner(cg);
+        if (!h)
+                return error_setf(err, ENOENT, "the cgroup has no hierarchy");
+        return pids_in(h, ret, ret_n, err);
+}
+
+int rt_cgroup_kill(RtCgroup *cg, int sig, Error **err)
+{
+        CgHier *fz = owner(cg, CG_FREEZER), *h = procs_owner(cg);
+        bool was_frozen = false, did_freeze = false;
+        int r;
+
+        if (!h)
+                return error_setf(err, ENOENT, "the cgroup has no hierarchy");
+        if (fz && sig == SIGKILL) {
+                r = fz->ops->kill_all(fz, err);
+                if (r != -EOPNOTSUPP)
+                        return r < 0 ? error_wrap(err, r, "kill cgroup '%s'", fz->dir) : 0;
+        }
+        /* Freezing first keeps a forking process from escaping the walk over the pids, as runc does. */
+        if (fz && fz->ops->is_frozen(fz, &was_frozen, NULL) >= 0 && !was_frozen)
+                did_freeze = fz->ops->freeze(fz, true, NULL) >= 0;
+        r = signal_all(h, sig, err);
+        /* A v1 frozen task only dies once thawed, so SIGKILL thaws a paused container too. */
+        if (did_freeze || (was_frozen && sig == SIGKILL)) {
+                _cleanup_error_ Error *e = NULL;
+                if (fz->ops->freeze(fz, false, &e) < 0)
+                        log_warn("cgroup: thaw '%s': %s, ignoring", fz->dir, e->msg);
+        }
+        return r < 0 ? error_wrap(err, r, "signal cgroup '%s'", h->dir) : 0;
+}
+
+int rt_cgroup_destroy(RtCgroup *cg, Error **err)
+{
+        int ret = 0;
+
+        for (size_t i = 0; i < cg->n_hiers; i++) {
+                CgHier *h = &cg->hiers[i];
+                _cleanup_free_ char *parent = xstrdup(h->dir);
+                char *slash = strrchr(parent, '/');
+                _cleanup_close_ int pfd = -EBADF;
+                int r;
+                *slash = 0;
+                pfd = open(*parent ? parent : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (pfd < 0 && errno == ENOENT)
+                        continue;
+                if (pfd < 0)
+                        r = error_set(err, errno, "open '%s'", parent);
+                else
+                        r = walk(pfd, slash + 1, visit_rmdir, NULL, err);
+                if (r < 0 && ret == 0)
+                        ret = error_wrap(err, r, "destroy cgroup '%s'", h->dir);
+                closep(&h->fd);
+                h->fd = -EBADF;
+        }
+        return ret;
+}
+
+int rt_cgroup_stats(RtCgroup *cg, json_t **ret, Error **err)
+{
+        static const CgController which[] = {CG_MEMORY, CG_CPUACCT, CG_PIDS};
+        _cleanup_json_ json_t *out = json_object();
+
+        for (size_t i = 0; i < ARRAY_SIZE(which); i++) {
+                CgHier *h = owner(cg, which[i]);
+                int r = h ? h->ops->stat(h, which[i], out, err) : 0;
+                if (r < 0)
+                        return error_wrap(err, r, "stats of cgroup '%s'", h->dir);
+        }
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+/* ---- state ---- */
+
+json_t *rt_cgroup_to_json(const RtCgroup *cg)
+{
+        json_t *hs = json_array();
+
+        for (size_t i = 0; i < cg->n_hiers; i++) {
+                const CgHier *h = &cg->hiers[i];
+                json_t *o = json_pack("{s:s, s:s, s:s}", "type", h->is_v2 ? "v2" : "v1", "mount", h->mount, "path",
+                                      h->path);
+                if (!h->is_v2) {
+                        json_t *c = json_array();
+                        for (char **p = h->controllers; p && *p; p++)
+                                json_array_append_new(c, json_string(*p));
+                        json_object_set_new(o, "controllers", c);
+                }
+                json_array_append_new(hs, o);
+        }
+        return json_pack("{s:s, s:o}", "mode", rt_cgroup_mode_name(cg->mode), "hierarchies", hs);
+}
+
+static int hier_from_json(RtCgroup *cg, const json_t *o, const char *w, Error **err)
+{
+        _cleanup_strv_ char **ctrls = NULL;
+        const char *type = NULL, *mount = NULL, *path = NULL;
+        CgHier *h;
+
+        if (json_get_string(o, "type", w, &type, err) <= 0 || json_get_string(o, "mount", w, &mount, err) <= 0 ||
+            json_get_string(o, "path", w, &path, err) <= 0 || json_get_strv(o, "controllers", w, &ctrls, err) < 0)
+                return error_setf(err, EINVAL, "%s: needs 'type', 'mount' and 'path' strings", w);
+        if ((strcmp(type, "v1") != 0 && strcmp(type, "v2") != 0) || path[0] != '/' || mount[0] != '/')
+                return error_setf(err, EINVAL, "%s: bad hierarchy '%s' '%s' '%s'", w, type, mount, path);
+        h = hier_add(cg, strcmp(type, "v2") == 0, ctrls, mount, path);
+        h->fd = open(h->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (h->fd < 0 && errno != ENOENT)
+                return error_set(err, errno, "open '%s'", h->dir);
+        return 0;
+}
+
+int rt_cgroup_from_json(const json_t *j, RtCgroup **ret, Error **err)
+{
+        _cleanup_(rt_cgroup_freep) RtCgroup *cg = xnew0(RtCgroup, 1);
+        const char *mode = NULL;
+        json_t *hs = NULL, *o;
+        size_t i;
+        int m;
+
+        if (json_get_string(j, "mode", "cgroup", &mode, err) <= 0 ||
+            json_get_array(j, "hierarchies", "cgroup", &hs, err) <= 0)
+                return error_setf(err, EINVAL, "cgroup: needs 'mode' and 'hierarchies'");
+        m = mode_from_name(mode);
+        if (m < 0)
+                return error_setf(err, EINVAL, "cgroup.mode: unknown '%s'", mode);
+        cg->mode = (RtCgroupMode)m;
+        json_array_foreach (hs, i, o) {
+                _cleanup_free_ char *w = xasprintf("cgroup.hierarchies[%zu]", i);
+                int r = hier_from_json(cg, o, w, err);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(cg);
+        return 0;
+}
+
+RtCgroup *rt_cgroup_free(RtCgroup *cg)
+{
+        if (!cg)
+                return NULL;
+        for (size_t i = 0; i < cg->n_hiers; i++)
+                hier_done(&cg->hiers[i]);
+        free(cg->hiers);
+        free(cg);
+        return NULL;
+}
