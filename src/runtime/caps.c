@@ -4,6 +4,9 @@
 #include <sys/capability.h>
 #include <sys/prctl.h>
 
+#include <string.h>
+
+#include "common/log.h"
 #include "linux.h"
 
 int rt_caps_drop_bounding(const RtProcess *p, Error **err)
@@ -49,10 +52,10 @@ static int set_caps(const RtProcess *p, Error **err)
         for (int cap = 0; cap <= last; cap++) {
                 if (!(p->caps[RT_CAP_AMBIENT] & (1ULL << cap)))
                         continue;
-                if (cap_set_ambient((cap_value_t)cap, CAP_SET) < 0) {
-                        r = error_set(err, errno, "raise ambient %s", rt_cap_name(cap));
-                        goto out;
-                }
+                /* The kernel needs it permitted and inheritable too; a config that lists it as ambient
+                 * only (runc's default spec does) gets it skipped, as runc does. */
+                if (cap_set_ambient((cap_value_t)cap, CAP_SET) < 0)
+                        log_debug("cannot raise ambient %s: %s, skipping", rt_cap_name(cap), strerror(errno));
         }
 out:
         cap_free(c);
