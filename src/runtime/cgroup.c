@@ -1087,11 +1087,31 @@ int rt_cgroup_enter(RtCgroup *cg, pid_t pid, Error **err)
         return 0;
 }
 
+int rt_cgroup_enter_self(RtCgroup *cg, bool is_v2_entered, Error **err)
+{
+        for (size_t i = 0; i < cg->n_hiers; i++) {
+                CgHier *h = &cg->hiers[i];
+                int r;
+
+                if (h->is_v2 && is_v2_entered)
+                        continue;
+                /* "0" in v1's "tasks" moves the calling thread, which is the whole process as it has
+                 * only one; the kernel then skips the global threadgroup lock, and with it the RCU
+                 * grace period (~20 ms here) that moving another process through cgroup.procs costs. */
+                r = rt_cgroup_write(h, h->is_v2 ? "cgroup.procs" : "tasks", "0", err);
+                if (r < 0)
+                        return error_wrap(err, r, "enter cgroup '%s'", h->dir);
+        }
+        return 0;
+}
+
 int rt_cgroup_clone_fd(RtCgroup *cg)
 {
-        if (cg->mode != RT_CGROUP_V2 || cg->n_hiers != 1 || cg->hiers[0].fd < 0)
-                return -EOPNOTSUPP;
-        return cg->hiers[0].fd;
+        /* The unified hierarchy, on v2 and on hybrid hosts alike: a clone3 child starts there. */
+        for (size_t i = 0; i < cg->n_hiers; i++)
+                if (cg->hiers[i].is_v2 && cg->hiers[i].fd >= 0)
+                        return cg->hiers[i].fd;
+        return -EOPNOTSUPP;
 }
 
 /* ---- limits ---- */

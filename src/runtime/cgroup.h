@@ -46,7 +46,16 @@ int rt_cgroup_apply(RtCgroup *cg, const RtResources *res, Error **err);
 /* Moves pid into the cgroup in every hierarchy. */
 int rt_cgroup_enter(RtCgroup *cg, pid_t pid, Error **err);
 
-/* On a pure v2 host an O_DIRECTORY fd of the cgroup for clone3(CLONE_INTO_CGROUP), else -EOPNOTSUPP. Owned by cg. */
+/*
+ * Moves the calling process, which must be single-threaded, into the cgroup in every hierarchy
+ * (but the unified one when is_v2_entered: clone3 put it there). Cheap where rt_cgroup_enter()
+ * of another pid is not: see cgroup.c. Uses only the fds cg holds, so it works after fork and
+ * after joining the container's mount namespace.
+ */
+int rt_cgroup_enter_self(RtCgroup *cg, bool is_v2_entered, Error **err);
+
+/* The cgroup's O_DIRECTORY fd in the unified hierarchy (pure v2 or hybrid) for
+ * clone3(CLONE_INTO_CGROUP), else -EOPNOTSUPP. Owned by cg. */
 int rt_cgroup_clone_fd(RtCgroup *cg);
 
 /* Freezes or thaws every task and returns once the kernel reports the state reached. */

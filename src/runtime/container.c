@@ -82,6 +82,7 @@ typedef struct Spawn {
         pid_t pid;
         int pidfd;
         int pty_master;
+        bool is_v2_entered; /* clone3 placed the process in the unified hierarchy */
         RtState *state;
 } Spawn;
 
@@ -208,7 +209,8 @@ static pid_t clone_container(Spawn *s, unsigned long flags, int cgroup_fd, int *
 {
         struct clone_args args = {
                 .flags = flags,
-                .exit_signal = SIGCHLD,
+                /* CLONE_PARENT children inherit our exit signal; clone3 refuses one given with it. */
+                .exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD,
         };
         if (ret_pidfd) {
                 args.flags |= CLONE_PIDFD;
@@ -234,11 +236,13 @@ static _noreturn_ void child_main(Spawn *s)
                 .preserve_fds = s->o->preserve_fds,
                 .is_detached = !s->is_run || s->o->is_detached,
                 .no_pivot = s->o->no_pivot,
+                .cgroup = s->cgroup,
+                .is_cgroup_v2_entered = s->is_v2_entered,
         };
         rt_init_main(&a);
 }
 
-static _noreturn_ void stage_main(Spawn *s, unsigned long flags)
+static _noreturn_ void stage_main(Spawn *s, unsigned long flags, int cgroup_fd)
 {
         Error *err = NULL;
         int fds[_RT_NS_MAX];
@@ -260,12 +264,16 @@ static _noreturn_ void stage_main(Spawn *s, unsigned long flags)
                 rt_sync_send(s->child_fd, RT_SYNC_ERROR, -r, error_message(err, r), -EBADF, NULL);
                 _exit(1);
         }
-        pid = clone_container(s, flags | CLONE_PARENT, -EBADF, NULL);
+        pid = clone_container(s, flags | CLONE_PARENT, cgroup_fd, NULL);
+        if (pid < 0 && cgroup_fd >= 0) {
+                s->is_v2_entered = false;
+                pid = clone_container(s, flags | CLONE_PARENT, -EBADF, NULL);
+        }
         if (pid == 0)
                 child_main(s);
         if (pid < 0) {
-                r = -errno;
-                rt_sync_send(s->child_fd, RT_SYNC_ERROR, -r, "clone container process", -EBADF, NULL);
+                r = error_set(&err, errno, "clone container process");
+                rt_sync_send(s->child_fd, RT_SYNC_ERROR, -r, error_message(err, r), -EBADF, NULL);
                 _exit(1);
         }
         rt_sync_send(s->child_fd, RT_SYNC_PID, pid, NULL, -EBADF, NULL);
@@ -286,9 +294,15 @@ static int start_process(Spawn *s, Error **err)
         s->sync_fd = pair[0];
         s->child_fd = pair[1];
         cgroup_fd = rt_cgroup_clone_fd(s->cgroup);
+        s->is_v2_entered = cgroup_fd >= 0;
 
         if (!needs_stage) {
                 s->pid = clone_container(s, flags, cgroup_fd, &s->pidfd);
+                if (s->pid < 0 && cgroup_fd >= 0) {
+                        /* Some kernels refuse CLONE_INTO_CGROUP here: the process enters by itself. */
+                        s->is_v2_entered = false;
+                        s->pid = clone_container(s, flags, -EBADF, &s->pidfd);
+                }
                 if (s->pid == 0)
                         child_main(s);
                 if (s->pid < 0) {
@@ -304,7 +318,7 @@ static int start_process(Spawn *s, Error **err)
                 if (stage < 0)
                         return error_set(err, errno, "fork");
                 if (stage == 0)
-                        stage_main(s, flags);
+                        stage_main(s, flags, cgroup_fd);
                 r = rt_sync_recv(s->sync_fd, &m, &payload, NULL, err);
                 waitpid(stage, &status, 0);
                 if (r < 0)
@@ -313,15 +327,14 @@ static int start_process(Spawn *s, Error **err)
                         return error_setf(err, m.value > 0 ? m.value : EIO, "%s", payload);
                 s->pid = m.value;
                 s->pidfd = pidfd_open_pid(s->pid);
-                if (cgroup_fd >= 0 && (r = rt_cgroup_enter(s->cgroup, s->pid, err)) < 0)
-                        return r;
         }
         close(s->child_fd);
         s->child_fd = -EBADF;
         return 0;
 }
 
-/* Our side of setup: maps, cgroup, then answer the container process until it is ready. */
+/* Our side of setup: maps, then answer the container process until it is ready. (It enters its
+ * cgroup by itself, see rt_cgroup_enter_self().) */
 static int drive_setup(Spawn *s, Error **err)
 {
         _cleanup_free_ char *state_json = NULL;
@@ -330,11 +343,6 @@ static int drive_setup(Spawn *s, Error **err)
 
         if (spec->ns[RT_NS_USER].is_set && !spec->ns[RT_NS_USER].path) {
                 r = rt_userns_write_maps(s->pid, spec, err);
-                if (r < 0)
-                        return r;
-        }
-        if (rt_cgroup_clone_fd(s->cgroup) < 0) {
-                r = rt_cgroup_enter(s->cgroup, s->pid, err);
                 if (r < 0)
                         return r;
         }

@@ -108,6 +108,9 @@ typedef struct ExecCtx {
         int sync_fd;
         int child_fd;
         int console_fd;
+        RtCgroup *cgroup;
+        int cgroup_fd;      /* unified hierarchy, for CLONE_INTO_CGROUP, or -EBADF */
+        bool is_v2_entered;
 } ExecCtx;
 
 static int exec_setup(ExecCtx *x, Error **err)
@@ -158,8 +161,13 @@ static _noreturn_ void exec_child(ExecCtx *x)
         Error *err = NULL;
         int r;
 
+        int keep[] = { x->child_fd, x->console_fd };
+
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-        r = exec_setup(x, &err);
+        r = x->cgroup ? rt_cgroup_enter_self(x->cgroup, x->is_v2_entered, &err) : 0;
+        close_fds_except(3 + x->o->preserve_fds, keep, ARRAY_SIZE(keep));
+        if (r >= 0)
+                r = exec_setup(x, &err);
         rt_sync_send(x->child_fd, RT_SYNC_ERROR, -r, error_message(err, r), -EBADF, NULL);
         dprintf(STDERR_FILENO, "hull: %s\n", error_message(err, r));
         _exit(127);
@@ -169,7 +177,8 @@ static _noreturn_ void exec_child(ExecCtx *x)
  * the process as our sibling, so the runtime can wait for it. */
 static _noreturn_ void exec_stage(ExecCtx *x)
 {
-        struct clone_args args = { .flags = CLONE_PARENT, .exit_signal = SIGCHLD };
+        /* With CLONE_PARENT the exit signal is ours (SIGCHLD, from fork): clone3 wants 0 here. */
+        struct clone_args args = { .flags = CLONE_PARENT };
         Error *err = NULL;
         pid_t pid;
         int r;
@@ -182,11 +191,22 @@ static _noreturn_ void exec_stage(ExecCtx *x)
                 rt_sync_send(x->child_fd, RT_SYNC_ERROR, -r, error_message(err, r), -EBADF, NULL);
                 _exit(1);
         }
+        if (x->cgroup_fd >= 0) {
+                args.flags |= CLONE_INTO_CGROUP;
+                args.cgroup = (uint64_t)x->cgroup_fd;
+                x->is_v2_entered = true;
+        }
         pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+        if (pid < 0 && x->cgroup_fd >= 0) {
+                args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+                x->is_v2_entered = false;
+                pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+        }
         if (pid == 0)
                 exec_child(x);
         if (pid < 0) {
-                rt_sync_send(x->child_fd, RT_SYNC_ERROR, errno, "clone exec process", -EBADF, NULL);
+                r = error_set(&err, errno, "clone exec process");
+                rt_sync_send(x->child_fd, RT_SYNC_ERROR, -r, error_message(err, r), -EBADF, NULL);
                 _exit(1);
         }
         rt_sync_send(x->child_fd, RT_SYNC_PID, pid, NULL, -EBADF, NULL);
@@ -213,7 +233,7 @@ static int open_container_ns(const RtSpec *spec, pid_t pid, int fds[_RT_NS_MAX],
         return 0;
 }
 
-static int exec_start(RtState *st, ExecCtx *x, RtCgroup *cg, pid_t *ret_pid, int *ret_pty, Error **err)
+static int exec_start(ExecCtx *x, pid_t *ret_pid, int *ret_pty, Error **err)
 {
         _cleanup_free_ char *payload = NULL;
         pid_t stage, pid;
@@ -239,11 +259,6 @@ static int exec_start(RtState *st, ExecCtx *x, RtCgroup *cg, pid_t *ret_pid, int
                 return error_setf(err, m.value > 0 ? m.value : EIO, "%s", payload);
         pid = m.value;
         *ret_pid = pid;
-        if (cg) {
-                r = rt_cgroup_enter(cg, pid, err);
-                if (r < 0)
-                        return r;
-        }
         r = rt_sync_send(x->sync_fd, RT_SYNC_GO, 0, NULL, -EBADF, err);
         if (r < 0)
                 return r;
@@ -302,6 +317,8 @@ int rt_container_exec(RtContext *ctx, const char *id, const RtExecOptions *o, in
         if (st->cgroup && rt_cgroup_from_json(st->cgroup, &cg, err) < 0)
                 return -EINVAL;
         x.spec = spec;
+        x.cgroup = cg;
+        x.cgroup_fd = cg ? rt_cgroup_clone_fd(cg) : -EBADF;
         x.process = process;
         x.seccomp = seccomp;
         x.o = o;
@@ -313,7 +330,7 @@ int rt_container_exec(RtContext *ctx, const char *id, const RtExecOptions *o, in
                 return error_wrap(err, r, "--console-socket");
         }
         rt_block_signals(&mask, &old);
-        r = exec_start(st, &x, cg, &pid, &pty, err);
+        r = exec_start(&x, &pid, &pty, err);
         rt_ns_close(x.ns_fds);
         if (x.sync_fd >= 0)
                 close(x.sync_fd);

@@ -169,11 +169,15 @@ int rt_process_exec(const RtProcess *p, RtSeccomp *seccomp, bool is_seccomp_load
         return error_set(err, errno, "exec '%s'", p->args[0]);
 }
 
-static _noreturn_ void fail(const RtInitArgs *a, int r, Error *e)
+static _noreturn_ void fail(const RtInitArgs *a, int r, bool is_started, Error *e)
 {
         Error *dummy = NULL;
-        rt_sync_send(a->sync_fd, RT_SYNC_ERROR, -r, error_message(e, r), -EBADF, &dummy);
-        /* Once the runtime has gone (after start) stderr is the only place left to say it. */
+        /* Before start the runtime reads our error and reports it; printing it too would make two
+         * lines. After start nobody reads the socket (the runtime is gone, or waits for our exit):
+         * stderr is the only place left to say it. */
+        if (!is_started && rt_sync_send(a->sync_fd, RT_SYNC_ERROR, -r, error_message(e, r), -EBADF, &dummy) >= 0)
+                _exit(127);
+        error_free(dummy);
         dprintf(STDERR_FILENO, "hull: %s\n", error_message(e, r));
         _exit(127);
 }
@@ -277,7 +281,7 @@ static int wait_for_start(const RtInitArgs *a, Error **err)
         }
 }
 
-static int run_init(const RtInitArgs *a, Error **err)
+static int run_init(const RtInitArgs *a, bool *ret_is_started, Error **err)
 {
         const RtSpec *s = a->spec;
         const RtProcess *p = a->process;
@@ -338,6 +342,7 @@ static int run_init(const RtInitArgs *a, Error **err)
         r = wait_for_start(a, err);
         if (r < 0)
                 return r;
+        *ret_is_started = true;
         r = rt_hooks_run(s->hooks[RT_HOOK_START_CONTAINER], s->n_hooks[RT_HOOK_START_CONTAINER],
                          RT_HOOK_START_CONTAINER, state_json, err);
         if (r < 0)
@@ -350,10 +355,19 @@ static int run_init(const RtInitArgs *a, Error **err)
 void rt_init_main(const RtInitArgs *a)
 {
         Error *err = NULL;
+        bool is_started = false;
         int r;
+
+        int keep[] = { a->sync_fd, a->fifo_fd, a->console_fd };
 
         /* Die with the runtime while it is setting us up; `create` clears this before it leaves. */
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-        r = run_init(a, &err);
-        fail(a, r, err);
+        r = rt_cgroup_enter_self(a->cgroup, a->is_cgroup_v2_entered, &err);
+        if (r < 0)
+                fail(a, r, err);
+        /* Of what the runtime's caller gave us, only stdio and the preserved fds reach the
+         * container; drop the rest now rather than hold it open (a pipe, a log) until exec. */
+        close_fds_except(3 + a->preserve_fds, keep, ARRAY_SIZE(keep));
+        r = run_init(a, &is_started, &err);
+        fail(a, r, is_started, err);
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdint.h>
+#include "cgroup.h"
 #include "common/error.h"
 #include "seccomp.h"
 #include "spec.h"
@@ -45,6 +46,8 @@ typedef struct RtInitArgs {
         int preserve_fds;    /* fds 3 .. 3+n-1 stay open in the container */
         bool is_detached;    /* the runtime will not outlive setup: drop the parent-death signal */
         bool no_pivot;
+        RtCgroup *cgroup;           /* entered first thing, by the process itself */
+        bool is_cgroup_v2_entered;  /* clone3 already put us in the unified hierarchy */
 } RtInitArgs;
 
 /* Runs in the cloned child: sets up the container and execs the process. Never returns; failures
