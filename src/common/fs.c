@@ -2,10 +2,13 @@
 /* fs.c: file helpers and the safe in-root path walk */
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 
 #include "alloc.h"
@@ -166,67 +169,101 @@ int open_in_root(int root_fd, const char *path, int flags, mode_t mode, unsigned
         return fd < 0 ? -errno : fd;
 }
 
+/* Splits off the first component of *rest (skipping slashes); NULL when none is left. */
+static char *next_component(char **rest)
+{
+        char *c, *slash;
+
+        while (**rest == '/')
+                (*rest)++;
+        if (!**rest)
+                return NULL;
+        c = *rest;
+        slash = strchr(c, '/');
+        if (slash) {
+                *slash = 0;
+                *rest = slash + 1;
+        } else {
+                *rest = c + strlen(c);
+        }
+        return c;
+}
+
 int mkpath_in_root(int root_fd, const char *path, bool is_file, Error **err)
 {
-        _cleanup_free_ char *p = xstrdup(path);
-        char *s = p;
-        int fd;
+        _cleanup_free_ char *resolved = xstrdup(""), *todo = xstrdup(path);
+        char *rest = todo, *comp;
+        int links = 0;
 
-        /* Create each missing component by re-resolving its parent inside the root: a symlink that
-         * appears in between is followed within the root, never out of it. */
-        while (*s == '/')
-                s++;
-        for (;;) {
-                char *slash = strchr(s, '/');
-                bool is_last;
-                _cleanup_close_ int parent = -EBADF;
-                char *base;
+        /* Walk one component at a time, with every component before it already free of symlinks:
+         * a symlink is read and its target spliced into what is left (absolute ones restart at the
+         * root), so a dangling link gets its target made inside the root, as runc does, and every
+         * lookup stays in the root even if a link changes under us (RESOLVE_IN_ROOT). */
+        while ((comp = next_component(&rest))) {
+                _cleanup_free_ char *candidate = NULL;
+                _cleanup_close_ int fd = -EBADF;
+                bool is_last = !rest[strspn(rest, "/")];
+                struct stat st;
 
-                if (slash)
-                        *slash = 0;
-                is_last = !slash || !slash[1 + strspn(slash + 1, "/")];
-                fd = open_in_root(root_fd, p, O_PATH, 0, 0);
-                if (fd >= 0) {
-                        if (is_last)
-                                return fd;
-                        close(fd);
-                } else if (fd != -ENOENT) {
-                        return error_set(err, fd, "resolve '%s'", p);
-                } else {
-                        base = strrchr(p, '/');
-                        if (base) {
-                                *base = 0;
-                                parent = open_in_root(root_fd, p, O_PATH | O_DIRECTORY, 0, 0);
-                                *base = '/';
-                                base++;
-                        } else {
-                                parent = open_in_root(root_fd, ".", O_PATH | O_DIRECTORY, 0, 0);
-                                base = p;
-                        }
+                if (strcmp(comp, ".") == 0)
+                        continue;
+                if (strcmp(comp, "..") == 0) {
+                        char *slash = strrchr(resolved, '/');
+                        if (slash)
+                                *slash = 0;
+                        else
+                                resolved[0] = 0;
+                        continue;
+                }
+                candidate = xasprintf("%s/%s", resolved, comp);
+                fd = open_in_root(root_fd, candidate, O_PATH | O_NOFOLLOW, 0, 0);
+                if (fd >= 0 && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
+                        char target[4096];
+                        ssize_t n = readlinkat(fd, "", target, sizeof(target) - 1);
+                        char *spliced;
+
+                        struct statfs sf;
+
+                        /* procfs links (/proc/self/fd/N, /proc/self/cwd) name objects, not paths. */
+                        if (fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC)
+                                return error_setf(err, ELOOP, "resolve '%s': '%s' is a magic link", path, candidate);
+                        if (n < 0)
+                                return error_set(err, errno, "read link '%s'", candidate);
+                        if (++links > 40)
+                                return error_setf(err, ELOOP, "resolve '%s': too many symlinks", path);
+                        target[n] = 0;
+                        if (target[0] == '/')
+                                resolved[0] = 0;
+                        spliced = xasprintf("%s/%s", target, rest);
+                        free(todo);
+                        todo = spliced;
+                        rest = todo;
+                        continue;
+                }
+                if (fd < 0 && fd != -ENOENT)
+                        return error_set(err, fd, "resolve '%s'", candidate);
+                if (fd < 0) {
+                        _cleanup_close_ int parent = open_in_root(root_fd, *resolved ? resolved : "/", O_PATH | O_DIRECTORY, 0, 0);
                         if (parent < 0)
-                                return error_set(err, parent, "resolve parent of '%s'", p);
+                                return error_set(err, parent, "resolve parent of '%s'", candidate);
                         if (is_last && is_file) {
-                                int f = openat(parent, base, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+                                int f = openat(parent, comp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
                                 if (f < 0 && errno != EEXIST)
-                                        return error_set(err, errno, "create '%s'", p);
+                                        return error_set(err, errno, "create '%s'", candidate);
                                 if (f >= 0)
                                         close(f);
-                        } else if (mkdirat(parent, base, 0755) < 0 && errno != EEXIST) {
-                                return error_set(err, errno, "mkdir '%s'", p);
-                        }
-                        if (is_last) {
-                                fd = open_in_root(root_fd, p, O_PATH, 0, 0);
-                                if (fd < 0)
-                                        return error_set(err, fd, "resolve '%s'", p);
-                                return fd;
+                        } else if (mkdirat(parent, comp, 0755) < 0 && errno != EEXIST) {
+                                return error_set(err, errno, "mkdir '%s'", candidate);
                         }
                 }
-                if (!slash)
-                        return error_set(err, EINVAL, "resolve '%s'", path);
-                *slash = '/';
-                s = slash + 1;
-                while (*s == '/')
-                        s++;
+                free(resolved);
+                resolved = TAKE_PTR(candidate);
+        }
+        {
+                int fd = open_in_root(root_fd, *resolved ? resolved : "/", O_PATH, 0, 0);
+                if (fd < 0)
+                        return error_set(err, fd, "resolve '%s'", path);
+                return fd;
         }
 }
 
@@ -236,4 +273,23 @@ bool fd_same_inode(int a, int b)
         if (fstat(a, &sa) < 0 || fstat(b, &sb) < 0)
                 return false;
         return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int close_fds_except(int from, const int *keep, size_t n_keep)
+{
+        int lo = from;
+
+        /* Walk the kept fds in ascending order, closing the gaps between them. */
+        for (;;) {
+                int next = -1;
+                for (size_t i = 0; i < n_keep; i++)
+                        if (keep[i] >= lo && (next < 0 || keep[i] < next))
+                                next = keep[i];
+                if (next < 0)
+                        break;
+                if (next > lo && syscall(SYS_close_range, lo, next - 1, 0) < 0)
+                        return -errno;
+                lo = next + 1;
+        }
+        return syscall(SYS_close_range, lo, ~0U, 0) < 0 ? -errno : 0;
 }

@@ -145,6 +145,9 @@ static int exec_setup(ExecCtx *x, Error **err)
         r = rt_process_resolve(x->process, &path, err);
         if (r < 0)
                 return r;
+        r = rt_process_check_cwd(x->process, false, err);
+        if (r < 0)
+                return r;
         if (x->o->is_detached)
                 prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
         r = rt_sync_send(x->child_fd, RT_SYNC_READY, 0, NULL, -EBADF, err);

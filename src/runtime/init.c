@@ -114,6 +114,31 @@ int rt_process_resolve(const RtProcess *p, char **ret_path, Error **err)
         return error_setf(err, first_err, "exec '%s': executable file not found in $PATH", name);
 }
 
+int rt_process_check_cwd(const RtProcess *p, bool is_create, Error **err)
+{
+        _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int fd = -EBADF;
+
+        if (root < 0)
+                return error_set(err, errno, "open /");
+        /* Resolved inside the root with no magic links: "/proc/self/fd/N" (a leaked fd of the
+         * runtime, CVE-2024-21626) cannot name a directory outside the container. */
+        if (is_create) {
+                int r = mkpath_in_root(root, p->cwd, false, err);
+                if (r < 0)
+                        return error_wrap(err, r, "process.cwd");
+                fd = r;
+        } else {
+                fd = open_in_root(root, p->cwd, O_PATH | O_DIRECTORY, 0, 0);
+                if (fd < 0)
+                        return error_set(err, fd, "process.cwd '%s'", p->cwd);
+        }
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode))
+                return error_setf(err, ENOTDIR, "process.cwd '%s': not a directory", p->cwd);
+        return 0;
+}
+
 static int set_rlimits(const RtProcess *p, Error **err)
 {
         for (size_t i = 0; i < p->n_rlimits; i++) {
@@ -318,6 +343,9 @@ static int run_init(const RtInitArgs *a, bool *ret_is_started, Error **err)
         r = rt_process_resolve(p, &path, err);
         if (r < 0)
                 return r;
+        r = rt_process_check_cwd(p, true, err);
+        if (r < 0)
+                return r;
         if (a->seccomp && rt_seccomp_listener_path(a->seccomp)) {
                 /* The listener must have the fd before the container runs: load now. */
                 _cleanup_close_ int notify = -EBADF;
@@ -364,7 +392,7 @@ void rt_init_main(const RtInitArgs *a)
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         r = rt_cgroup_enter_self(a->cgroup, a->is_cgroup_v2_entered, &err);
         if (r < 0)
-                fail(a, r, err);
+                fail(a, r, false, err);
         /* Of what the runtime's caller gave us, only stdio and the preserved fds reach the
          * container; drop the rest now rather than hold it open (a pipe, a log) until exec. */
         close_fds_except(3 + a->preserve_fds, keep, ARRAY_SIZE(keep));

@@ -57,6 +57,10 @@ _noreturn_ void rt_init_main(const RtInitArgs *a);
 /* Finds p->args[0] in the container (PATH from p->env when it has no '/'). */
 int rt_process_resolve(const RtProcess *p, char **ret_path, Error **err);
 
+/* Checks that p->cwd is a directory inside the container (the caller's root), creating it when
+ * is_create (as runc does for the container's own process). */
+int rt_process_check_cwd(const RtProcess *p, bool is_create, Error **err);
+
 /*
  * The last steps shared by init and exec: user and capabilities, no_new_privs, seccomp (unless
  * is_seccomp_loaded), umask, cwd, fds beyond preserve_fds closed on exec, then execve(path).
