@@ -11,7 +11,8 @@ ninja -C build >/dev/null
 demo=$(mktemp -d /tmp/hull-demo.XXXXXX)
 trap 'rm -rf "$demo"' EXIT
 sh tests/lib/busybox-rootfs.sh "$demo/rootfs"
-(cd "$demo" && ../../"$PWD"/build/src/cli/hull oci spec 2>/dev/null || "$OLDPWD/build/src/cli/hull" oci spec)
+hull=$PWD/build/src/cli/hull
+(cd "$demo" && "$hull" oci spec)
 jq '.process.terminal = false | .process.args = ["sh", "-c", "echo \"hello from $(hostname), pid $$ in its own namespace\"; uname -sr"]' \
 	"$demo/config.json" > "$demo/config.json.new" && mv "$demo/config.json.new" "$demo/config.json"
-./build/src/cli/hull oci --root "$demo/state" run --bundle "$demo" demo
+"$hull" oci --root "$demo/state" run --bundle "$demo" demo
