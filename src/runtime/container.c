@@ -444,15 +444,17 @@ static int spawn(Spawn *s, Error **err)
         r = rt_cgroup_create(s->spec->cgroups_path, s->id, s->ctx->is_systemd_cgroup, &s->cgroup, err);
         if (r < 0)
                 return error_wrap(err, r, "cgroup");
-        r = rt_cgroup_apply(s->cgroup, s->resources, err);
-        if (r < 0)
-                return error_wrap(err, r, "linux.resources");
         r = start_process(s, err);
         if (r < 0)
                 return r;
         r = drive_setup(s, err);
         if (r < 0)
                 return r;
+        /* Limits go on once the root filesystem is made, as runc does: the device rules would
+         * otherwise refuse the mknod of linux.devices that they do not list. */
+        r = rt_cgroup_apply(s->cgroup, s->resources, err);
+        if (r < 0)
+                return error_wrap(err, r, "linux.resources");
         return record_state(s, err);
 }
 
