@@ -38,7 +38,7 @@ run_build() {
 	# cmocka prints one TAP line per test case with CMOCKA_MESSAGE_OUTPUT=tap.
 	local t
 	for t in "$dir"/tests/unit/test-*; do
-		[ -x "$t" ] || continue
+		[ -f "$t" ] && [ -x "$t" ] || continue
 		CMOCKA_MESSAGE_OUTPUT=tap "$t" >"$logdir/$name-$(basename "$t").tap" 2>&1
 		local rc=$?
 		if [ $rc -eq 77 ]; then

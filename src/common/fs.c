@@ -52,7 +52,8 @@ int read_file_at(int dirfd, const char *path, char **ret, size_t *ret_len, Error
 
 int write_file_at(int dirfd, const char *path, const char *data, Error **err)
 {
-        _cleanup_close_ int fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_TRUNC: a regular file keeps no tail of older, longer content; cgroupfs and procfs ignore it. */
+        _cleanup_close_ int fd = openat(dirfd, path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
         size_t len = strlen(data);
         ssize_t n;
 
@@ -97,6 +98,7 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t l
 int mkdir_p(const char *path, mode_t mode, Error **err)
 {
         _cleanup_free_ char *p = xstrdup(path);
+        struct stat st;
 
         for (char *s = p + 1; *s; s++) {
                 if (*s != '/')
@@ -108,6 +110,11 @@ int mkdir_p(const char *path, mode_t mode, Error **err)
         }
         if (mkdir(p, mode) < 0 && errno != EEXIST)
                 return error_set(err, errno, "mkdir '%s'", p);
+        /* EEXIST is fine only for a directory (or a link to one). */
+        if (stat(p, &st) < 0)
+                return error_set(err, errno, "stat '%s'", p);
+        if (!S_ISDIR(st.st_mode))
+                return error_setf(err, ENOTDIR, "mkdir '%s': exists and is not a directory", p);
         return 0;
 }
 
