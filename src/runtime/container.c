@@ -161,6 +161,18 @@ static json_t *annotations(const RtSpec *spec)
         return json_is_object(a) ? json_incref(a) : NULL;
 }
 
+/* The state while "creating": who creates it, and its cgroup once made, so that a runtime
+ * killed half-way leaves something `delete` can clean up. record_state() replaces it. */
+static int save_creating_state(Spawn *s, Error **err)
+{
+        _cleanup_json_ json_t *cg = s->cgroup ? rt_cgroup_to_json(s->cgroup) : NULL;
+        RtState st = { .id = (char *)s->id, .bundle = s->bundle, .rootfs = s->rootfs, .created = (char *)"",
+                       .owner = geteuid(), .creator_pid = getpid(), .cgroup = cg, .dir_fd = s->dir_fd };
+
+        process_start_time(st.creator_pid, &st.creator_start_time);
+        return rt_state_save(&st, err);
+}
+
 /* Makes $root/<id> (the step that claims the id), the config copy and the start fifo. */
 static int make_state_dir(Spawn *s, Error **err)
 {
@@ -176,6 +188,9 @@ static int make_state_dir(Spawn *s, Error **err)
         if (s->dir_fd < 0)
                 return error_set(err, errno, "open state of '%s'", s->id);
         r = write_file_atomic_at(s->dir_fd, "config.json", s->raw_config, strlen(s->raw_config), 0600, err);
+        if (r < 0)
+                return r;
+        r = save_creating_state(s, err);
         if (r < 0)
                 return r;
         if (s->is_run)
@@ -444,6 +459,9 @@ static int spawn(Spawn *s, Error **err)
         r = rt_cgroup_create(s->spec->cgroups_path, s->id, s->ctx->is_systemd_cgroup, &s->cgroup, err);
         if (r < 0)
                 return error_wrap(err, r, "cgroup");
+        r = save_creating_state(s, err);
+        if (r < 0)
+                return r;
         r = start_process(s, err);
         if (r < 0)
                 return r;
@@ -757,6 +775,8 @@ int rt_container_delete(RtContext *ctx, const char *id, bool is_force, Error **e
         if (r < 0)
                 return r;
         status = rt_state_status(st);
+        if (status == RT_STATUS_CREATING)
+                return error_setf(err, EBUSY, "container '%s' is being created (by pid %d)", id, st->creator_pid);
         if ((status == RT_STATUS_RUNNING || status == RT_STATUS_PAUSED) && !is_force)
                 return error_setf(err, EBUSY, "container '%s' is %s: stop it first, or use --force", id,
                                   rt_status_name(status));

@@ -163,6 +163,16 @@ int rt_process_exec(const RtProcess *p, RtSeccomp *seccomp, bool is_seccomp_load
         char cwd[4096];
         int r;
 
+        /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still
+         * have it, before the change of user (as runc does). With no_new_privs it goes last,
+         * so the filter sees as few of our own syscalls as possible. */
+        if (seccomp && !is_seccomp_loaded && !p->no_new_privileges) {
+                int notify = -EBADF;
+                r = rt_seccomp_load(seccomp, &notify, err);
+                if (r < 0)
+                        return error_wrap(err, r, "linux.seccomp");
+                is_seccomp_loaded = true;
+        }
         r = rt_caps_change_user(p, err);
         if (r < 0)
                 return r;

@@ -111,6 +111,10 @@ int rt_state_load(int root_fd, const char *id, RtState **ret, Error **err)
                 st->pid_start_time = (uint64_t)v;
         if (json_get_int64(j, "owner", "", &v, err) > 0)
                 st->owner = (uid_t)v;
+        if (json_get_int64(j, "creator_pid", "", &v, err) > 0)
+                st->creator_pid = (pid_t)v;
+        if (json_get_int64(j, "creator_start_time", "", &v, err) > 0)
+                st->creator_start_time = (uint64_t)v;
         json_get_bool(j, "systemd_cgroup", "", &st->is_systemd_cgroup, NULL);
         if (json_get_object(j, "annotations", "", &o, NULL) > 0)
                 st->annotations = json_incref(o);
@@ -128,6 +132,10 @@ int rt_state_save(const RtState *st, Error **err)
         j = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s, s:i, s:b}", "id", st->id, "bundle", st->bundle, "rootfs",
                       st->rootfs, "pid", (int)st->pid, "pid_start_time", (json_int_t)st->pid_start_time, "created",
                       st->created, "owner", (int)st->owner, "systemd_cgroup", st->is_systemd_cgroup);
+        if (st->creator_pid > 0) {
+                json_object_set_new(j, "creator_pid", json_integer(st->creator_pid));
+                json_object_set_new(j, "creator_start_time", json_integer((json_int_t)st->creator_start_time));
+        }
         if (st->annotations)
                 json_object_set(j, "annotations", st->annotations);
         if (st->cgroup)
@@ -157,6 +165,9 @@ RtStatus rt_state_status(RtState *st)
         _cleanup_(rt_cgroup_freep) RtCgroup *cg = NULL;
         bool is_frozen = false;
 
+        if (st->pid <= 0)
+                return process_is_alive(st->creator_pid, st->creator_start_time) ? RT_STATUS_CREATING
+                                                                                   : RT_STATUS_STOPPED;
         if (!process_is_alive(st->pid, st->pid_start_time))
                 return RT_STATUS_STOPPED;
         if (faccessat(st->dir_fd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0)

@@ -29,6 +29,8 @@ typedef struct RtState {
         json_t *annotations;
         json_t *cgroup; /* rt_cgroup_to_json() */
         bool is_systemd_cgroup;
+        pid_t creator_pid;            /* while "creating": the runtime process doing it */
+        uint64_t creator_start_time;
         int dir_fd; /* $root/<id>, O_DIRECTORY */
 } RtState;
 
@@ -44,8 +46,9 @@ int rt_state_save(const RtState *st, Error **err);
 RtState *rt_state_free(RtState *st);
 DEFINE_CLEANUP_FUNC(RtState *, rt_state_free)
 
-/* The live status: stopped when the init process is gone (or its pid reused), created while the
- * exec fifo is still there, paused when frozen, else running. */
+/* The live status: creating while the runtime that creates it still works on it (no pid yet),
+ * stopped when the container process is gone (or its pid reused, or the creator died), created
+ * while the exec fifo is still there, paused when frozen, else running. */
 RtStatus rt_state_status(RtState *st);
 
 /* The OCI state document: ociVersion, id, status, pid, bundle, annotations (+ rootfs, created, owner). */

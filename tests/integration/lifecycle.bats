@@ -173,3 +173,29 @@ teardown() { teardown_bundle; }
 	[ "$status" -eq 0 ]
 	[ "$output" = via-link ]
 }
+
+@test "state says creating while create is under way, and delete waits for it" {
+	update_config '.hooks.createRuntime = [{"path": "/bin/sleep", "args": ["sleep", "1"]}]'
+	"$HULL" oci --root "$ROOT" create --bundle "$BUNDLE" "$ID" >"$TEST_DIR/out" 2>&1 &
+	creator=$!
+	for i in $(seq 50); do [ "$(status_of "$ID" 2>/dev/null)" = creating ] && break; sleep 0.02; done
+	[ "$(status_of "$ID")" = creating ]
+	run hull delete "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"being created"* ]]
+	wait "$creator"
+	[ "$(status_of "$ID")" = created ]
+}
+
+@test "a create killed half-way reads as stopped and delete cleans it up" {
+	update_config '.hooks.createRuntime = [{"path": "/bin/sleep", "args": ["sleep", "5"]}]'
+	"$HULL" oci --root "$ROOT" create --bundle "$BUNDLE" "$ID" >"$TEST_DIR/out" 2>&1 &
+	creator=$!
+	for i in $(seq 50); do [ "$(status_of "$ID" 2>/dev/null)" = creating ] && break; sleep 0.02; done
+	kill -KILL "$creator"
+	wait "$creator" || true
+	[ "$(status_of "$ID")" = stopped ]
+	hull delete "$ID"
+	run hull state "$ID"
+	[ "$status" -ne 0 ]
+}
