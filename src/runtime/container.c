@@ -308,7 +308,7 @@ static int start_process(Spawn *s, Error **err)
                 return error_set(err, errno, "socketpair");
         s->sync_fd = pair[0];
         s->child_fd = pair[1];
-        cgroup_fd = rt_cgroup_clone_fd(s->cgroup);
+        cgroup_fd = s->cgroup ? rt_cgroup_clone_fd(s->cgroup) : -EBADF;
         s->is_v2_entered = cgroup_fd >= 0;
 
         if (!needs_stage) {
@@ -409,6 +409,26 @@ static int drive_setup(Spawn *s, Error **err)
         }
 }
 
+/* The container's cgroup. An unprivileged runtime usually may not make one: then, as runc
+ * does, a container that asks for no limits runs in the caller's cgroup. */
+static int make_cgroup(Spawn *s, Error **err)
+{
+        _cleanup_error_ Error *e = NULL;
+        int r;
+
+        r = rt_cgroup_create(s->spec->cgroups_path, s->id, s->ctx->is_systemd_cgroup, &s->cgroup, &e);
+        if (r >= 0)
+                return 0;
+        if (geteuid() != 0 && (r == -EACCES || r == -EPERM || r == -EROFS) &&
+            (!s->spec->resources || json_object_size(s->spec->resources) == 0)) {
+                log_debug("no cgroup for '%s' (%s): it asks for no limits", s->id, error_message(e, r));
+                return 0;
+        }
+        if (err)
+                *err = TAKE_PTR(e);
+        return error_wrap(err, r, "cgroup");
+}
+
 static int write_pid_file(const char *path, pid_t pid, Error **err)
 {
         char buf[32];
@@ -430,7 +450,7 @@ static int record_state(Spawn *s, Error **err)
         st->created = rt_now_rfc3339();
         st->owner = geteuid();
         st->annotations = annotations(s->spec);
-        st->cgroup = rt_cgroup_to_json(s->cgroup);
+        st->cgroup = s->cgroup ? rt_cgroup_to_json(s->cgroup) : NULL;
         st->is_systemd_cgroup = s->ctx->is_systemd_cgroup;
         st->dir_fd = dup(s->dir_fd);
         r = rt_state_save(st, err);
@@ -456,9 +476,9 @@ static int spawn(Spawn *s, Error **err)
                 if (r < 0)
                         return error_wrap(err, r, "--console-socket");
         }
-        r = rt_cgroup_create(s->spec->cgroups_path, s->id, s->ctx->is_systemd_cgroup, &s->cgroup, err);
+        r = make_cgroup(s, err);
         if (r < 0)
-                return error_wrap(err, r, "cgroup");
+                return r;
         r = save_creating_state(s, err);
         if (r < 0)
                 return r;
@@ -470,9 +490,11 @@ static int spawn(Spawn *s, Error **err)
                 return r;
         /* Limits go on once the root filesystem is made, as runc does: the device rules would
          * otherwise refuse the mknod of linux.devices that they do not list. */
-        r = rt_cgroup_apply(s->cgroup, s->resources, err);
-        if (r < 0)
-                return error_wrap(err, r, "linux.resources");
+        if (s->cgroup) {
+                r = rt_cgroup_apply(s->cgroup, s->resources, err);
+                if (r < 0)
+                        return error_wrap(err, r, "linux.resources");
+        }
         return record_state(s, err);
 }
 

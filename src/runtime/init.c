@@ -400,7 +400,7 @@ void rt_init_main(const RtInitArgs *a)
 
         /* Die with the runtime while it is setting us up; `create` clears this before it leaves. */
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-        r = rt_cgroup_enter_self(a->cgroup, a->is_cgroup_v2_entered, &err);
+        r = a->cgroup ? rt_cgroup_enter_self(a->cgroup, a->is_cgroup_v2_entered, &err) : 0;
         if (r < 0)
                 fail(a, r, false, err);
         /* Of what the runtime's caller gave us, only stdio and the preserved fds reach the
