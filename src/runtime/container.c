@@ -29,6 +29,7 @@
 #include "init.h"
 #include "internal.h"
 #include "linux.h"
+#include "sealed.h"
 #include "seccomp.h"
 #include "spec.h"
 #include "state.h"
@@ -149,6 +150,13 @@ static int load_bundle(Spawn *s, Error **err)
                 return error_set(err, errno, "root.path '%s'", s->rootfs);
         if (!S_ISDIR(st.st_mode))
                 return error_setf(err, ENOTDIR, "root.path '%s': not a directory", s->rootfs);
+        /* Joining another pid namespace makes our container process visible there before it
+         * execs: see sealed.h. */
+        if (s->spec->ns[RT_NS_PID].path && rt_sealed_needed(s->spec, s->spec->process)) {
+                r = rt_sealed_reexec(err);
+                if (r < 0)
+                        return r;
+        }
         r = rt_seccomp_prepare(s->spec->seccomp, "linux.seccomp", &s->seccomp, err);
         if (r < 0)
                 return r;

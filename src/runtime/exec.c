@@ -23,6 +23,7 @@
 #include "init.h"
 #include "internal.h"
 #include "linux.h"
+#include "sealed.h"
 #include "seccomp.h"
 #include "state.h"
 #include "tty.h"
@@ -312,6 +313,12 @@ int rt_container_exec(RtContext *ctx, const char *id, const RtExecOptions *o, in
         r = build_process(spec, o, &process, err);
         if (r < 0)
                 return r;
+        /* Our exec'd process is visible in the container until it execs: see sealed.h. */
+        if (rt_sealed_needed(spec, process)) {
+                r = rt_sealed_reexec(err);
+                if (r < 0)
+                        return r;
+        }
         if (process->terminal && !o->console_socket && o->is_detached)
                 return error_setf(err, EINVAL, "exec: a terminal needs --console-socket when detached");
         r = rt_seccomp_prepare(spec->seccomp, "linux.seccomp", &seccomp, err);

@@ -44,6 +44,35 @@ teardown() {
 	[ "$(sha256sum "$HULL" | cut -d' ' -f1)" = "$sum" ]
 }
 
+@test "CVE-2019-5736: with CAP_SYS_PTRACE the container reaches only a sealed copy of the runtime" {
+	cp "$HULL" "$TEST_DIR/hull-copy"
+	HULL="$TEST_DIR/hull-copy"
+	sum=$(sha256sum "$HULL" | cut -d' ' -f1)
+	update_config '.process.capabilities |= with_entries(.value += ["CAP_SYS_PTRACE"])'
+	set_args sleep 1000
+	hull run -d --bundle "$BUNDLE" a-$ID
+	apid=$(hull state a-$ID | jq .pid)
+	update_config --arg ns "/proc/$apid/ns/pid" \
+		'.linux.namespaces |= map(if .type == "pid" then .path = $ns else . end)'
+	"$HULL" oci --root "$ROOT" create --bundle "$BUNDLE" b-$ID >"$TEST_DIR/b.out" 2>&1
+	bpid_host=$(hull state b-$ID | jq .pid)
+	[[ "$(readlink /proc/$bpid_host/exe)" == "/memfd:hull"* ]]
+	run hull exec a-$ID sh -c '
+		for p in /proc/[0-9]*; do
+			grep -q "b-" $p/cmdline 2>/dev/null || continue
+			echo "found $p $(readlink $p/exe)"
+			(echo pwned >>$p/exe) 2>/dev/null && echo "WRITE-OK"
+			exec 5<>$p/exe 2>/dev/null && echo "OPEN-RW-OK"
+		done; true'
+	echo "$output"
+	[[ "$output" == *"found"*"/memfd:hull"* ]]
+	[[ "$output" != *WRITE-OK* ]]
+	[[ "$output" != *OPEN-RW-OK* ]]
+	hull delete -f b-$ID
+	hull delete -f a-$ID
+	[ "$(sha256sum "$HULL" | cut -d' ' -f1)" = "$sum" ]
+}
+
 # CVE-2024-21626: a runtime fd to a host directory leaks into the container, and process.cwd
 # "/proc/self/fd/N" puts the container's process in the host's filesystem.
 @test "CVE-2024-21626: process.cwd through /proc/self/fd/N never lands outside the container" {
