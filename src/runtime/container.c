@@ -225,27 +225,38 @@ static char *state_json_for_hooks(Spawn *s, RtStatus status)
         return out;
 }
 
-/* The container process: either cloned straight from us, or, when namespaces must be joined
- * first (or a time namespace made with offsets), from an intermediate process that joins them
- * and clones with CLONE_PARENT so the container is still our child. */
-static pid_t clone_container(Spawn *s, unsigned long flags, int cgroup_fd, int *ret_pidfd)
+pid_t rt_clone(uint64_t flags, int cgroup_fd, int *ret_pidfd, bool *ret_is_in_cgroup)
 {
         struct clone_args args = {
                 .flags = flags,
                 /* CLONE_PARENT children inherit our exit signal; clone3 refuses one given with it. */
                 .exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD,
         };
+        pid_t pid;
+
         if (ret_pidfd) {
                 args.flags |= CLONE_PIDFD;
                 args.pidfd = (uint64_t)(uintptr_t)ret_pidfd;
         }
+        *ret_is_in_cgroup = cgroup_fd >= 0;
         if (cgroup_fd >= 0) {
                 args.flags |= CLONE_INTO_CGROUP;
                 args.cgroup = (uint64_t)cgroup_fd;
         }
-        return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+        pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+        if (pid < 0 && cgroup_fd >= 0) {
+                /* Refused here (an older kernel, a cgroup in threaded mode): the child enters by itself. */
+                *ret_is_in_cgroup = false;
+                args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+                args.cgroup = 0;
+                pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+        }
+        return pid;
 }
 
+/* The container process: either cloned straight from us, or, when namespaces must be joined
+ * first (or a time namespace made with offsets), from an intermediate process that joins them
+ * and clones with CLONE_PARENT so the container is still our child. */
 static _noreturn_ void child_main(Spawn *s)
 {
         RtInitArgs a = {
@@ -287,11 +298,7 @@ static _noreturn_ void stage_main(Spawn *s, unsigned long flags, int cgroup_fd)
                 rt_sync_send(s->child_fd, RT_SYNC_ERROR, -r, error_message(err, r), -EBADF, NULL);
                 _exit(1);
         }
-        pid = clone_container(s, flags | CLONE_PARENT, cgroup_fd, NULL);
-        if (pid < 0 && cgroup_fd >= 0) {
-                s->is_v2_entered = false;
-                pid = clone_container(s, flags | CLONE_PARENT, -EBADF, NULL);
-        }
+        pid = rt_clone(flags | CLONE_PARENT, cgroup_fd, NULL, &s->is_v2_entered);
         if (pid == 0)
                 child_main(s);
         if (pid < 0) {
@@ -317,15 +324,9 @@ static int start_process(Spawn *s, Error **err)
         s->sync_fd = pair[0];
         s->child_fd = pair[1];
         cgroup_fd = s->cgroup ? rt_cgroup_clone_fd(s->cgroup) : -EBADF;
-        s->is_v2_entered = cgroup_fd >= 0;
 
         if (!needs_stage) {
-                s->pid = clone_container(s, flags, cgroup_fd, &s->pidfd);
-                if (s->pid < 0 && cgroup_fd >= 0) {
-                        /* Some kernels refuse CLONE_INTO_CGROUP here: the process enters by itself. */
-                        s->is_v2_entered = false;
-                        s->pid = clone_container(s, flags, -EBADF, &s->pidfd);
-                }
+                s->pid = rt_clone(flags, cgroup_fd, &s->pidfd, &s->is_v2_entered);
                 if (s->pid == 0)
                         child_main(s);
                 if (s->pid < 0) {

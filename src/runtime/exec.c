@@ -181,8 +181,6 @@ static _noreturn_ void exec_child(ExecCtx *x)
  * the process as our sibling, so the runtime can wait for it. */
 static _noreturn_ void exec_stage(ExecCtx *x)
 {
-        /* With CLONE_PARENT the exit signal is ours (SIGCHLD, from fork): clone3 wants 0 here. */
-        struct clone_args args = { .flags = CLONE_PARENT };
         Error *err = NULL;
         pid_t pid;
         int r;
@@ -195,17 +193,7 @@ static _noreturn_ void exec_stage(ExecCtx *x)
                 rt_sync_send(x->child_fd, RT_SYNC_ERROR, -r, error_message(err, r), -EBADF, NULL);
                 _exit(1);
         }
-        if (x->cgroup_fd >= 0) {
-                args.flags |= CLONE_INTO_CGROUP;
-                args.cgroup = (uint64_t)x->cgroup_fd;
-                x->is_v2_entered = true;
-        }
-        pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-        if (pid < 0 && x->cgroup_fd >= 0) {
-                args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
-                x->is_v2_entered = false;
-                pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-        }
+        pid = rt_clone(CLONE_PARENT, x->cgroup_fd, NULL, &x->is_v2_entered);
         if (pid == 0)
                 exec_child(x);
         if (pid < 0) {

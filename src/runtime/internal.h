@@ -3,10 +3,19 @@
 #pragma once
 
 #include <signal.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "common/error.h"
 #include "spec.h"
 #include "state.h"
+
+/*
+ * clone3 for the runtime's children: with CLONE_INTO_CGROUP when cgroup_fd >= 0 (retried
+ * without it if the kernel refuses; *ret_is_in_cgroup says which, and is set before the child
+ * exists so it can read it), a pidfd when ret_pidfd is given, and the exit-signal rule of
+ * CLONE_PARENT. Returns like fork().
+ */
+pid_t rt_clone(uint64_t flags, int cgroup_fd, int *ret_pidfd, bool *ret_is_in_cgroup);
 
 /* Blocks every signal a foreground runtime forwards (all but the synchronous faults). */
 void rt_block_signals(sigset_t *ret_mask, sigset_t *ret_old);
