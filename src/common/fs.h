@@ -36,3 +36,6 @@ int mkpath_in_root(int root_fd, const char *path, bool is_file, Error **err);
 
 /* True if the two fds name the same inode. */
 bool fd_same_inode(int a, int b);
+
+/* Closes every fd >= from except those in keep (any order, negatives ignored). */
+int close_fds_except(int from, const int *keep, size_t n_keep);
