@@ -40,6 +40,7 @@ static int make_node(int root_fd, const RtDevice *d, bool is_userns, Error **err
         char *base = strrchr(parent_path, '/');
         mode_t type = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
         mode_t mode = d->has_file_mode ? d->file_mode : 0666;
+        dev_t dev;
         int r;
 
         *base++ = 0;
@@ -67,7 +68,9 @@ static int make_node(int root_fd, const RtDevice *d, bool is_userns, Error **err
                         return error_set(err, errno, "bind host '%s'", d->path);
                 return 0;
         }
-        if (mknodat(parent, base, type | mode, makedev((unsigned)d->major, (unsigned)d->minor)) < 0)
+        /* A fifo has no numbers (they are -1): glibc refuses a dev_t the kernel's cannot hold. */
+        dev = type == S_IFIFO ? 0 : makedev((unsigned)d->major, (unsigned)d->minor);
+        if (mknodat(parent, base, type | mode, dev) < 0)
                 return error_set(err, errno, "mknod '%s'", d->path);
         if (fchmodat(parent, base, mode, 0) < 0)
                 return error_set(err, errno, "chmod '%s'", d->path);

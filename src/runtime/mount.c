@@ -66,8 +66,9 @@ int rt_mount_prepare_rootfs(const RtSpec *s, const char *rootfs, int *ret_root_f
         /* Nothing we mount may propagate back to the host. */
         if (mount(NULL, "/", NULL, prop | MS_REC, NULL) < 0)
                 return error_set(err, errno, "make / %s", prop & MS_SHARED ? "shared" : "slave");
-        if (prop & MS_SHARED) {
-                /* pivot_root refuses a new root whose parent mount is shared. */
+        if (prop & (MS_SHARED | MS_UNBINDABLE)) {
+                /* pivot_root refuses a new root whose parent mount is shared, and an unbindable
+                 * one cannot be the source of the bind below. */
                 _cleanup_free_ char *mp = find_mount_point(rootfs);
                 if (mount(NULL, mp, NULL, MS_PRIVATE, NULL) < 0)
                         return error_set(err, errno, "make '%s' private", mp);
@@ -93,14 +94,85 @@ static int setattr(int fd, const RtMount *m, Error **err)
         return 0;
 }
 
+/* Whether every comma-separated token of want is among those of have ("cpu,cpuacct"). */
+static bool has_all_tokens(const char *have, const char *want)
+{
+        _cleanup_free_ char *w = xstrdup(want);
+        char *save = NULL;
+
+        for (char *tok = strtok_r(w, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                size_t len = strlen(tok);
+                const char *p = have;
+                bool found = false;
+                while ((p = strstr(p, tok))) {
+                        if ((p == have || p[-1] == ',') && (p[len] == ',' || p[len] == 0)) {
+                                found = true;
+                                break;
+                        }
+                        p += len;
+                }
+                if (!found)
+                        return false;
+        }
+        return true;
+}
+
+/* Our own cgroup in the hierarchy of controllers ("cpu", "name=systemd"; NULL for cgroup2), from
+ * /proc/self/cgroup: the container process has entered its cgroups by now. */
+static char *own_cgroup(const char *controllers)
+{
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
+        _cleanup_free_ char *line = NULL;
+        size_t n = 0;
+
+        while (f && getline(&line, &n, f) > 0) {
+                char *ctl = strchr(line, ':'), *path;
+                if (!ctl || !(path = strchr(++ctl, ':')))
+                        continue;
+                *path++ = 0;
+                path[strcspn(path, "\n")] = 0;
+                if (controllers ? (*ctl && has_all_tokens(controllers, ctl)) : (!*ctl && strncmp(line, "0:", 2) == 0))
+                        return xstrdup(path);
+        }
+        return NULL;
+}
+
+/*
+ * One hierarchy on dst. In a cgroup namespace a fresh mount shows the namespace's root, which is
+ * the container's cgroup. Without one it would show the host's whole tree: bind the container's
+ * own cgroup from the host's mount (mp, whose root in the hierarchy is mnt_root) instead, as runc does.
+ */
+static int mount_hierarchy(const char *fstype, const char *data, const char *mp, const char *mnt_root,
+                           const char *dst, unsigned long flags, bool is_cgroupns, Error **err)
+{
+        _cleanup_free_ char *own = NULL, *src = NULL;
+        size_t root_len = strcmp(mnt_root, "/") == 0 ? 0 : strlen(mnt_root);
+
+        if (is_cgroupns) {
+                if (mount(fstype, dst, fstype, flags, data) < 0)
+                        return error_set(err, errno, "mount %s '%s' on '%s'", fstype, data ? data : "", dst);
+                return 0;
+        }
+        own = own_cgroup(data);
+        if (!own || strncmp(own, mnt_root, root_len) != 0 || (own[root_len] != '/' && own[root_len] != 0))
+                return error_setf(err, ENOENT, "the container's %s cgroup is not below '%s'", data ? data : "cgroup2",
+                                  mp);
+        src = xasprintf("%s%s", mp, own + root_len);
+        if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+                return error_set(err, errno, "bind '%s' on '%s'", src, dst);
+        if (flags && mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | flags, NULL) < 0)
+                return error_set(err, errno, "remount '%s'", dst);
+        return 0;
+}
+
 /* The cgroup filesystem as the container should see it: cgroup2 on a unified host; on v1 and
  * hybrid hosts a tmpfs with one mount per hierarchy, as the host has them. */
-static int mount_cgroup(const RtMount *m, int root_fd, const char *tp, Error **err)
+static int mount_cgroup(const RtMount *m, int root_fd, const char *tp, bool is_cgroupns, Error **err)
 {
         _cleanup_close_ int top = -EBADF;
         _cleanup_fclose_ FILE *f = NULL;
         char target[FD_PATH_MAX];
-        _cleanup_free_ char *line = NULL;
+        _cleanup_free_ char *line = NULL, *v2_mp = NULL, *v2_root = NULL;
         unsigned long flags = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
         bool has_v1 = false;
         size_t n = 0;
@@ -110,13 +182,19 @@ static int mount_cgroup(const RtMount *m, int root_fd, const char *tp, Error **e
                 return error_set(err, errno, "open mountinfo");
         while (getline(&line, &n, f) > 0) {
                 char *sep = strstr(line, " - ");
+                char root[4096], mp[4096];
                 if (sep && strncmp(sep, " - cgroup ", 10) == 0)
                         has_v1 = true;
+                if (sep && strncmp(sep, " - cgroup2 ", 11) == 0 && !v2_mp &&
+                    sscanf(line, "%*s %*s %*s %4095s %4095s", root, mp) == 2) {
+                        v2_mp = xstrdup(mp);
+                        v2_root = xstrdup(root);
+                }
         }
         if (!has_v1) {
-                if (mount("cgroup2", tp, "cgroup2", flags, NULL) < 0)
-                        return error_set(err, errno, "mount cgroup2");
-                return 0;
+                if (!is_cgroupns && !v2_mp)
+                        return error_setf(err, ENOENT, "the host has no cgroup2 mount");
+                return mount_hierarchy("cgroup2", NULL, v2_mp, v2_root, tp, flags, is_cgroupns, err);
         }
         if (mount("tmpfs", tp, "tmpfs", (flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
                 return error_set(err, errno, "mount tmpfs for cgroups");
@@ -127,11 +205,12 @@ static int mount_cgroup(const RtMount *m, int root_fd, const char *tp, Error **e
         fd_path(top, target);
         rewind(f);
         while (getline(&line, &n, f) > 0) {
-                char mp[4096], fstype[64], opts[1024];
+                char root[4096], mp[4096], fstype[64], opts[1024];
                 char *sep = strstr(line, " - "), *name, *sub;
                 _cleanup_free_ char *dst = NULL, *data = NULL;
+                int r;
 
-                if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 ||
+                if (!sep || sscanf(line, "%*s %*s %*s %4095s %4095s", root, mp) != 2 ||
                     sscanf(sep + 3, "%63s %*s %1023s", fstype, opts) != 2)
                         continue;
                 if (strcmp(fstype, "cgroup") != 0 && strcmp(fstype, "cgroup2") != 0)
@@ -142,21 +221,19 @@ static int mount_cgroup(const RtMount *m, int root_fd, const char *tp, Error **e
                 dst = xasprintf("%s/%s", target, name);
                 if (mkdir(dst, 0755) < 0 && errno != EEXIST)
                         return error_set(err, errno, "mkdir '%s'", dst);
-                if (strcmp(fstype, "cgroup2") == 0) {
-                        if (mount("cgroup2", dst, "cgroup2", flags, NULL) < 0)
-                                return error_set(err, errno, "mount cgroup2 on '%s'", dst);
-                        continue;
+                if (strcmp(fstype, "cgroup") == 0) {
+                        /* Super options "rw,cpu,cpuacct" name the controllers: drop rw/ro, keep the rest. */
+                        for (char *tok = strtok_r(opts, ",", &sub); tok; tok = strtok_r(NULL, ",", &sub)) {
+                                if (strcmp(tok, "rw") == 0 || strcmp(tok, "ro") == 0)
+                                        continue;
+                                char *d = data ? xasprintf("%s,%s", data, tok) : xstrdup(tok);
+                                free(data);
+                                data = d;
+                        }
                 }
-                /* Super options "rw,cpu,cpuacct" name the controllers: drop rw/ro, keep the rest. */
-                for (char *tok = strtok_r(opts, ",", &sub); tok; tok = strtok_r(NULL, ",", &sub)) {
-                        if (strcmp(tok, "rw") == 0 || strcmp(tok, "ro") == 0)
-                                continue;
-                        char *d = data ? xasprintf("%s,%s", data, tok) : xstrdup(tok);
-                        free(data);
-                        data = d;
-                }
-                if (mount("cgroup", dst, "cgroup", flags, data) < 0)
-                        return error_set(err, errno, "mount cgroup '%s' on '%s'", data ? data : "", dst);
+                r = mount_hierarchy(fstype, data, mp, root, dst, flags, is_cgroupns, err);
+                if (r < 0)
+                        return r;
         }
         if (flags & MS_RDONLY) {
                 if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
@@ -170,7 +247,7 @@ static bool is_kernel_fs(const RtMount *m)
         return m->type && (strcmp(m->type, "proc") == 0 || strcmp(m->type, "sysfs") == 0);
 }
 
-static int mount_one(const RtMount *m, size_t index, int root_fd, bool is_userns, Error **err)
+static int mount_one(const RtMount *m, size_t index, int root_fd, bool is_userns, bool is_cgroupns, Error **err)
 {
         _cleanup_close_ int target = -EBADF, mounted = -EBADF;
         bool is_bind = m->flags & MS_BIND;
@@ -215,7 +292,7 @@ static int mount_one(const RtMount *m, size_t index, int root_fd, bool is_userns
                                 return error_set(err, errno, "remount with options");
                 }
         } else if (m->type && strcmp(m->type, "cgroup") == 0) {
-                r = mount_cgroup(m, root_fd, tp, err);
+                r = mount_cgroup(m, root_fd, tp, is_cgroupns, err);
                 if (r < 0)
                         return r;
         } else {
@@ -244,10 +321,11 @@ static int mount_one(const RtMount *m, size_t index, int root_fd, bool is_userns
 int rt_mount_all(const RtSpec *s, int root_fd, const char *rootfs, Error **err)
 {
         bool is_userns = s->ns[RT_NS_USER].is_set;
+        bool is_cgroupns = s->ns[RT_NS_CGROUP].is_set;
 
         for (size_t i = 0; i < s->n_mounts; i++) {
                 const RtMount *m = &s->mounts[i];
-                int r = mount_one(m, i, root_fd, is_userns, err);
+                int r = mount_one(m, i, root_fd, is_userns, is_cgroupns, err);
                 if (r < 0)
                         return error_wrap(err, r, "mounts[%zu] (%s on '%s')", i, m->type ? m->type : "bind",
                                           m->destination);

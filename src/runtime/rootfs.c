@@ -17,15 +17,23 @@
 int rt_rootfs_pivot(const char *rootfs, Error **err)
 {
         _cleanup_close_ int newroot = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int oldroot = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
         if (newroot < 0)
                 return error_set(err, errno, "open rootfs '%s'", rootfs);
+        if (oldroot < 0)
+                return error_set(err, errno, "open /");
         if (fchdir(newroot) < 0)
                 return error_set(err, errno, "chdir rootfs");
         /* pivot_root(".", ".") stacks the old root on top of the new one; unmounting "." then
          * drops the old root without needing a directory for it inside the container. */
         if (syscall(SYS_pivot_root, ".", ".") == 0) {
-                /* Make the old root slave first so the detach does not propagate to the host. */
+                /* Make the old root slave first so the detach does not propagate to the host. Our
+                 * cwd is still the new root, and mount(2) does not follow "." up to the old root
+                 * stacked on it (umount2 does): without the fchdir the slave would hit the
+                 * container's own mounts and undo their "shared" propagation, as runc found. */
+                if (fchdir(oldroot) < 0)
+                        return error_set(err, errno, "chdir old root");
                 if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
                         return error_set(err, errno, "make old root slave");
                 if (umount2(".", MNT_DETACH) < 0)

@@ -8,6 +8,7 @@
 #include <sys/capability.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "common/alloc.h"
 #include "common/fs.h"
@@ -776,6 +777,53 @@ static int check_namespaces(RtSpec *s, Error **err)
         return 0;
 }
 
+/* Whether path names the network namespace we are in (the host's, when we are the runtime). */
+static bool is_own_netns(const char *path)
+{
+        struct stat a, b;
+
+        if (stat(path, &a) < 0 || stat("/proc/self/ns/net", &b) < 0)
+                return false; /* cannot tell: joining it will fail or tell */
+        return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/*
+ * As runc: a sysctl is written only if it belongs to a namespace the container has apart from the
+ * host; any other would change the host's kernel settings for everyone.
+ */
+static int check_sysctl(const RtSpec *s, Error **err)
+{
+        static const char *const ipc_keys[] = { "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
+                                                "kernel.sem",    "kernel.shmall", "kernel.shmmax",
+                                                "kernel.shmmni", "kernel.shm_rmid_forced" };
+        const RtNamespace *net = &s->ns[RT_NS_NET];
+
+        for (size_t i = 0; s->sysctl && s->sysctl[i]; i += 2) {
+                const char *key = s->sysctl[i];
+                RtNsType t = _RT_NS_MAX;
+
+                for (size_t k = 0; k < ARRAY_SIZE(ipc_keys); k++)
+                        if (strcmp(key, ipc_keys[k]) == 0)
+                                t = RT_NS_IPC;
+                if (strncmp(key, "fs.mqueue.", 10) == 0)
+                        t = RT_NS_IPC;
+                else if (strncmp(key, "net.", 4) == 0)
+                        t = RT_NS_NET;
+                else if (strcmp(key, "kernel.hostname") == 0 || strcmp(key, "kernel.domainname") == 0)
+                        t = RT_NS_UTS;
+                if (t == _RT_NS_MAX)
+                        return error_setf(err, EINVAL,
+                                          "linux.sysctl: '%s' is not namespaced: setting it would change the host",
+                                          key);
+                if (!s->ns[t].is_set || (t == RT_NS_NET && net->path && is_own_netns(net->path)))
+                        return error_setf(err, EINVAL,
+                                          "linux.sysctl: '%s' is in the host's %s namespace: setting it would "
+                                          "change the host",
+                                          key, rt_ns_type_name(t));
+        }
+        return 0;
+}
+
 int rt_spec_parse(const char *buf, size_t len, RtSpec **ret, Error **err)
 {
         _cleanup_(rt_spec_freep) RtSpec *s = xnew0(RtSpec, 1);
@@ -821,7 +869,7 @@ int rt_spec_parse(const char *buf, size_t len, RtSpec **ret, Error **err)
         if (r > 0 && rt_process_parse(o, "process", &s->process, err) < 0)
                 return -EINVAL;
         if (parse_mounts(s->json, s, err) < 0 || parse_hooks(s->json, s, err) < 0 || parse_linux(s->json, s, err) < 0 ||
-            check_namespaces(s, err) < 0)
+            check_namespaces(s, err) < 0 || check_sysctl(s, err) < 0)
                 return -EINVAL;
         *ret = TAKE_PTR(s);
         return 0;
