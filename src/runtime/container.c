@@ -646,6 +646,8 @@ int rt_container_run(RtContext *ctx, const char *id, const RtCreateOptions *o, i
         r = spawn(&s, err);
         if (r >= 0)
                 r = rt_sync_send(s.sync_fd, RT_SYNC_START, 0, NULL, -EBADF, err);
+        if (r >= 0)
+                r = rt_sync_wait_exec(s.sync_fd, err); /* poststart comes after the exec */
         if (r < 0) {
                 spawn_undo(&s);
                 spawn_free(&s);
@@ -698,7 +700,7 @@ int rt_container_start(RtContext *ctx, const char *id, Error **err)
         _cleanup_(rt_state_freep) RtState *st = NULL;
         _cleanup_(rt_spec_freep) RtSpec *spec = NULL;
         _cleanup_free_ char *raw = NULL;
-        _cleanup_close_ int fifo = -EBADF;
+        _cleanup_close_ int fifo = -EBADF, watch = -EBADF;
         RtStatus status;
         size_t len;
         int r;
@@ -713,9 +715,20 @@ int rt_container_start(RtContext *ctx, const char *id, Error **err)
         fifo = openat(st->dir_fd, "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
         if (fifo < 0)
                 return error_set(err, errno, "container '%s': open exec.fifo", id);
+        watch = openat(st->dir_fd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (watch < 0)
+                return error_set(err, errno, "container '%s': open exec.fifo", id);
         if (write(fifo, "0", 1) != 1)
                 return error_set(err, errno, "container '%s': signal start", id);
         unlinkat(st->dir_fd, "exec.fifo", 0);
+        close(TAKE_FD(fifo));
+        /* The container process holds the fifo (close-on-exec) as its last writer: when it has
+         * exec'd, our read end hangs up. Only then may poststart run. */
+        {
+                struct pollfd p = { .fd = watch, .events = 0 };
+                while (poll(&p, 1, -1) < 0 && errno == EINTR)
+                        ;
+        }
         r = read_file_at(st->dir_fd, "config.json", &raw, &len, err);
         if (r < 0)
                 return r;

@@ -172,8 +172,9 @@ static _noreturn_ void exec_child(ExecCtx *x)
         close_fds_except(3 + x->o->preserve_fds, keep, ARRAY_SIZE(keep));
         if (r >= 0)
                 r = exec_setup(x, &err);
-        rt_sync_send(x->child_fd, RT_SYNC_ERROR, -r, error_message(err, r), -EBADF, NULL);
-        dprintf(STDERR_FILENO, "hull: %s\n", error_message(err, r));
+        /* The runtime listens until we exec; only if it cannot hear us is stderr the place. */
+        if (rt_sync_send(x->child_fd, RT_SYNC_ERROR, -r, error_message(err, r), -EBADF, NULL) < 0)
+                dprintf(STDERR_FILENO, "hull: %s\n", error_message(err, r));
         _exit(127);
 }
 
@@ -261,7 +262,7 @@ static int exec_start(ExecCtx *x, pid_t *ret_pid, int *ret_pty, Error **err)
                 if (r < 0)
                         return r;
                 if (m.type == RT_SYNC_READY)
-                        return 0;
+                        return rt_sync_wait_exec(x->sync_fd, err);
                 if (m.type == RT_SYNC_ERROR)
                         return error_setf(err, m.value > 0 ? m.value : EIO, "%s", text);
                 if (m.type != RT_SYNC_PTY)
@@ -309,6 +310,8 @@ int rt_container_exec(RtContext *ctx, const char *id, const RtExecOptions *o, in
         }
         if (process->terminal && !o->console_socket && o->is_detached)
                 return error_setf(err, EINVAL, "exec: a terminal needs --console-socket when detached");
+        if (o->console_socket && !process->terminal)
+                return error_setf(err, EINVAL, "exec: --console-socket given without a terminal (-t)");
         r = rt_seccomp_prepare(spec->seccomp, "linux.seccomp", &seccomp, err);
         if (r < 0)
                 return r;

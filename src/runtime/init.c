@@ -207,14 +207,36 @@ int rt_process_exec(const RtProcess *p, RtSeccomp *seccomp, bool is_seccomp_load
 static _noreturn_ void fail(const RtInitArgs *a, int r, bool is_started, Error *e)
 {
         Error *dummy = NULL;
-        /* Before start the runtime reads our error and reports it; printing it too would make two
-         * lines. After start nobody reads the socket (the runtime is gone, or waits for our exit):
-         * stderr is the only place left to say it. */
-        if (!is_started && rt_sync_send(a->sync_fd, RT_SYNC_ERROR, -r, error_message(e, r), -EBADF, &dummy) >= 0)
+        /* The runtime reads our error and reports it, unless we were started through the fifo:
+         * then `create` is gone and `start` only waits for the fifo, and stderr is the only
+         * place left to say it. (`run` listens until we exec, so it hears errors after start.) */
+        if ((!is_started || a->fifo_fd < 0) &&
+            rt_sync_send(a->sync_fd, RT_SYNC_ERROR, -r, error_message(e, r), -EBADF, &dummy) >= 0)
                 _exit(127);
         error_free(dummy);
         dprintf(STDERR_FILENO, "hull: %s\n", error_message(e, r));
         _exit(127);
+}
+
+int rt_sync_wait_exec(int fd, Error **err)
+{
+        RtSyncMsg m;
+        _cleanup_free_ char *payload = NULL;
+        _cleanup_error_ Error *e = NULL;
+        int r;
+
+        /* Our peer's end is close-on-exec: EOF means it ran execve (or died without a word). */
+        r = rt_sync_recv(fd, &m, &payload, NULL, &e);
+        if (r == -EPIPE)
+                return 0;
+        if (r < 0) {
+                if (err)
+                        *err = TAKE_PTR(e);
+                return r;
+        }
+        if (m.type == RT_SYNC_ERROR)
+                return error_setf(err, m.value > 0 ? m.value : EIO, "%s", payload);
+        return error_setf(err, EPROTO, "unexpected message %u from container process", m.type);
 }
 
 static int setup_identity(const RtInitArgs *a, Error **err)

@@ -35,6 +35,10 @@ int rt_sync_recv(int fd, RtSyncMsg *ret, char **ret_payload, int *ret_fd, Error 
 /* Receives and checks the type; an RT_SYNC_ERROR from the peer becomes our error. */
 int rt_sync_expect(int fd, RtSyncType type, char **ret_payload, Error **err);
 
+/* After start: waits until the peer has exec'd (its end closes); an RT_SYNC_ERROR it sends
+ * instead becomes our error. */
+int rt_sync_wait_exec(int fd, Error **err);
+
 typedef struct RtInitArgs {
         const RtSpec *spec;
         const RtProcess *process;
