@@ -24,6 +24,9 @@ int rt_userns_write_maps(pid_t pid, const RtSpec *s, Error **err);
 /* mount.c: inside the container's new mount namespace, before pivot_root */
 /* Makes "/" slave (or the spec's propagation) and binds the rootfs onto itself; returns its fd. */
 int rt_mount_prepare_rootfs(const RtSpec *s, const char *rootfs, int *ret_root_fd, Error **err);
+/* nosuid, nodev and noexec as path's mount has them: a remount must keep them, since a user
+ * namespace may not clear them on a mount it did not make. */
+unsigned long rt_mount_locked_flags(const char *path);
 /* Every mount of config.json, in order, each target resolved inside root_fd. */
 int rt_mount_all(const RtSpec *s, int root_fd, const char *rootfs, Error **err);
 

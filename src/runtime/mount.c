@@ -16,8 +16,7 @@
 #include "common/strv.h"
 #include "linux.h"
 
-/* The flags a user namespace may not clear on a bind mount it did not make: keep them on remount. */
-static unsigned long locked_flags(const char *path)
+unsigned long rt_mount_locked_flags(const char *path)
 {
         struct statvfs sv;
         unsigned long f = 0;
@@ -30,8 +29,6 @@ static unsigned long locked_flags(const char *path)
                 f |= MS_NODEV;
         if (sv.f_flag & ST_NOEXEC)
                 f |= MS_NOEXEC;
-        if (sv.f_flag & ST_RDONLY)
-                f |= MS_RDONLY;
         return f;
 }
 
@@ -287,7 +284,7 @@ static int mount_one(const RtMount *m, size_t index, int root_fd, bool is_userns
                                 return error_set(err, fresh, "reopen");
                         fd_path(fresh, fp);
                         if (is_userns)
-                                extra |= locked_flags(fp) & ~MS_RDONLY;
+                                extra |= rt_mount_locked_flags(fp);
                         if (mount(NULL, fp, NULL, MS_BIND | MS_REMOUNT | extra, NULL) < 0)
                                 return error_set(err, errno, "remount with options");
                 }

@@ -74,21 +74,6 @@ static int write_sysctl(const char *key, const char *value, Error **err)
         return 0;
 }
 
-static unsigned long statvfs_flags(const char *path)
-{
-        struct statvfs sv;
-        unsigned long f = 0;
-        if (statvfs(path, &sv) < 0)
-                return 0;
-        if (sv.f_flag & ST_NOSUID)
-                f |= MS_NOSUID;
-        if (sv.f_flag & ST_NODEV)
-                f |= MS_NODEV;
-        if (sv.f_flag & ST_NOEXEC)
-                f |= MS_NOEXEC;
-        return f;
-}
-
 static int make_readonly(const char *path, Error **err)
 {
         if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
@@ -96,7 +81,7 @@ static int make_readonly(const char *path, Error **err)
                         return 0;
                 return error_set(err, errno, "linux.readonlyPaths: bind '%s'", path);
         }
-        if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | statvfs_flags(path), NULL) < 0)
+        if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | rt_mount_locked_flags(path), NULL) < 0)
                 return error_set(err, errno, "linux.readonlyPaths: remount '%s' read-only", path);
         return 0;
 }
@@ -139,7 +124,7 @@ int rt_rootfs_finish(const RtSpec *s, Error **err)
                         return r;
         }
         if (s->root_readonly &&
-            mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | statvfs_flags("/"), NULL) < 0)
+            mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | rt_mount_locked_flags("/"), NULL) < 0)
                 return error_set(err, errno, "root.readonly: remount / read-only");
         return 0;
 }
