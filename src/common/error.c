@@ -7,7 +7,7 @@
 #include "alloc.h"
 #include "error.h"
 
-static int set(Error **err, int code, bool with_errno, const char *fmt, va_list ap)
+_printf_(4, 0) static int set(Error **err, int code, bool with_errno, const char *fmt, va_list ap)
 {
         _cleanup_free_ char *what = NULL;
 

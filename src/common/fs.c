@@ -70,9 +70,14 @@ int write_file_at(int dirfd, const char *path, const char *data, Error **err)
 int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode, Error **err)
 {
         _cleanup_free_ char *tmp = xasprintf("%s.tmp%d", path, getpid());
-        _cleanup_close_ int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+        _cleanup_close_ int fd = -EBADF;
         const char *p = data;
 
+        /* Never through something planted at the temporary name: O_EXCL|O_NOFOLLOW, and a
+         * leftover (a crashed writer with our pid, or a symlink) is removed, not followed. */
+        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (fd < 0 && errno == EEXIST && unlinkat(dirfd, tmp, 0) == 0)
+                fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
         if (fd < 0)
                 return error_set(err, errno, "create '%s'", tmp);
         while (len > 0) {

@@ -32,6 +32,8 @@ static int run_one(const RtHook *h, RtHookKind kind, size_t index, const char *s
         }
         if (pid == 0) {
                 sigset_t all;
+                /* We ignore SIGPIPE while feeding hooks; the hook must start with the default. */
+                signal(SIGPIPE, SIG_DFL);
                 sigemptyset(&all);
                 sigprocmask(SIG_SETMASK, &all, NULL);
                 if (dup2(in[0], STDIN_FILENO) < 0)
@@ -42,6 +44,11 @@ static int run_one(const RtHook *h, RtHookKind kind, size_t index, const char *s
         }
         close(in[0]);
         pidfd = pidfd_open_pid(pid);
+        if (pidfd < 0) {
+                /* Without it we could neither wait with a timeout nor notice the exit. */
+                close(in[1]);
+                return error_set(err, pidfd, "%s hook #%zu: pidfd_open", rt_hook_kind_name(kind), index);
+        }
         fcntl(in[1], F_SETFL, O_NONBLOCK);
         clock_gettime(CLOCK_MONOTONIC, &start);
 

@@ -177,12 +177,15 @@ static const struct {
         { "rexec", 0, MOUNT_ATTR_NOEXEC, true },
         { "rnodiratime", MOUNT_ATTR_NODIRATIME, 0, true },
         { "rdiratime", 0, MOUNT_ATTR_NODIRATIME, true },
+        /* The access-time mode is one field (MOUNT_ATTR__ATIME): each of these sets all of it.
+         * "atime" and "norelatime" mean updating always (strictatime); "nostrictatime" the
+         * kernel's default, relatime. */
         { "rrelatime", MOUNT_ATTR_RELATIME, MOUNT_ATTR__ATIME, true },
-        { "rnorelatime", 0, MOUNT_ATTR_RELATIME, true },
+        { "rnorelatime", MOUNT_ATTR_STRICTATIME, MOUNT_ATTR__ATIME, true },
         { "rnoatime", MOUNT_ATTR_NOATIME, MOUNT_ATTR__ATIME, true },
-        { "ratime", 0, MOUNT_ATTR_NOATIME, true },
+        { "ratime", MOUNT_ATTR_STRICTATIME, MOUNT_ATTR__ATIME, true },
         { "rstrictatime", MOUNT_ATTR_STRICTATIME, MOUNT_ATTR__ATIME, true },
-        { "rnostrictatime", 0, MOUNT_ATTR_STRICTATIME, true },
+        { "rnostrictatime", MOUNT_ATTR_RELATIME, MOUNT_ATTR__ATIME, true },
         { "rnosymfollow", MOUNT_ATTR_NOSYMFOLLOW, 0, true },
         { "rsymfollow", 0, MOUNT_ATTR_NOSYMFOLLOW, true },
         { "nosymfollow", MOUNT_ATTR_NOSYMFOLLOW, 0, false },
@@ -206,10 +209,15 @@ static bool parse_mount_flag(RtMount *m, const char *o)
         }
         for (size_t i = 0; i < ARRAY_SIZE(mount_attr_table); i++) {
                 if (strcmp(o, mount_attr_table[i].name) == 0) {
-                        m->attr_set |= mount_attr_table[i].set;
-                        m->attr_set &= ~mount_attr_table[i].clear;
-                        m->attr_clr |= mount_attr_table[i].clear;
-                        m->attr_clr &= ~mount_attr_table[i].set;
+                        uint64_t set = mount_attr_table[i].set, clear = mount_attr_table[i].clear;
+                        if (clear == MOUNT_ATTR__ATIME) {
+                                /* A whole-field value: replace the field, and clear it all first. */
+                                m->attr_set = (m->attr_set & ~MOUNT_ATTR__ATIME) | set;
+                                m->attr_clr |= MOUNT_ATTR__ATIME;
+                        } else {
+                                m->attr_set = (m->attr_set | set) & ~clear;
+                                m->attr_clr = (m->attr_clr | clear) & ~set;
+                        }
                         if (mount_attr_table[i].is_recursive)
                                 m->is_recursive_attr = true;
                         return true;
@@ -393,13 +401,15 @@ static int parse_user(const json_t *obj, const char *where, RtProcess *p, Error 
         r = json_get_object(obj, "user", where, &user, err);
         if (r <= 0)
                 return r;
-        if (json_get_int_range(user, "uid", w, 0, UINT32_MAX - 1, &v, err) < 0)
-                return -EINVAL;
-        else if (json_object_get(user, "uid"))
+        r = json_get_int_range(user, "uid", w, 0, UINT32_MAX - 1, &v, err);
+        if (r < 0)
+                return r;
+        if (r > 0)
                 p->uid = (uid_t)v;
-        if (json_get_int_range(user, "gid", w, 0, UINT32_MAX - 1, &v, err) < 0)
-                return -EINVAL;
-        else if (json_object_get(user, "gid"))
+        r = json_get_int_range(user, "gid", w, 0, UINT32_MAX - 1, &v, err);
+        if (r < 0)
+                return r;
+        if (r > 0)
                 p->gid = (gid_t)v;
         r = json_get_int_range(user, "umask", w, 0, 0777, &v, err);
         if (r < 0)
@@ -455,12 +465,14 @@ int rt_process_parse(const json_t *obj, const char *where, RtProcess **ret, Erro
         if (r > 0) {
                 char w[96];
                 snprintf(w, sizeof(w), "%s.consoleSize", where);
-                if (json_get_int_range(o, "height", w, 0, UINT16_MAX, &v, err) < 0)
-                        return -EINVAL;
-                p->console_height = json_object_get(o, "height") ? (unsigned)v : 0;
-                if (json_get_int_range(o, "width", w, 0, UINT16_MAX, &v, err) < 0)
-                        return -EINVAL;
-                p->console_width = json_object_get(o, "width") ? (unsigned)v : 0;
+                r = json_get_int_range(o, "height", w, 0, UINT16_MAX, &v, err);
+                if (r < 0)
+                        return r;
+                p->console_height = r > 0 ? (unsigned)v : 0;
+                r = json_get_int_range(o, "width", w, 0, UINT16_MAX, &v, err);
+                if (r < 0)
+                        return r;
+                p->console_width = r > 0 ? (unsigned)v : 0;
         }
         r = parse_user(obj, where, p, err);
         if (r < 0)
@@ -606,7 +618,7 @@ static int parse_namespaces(const json_t *linux_obj, RtSpec *s, Error **err)
                         return error_setf(err, EINVAL, "%s.type: unknown namespace type '%s'", w, type);
                 if (s->ns[t].is_set)
                         return error_setf(err, EINVAL, "%s.type: namespace '%s' given twice", w, type);
-                if (path && path[0] != '/')
+                if (path && *path && path[0] != '/')
                         return error_setf(err, EINVAL, "%s.path: '%s' is not an absolute path", w, path);
                 s->ns[t].is_set = true;
                 s->ns[t].path = path && *path ? xstrdup(path) : NULL;
@@ -828,7 +840,7 @@ int rt_spec_parse(const char *buf, size_t len, RtSpec **ret, Error **err)
 {
         _cleanup_(rt_spec_freep) RtSpec *s = xnew0(RtSpec, 1);
         const char *str = NULL;
-        json_t *o;
+        json_t *o = NULL;
         int r;
 
         r = json_parse(buf, len, "config.json", &s->json, err);
@@ -847,6 +859,8 @@ int rt_spec_parse(const char *buf, size_t len, RtSpec **ret, Error **err)
         r = json_get_object(s->json, "root", "", &o, err);
         if (r < 0)
                 return r;
+        if (r == 0)
+                o = NULL;
         str = NULL;
         if (json_get_string(o, "path", "root", &str, err) < 0 || json_get_bool(o, "readonly", "root", &s->root_readonly, err) < 0)
                 return -EINVAL;
@@ -866,11 +880,12 @@ int rt_spec_parse(const char *buf, size_t len, RtSpec **ret, Error **err)
         r = json_get_object(s->json, "process", "", &o, err);
         if (r < 0)
                 return r;
-        if (r > 0 && rt_process_parse(o, "process", &s->process, err) < 0)
-                return -EINVAL;
-        if (parse_mounts(s->json, s, err) < 0 || parse_hooks(s->json, s, err) < 0 || parse_linux(s->json, s, err) < 0 ||
-            check_namespaces(s, err) < 0 || check_sysctl(s, err) < 0)
-                return -EINVAL;
+        if (r > 0 && (r = rt_process_parse(o, "process", &s->process, err)) < 0)
+                return r;
+        if ((r = parse_mounts(s->json, s, err)) < 0 || (r = parse_hooks(s->json, s, err)) < 0 ||
+            (r = parse_linux(s->json, s, err)) < 0 || (r = check_namespaces(s, err)) < 0 ||
+            (r = check_sysctl(s, err)) < 0)
+                return r;
         *ret = TAKE_PTR(s);
         return 0;
 }
