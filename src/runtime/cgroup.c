@@ -2,6 +2,7 @@
 /* cgroup.c: cgroup mode detection, path resolution, create and enter, dispatch to the v1/v2 ops, state */
 #include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -497,13 +498,14 @@ static int signal_all(CgHier *h, int sig, Error **err)
  * reaped, and v1 has no event to wait for. */
 static int visit_rmdir(int dir_fd, const char *name, int fd, void *u, Error **err)
 {
+        /* The caller made sure no process is left (rt_cgroup_destroy's contract), so EBUSY is
+         * only the kernel finishing an exit: retry a few times, without sleeping. */
         for (int attempt = 1;; attempt++) {
-                struct timespec ts = {0, 1000000L * (attempt < 20 ? attempt : 20)};
                 if (unlinkat(dir_fd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
                         return 0;
-                if (errno != EBUSY || attempt >= 60)
+                if (errno != EBUSY || attempt >= 1000)
                         return error_set(err, errno, "remove '%s'", name);
-                nanosleep(&ts, NULL);
+                sched_yield();
         }
 }
 
@@ -875,6 +877,11 @@ int rt_cgroup_destroy(RtCgroup *cg, Error **err)
                 _cleanup_close_ int pfd = -EBADF;
                 int r;
                 *slash = 0;
+                closep(&h->fd);
+                h->fd = -EBADF;
+                /* The usual case, a cgroup without children: one rmdir. */
+                if (rmdir(h->dir) == 0 || errno == ENOENT)
+                        continue;
                 pfd = open(*parent ? parent : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (pfd < 0 && errno == ENOENT)
                         continue;

@@ -631,48 +631,6 @@ int rt_foreground_wait(pid_t pid, int pidfd, int pty_master, const sigset_t *mas
         return r;
 }
 
-int rt_container_run(RtContext *ctx, const char *id, const RtCreateOptions *o, int *ret_status, Error **err)
-{
-        sigset_t mask, old;
-        Spawn s;
-        int r;
-
-        r = rt_id_check(id, err);
-        if (r < 0)
-                return r;
-        /* Block the signals we forward before the container exists, so none is lost. */
-        rt_block_signals(&mask, &old);
-        spawn_init(&s, ctx, id, o, true);
-        r = spawn(&s, err);
-        if (r >= 0)
-                r = rt_sync_send(s.sync_fd, RT_SYNC_START, 0, NULL, -EBADF, err);
-        if (r >= 0)
-                r = rt_sync_wait_exec(s.sync_fd, err); /* poststart comes after the exec */
-        if (r < 0) {
-                spawn_undo(&s);
-                spawn_free(&s);
-                sigprocmask(SIG_SETMASK, &old, NULL);
-                return r;
-        }
-        rt_run_poststart(s.spec, s.state);
-        if (o->is_detached) {
-                *ret_status = 0;
-                spawn_free(&s);
-                sigprocmask(SIG_SETMASK, &old, NULL);
-                return 0;
-        }
-        r = rt_foreground_wait(s.pid, s.pidfd, s.pty_master, &mask, ret_status, err);
-        s.pid = 0; /* reaped */
-        spawn_free(&s);
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        if (!o->keep) {
-                _cleanup_error_ Error *e = NULL;
-                if (rt_container_delete(ctx, id, true, &e) < 0)
-                        log_warn("delete '%s': %s, ignoring", id, error_message(e, -EIO));
-        }
-        return r;
-}
-
 /* Loads the container and takes its lock: lifecycle operations on one container run one at a time. */
 static int load_locked(RtContext *ctx, const char *id, RtState **ret, Error **err)
 {
@@ -786,22 +744,68 @@ static bool wait_exit(int pidfd, int timeout_ms)
         return poll(&p, 1, timeout_ms) == 1;
 }
 
-static void run_poststop(RtState *st)
+/* Runs the poststop hooks of spec, or of the config.json kept in the state when spec is NULL. */
+static void run_poststop(RtState *st, const RtSpec *spec)
 {
-        _cleanup_(rt_spec_freep) RtSpec *spec = NULL;
+        _cleanup_(rt_spec_freep) RtSpec *loaded = NULL;
         _cleanup_free_ char *raw = NULL, *sj = NULL;
         _cleanup_json_ json_t *j = NULL;
         _cleanup_error_ Error *e = NULL;
         size_t len;
 
-        if (read_file_at(st->dir_fd, "config.json", &raw, &len, NULL) < 0 || rt_spec_parse(raw, len, &spec, NULL) < 0)
-                return;
+        if (!spec) {
+                if (read_file_at(st->dir_fd, "config.json", &raw, &len, NULL) < 0 ||
+                    rt_spec_parse(raw, len, &loaded, NULL) < 0)
+                        return;
+                spec = loaded;
+        }
         if (!spec->n_hooks[RT_HOOK_POSTSTOP])
                 return;
         j = rt_state_oci_json(st, RT_STATUS_STOPPED);
         sj = json_dump_compact(j);
         if (rt_hooks_run(spec->hooks[RT_HOOK_POSTSTOP], spec->n_hooks[RT_HOOK_POSTSTOP], RT_HOOK_POSTSTOP, sj, &e) < 0)
                 log_warn("%s, ignoring", error_message(e, -EIO));
+}
+
+/* SIGKILLs whatever is left in the cgroup and waits for it to be gone, through pidfds. An
+ * empty cgroup (the usual case: a private pid namespace dies with its init) costs one read. */
+static int kill_remaining(RtCgroup *cg, const char *id, Error **err)
+{
+        for (int round = 0; round < 10; round++) {
+                _cleanup_free_ pid_t *pids = NULL;
+                size_t n = 0;
+
+                if (rt_cgroup_pids(cg, &pids, &n, NULL) < 0 || n == 0)
+                        return 0;
+                rt_cgroup_kill(cg, SIGKILL, NULL);
+                for (size_t i = 0; i < n; i++) {
+                        _cleanup_close_ int pidfd = pidfd_open_pid(pids[i]);
+                        if (pidfd >= 0 && !wait_exit(pidfd, 10000))
+                                return error_setf(err, ETIMEDOUT, "container '%s': process %d did not die", id,
+                                                  pids[i]);
+                }
+        }
+        return error_setf(err, EBUSY, "container '%s': its cgroup keeps gaining processes", id);
+}
+
+/* The last of delete, once the container's process is gone: what is left in its cgroup, the
+ * cgroup, poststop hooks (of spec, when the caller has it parsed), the state. */
+static int remove_stopped(RtContext *ctx, RtState *st, RtCgroup *cg, const RtSpec *spec, Error **err)
+{
+        int r;
+
+        if (cg) {
+                /* Processes outside a private pid namespace outlive the init: kill them too. */
+                r = kill_remaining(cg, st->id, err);
+                if (r < 0)
+                        return r;
+                r = rt_cgroup_destroy(cg, err);
+                if (r < 0)
+                        return error_wrap(err, r, "container '%s'", st->id);
+        }
+        run_poststop(st, spec);
+        r = rm_rf_at(ctx->root_fd, st->id, err);
+        return r < 0 ? error_wrap(err, r, "container '%s'", st->id) : 0;
 }
 
 int rt_container_delete(RtContext *ctx, const char *id, bool is_force, Error **err)
@@ -839,16 +843,50 @@ int rt_container_delete(RtContext *ctx, const char *id, bool is_force, Error **e
                                                   st->pid);
                 }
         }
-        if (cg) {
-                /* Processes outside a private pid namespace outlive the init: kill them too. */
-                rt_cgroup_kill(cg, SIGKILL, NULL);
-                r = rt_cgroup_destroy(cg, err);
-                if (r < 0)
-                        return error_wrap(err, r, "container '%s'", id);
+        return remove_stopped(ctx, st, cg, NULL, err);
+}
+
+int rt_container_run(RtContext *ctx, const char *id, const RtCreateOptions *o, int *ret_status, Error **err)
+{
+        sigset_t mask, old;
+        Spawn s;
+        int r;
+
+        r = rt_id_check(id, err);
+        if (r < 0)
+                return r;
+        /* Block the signals we forward before the container exists, so none is lost. */
+        rt_block_signals(&mask, &old);
+        spawn_init(&s, ctx, id, o, true);
+        r = spawn(&s, err);
+        if (r >= 0)
+                r = rt_sync_send(s.sync_fd, RT_SYNC_START, 0, NULL, -EBADF, err);
+        if (r >= 0)
+                r = rt_sync_wait_exec(s.sync_fd, err); /* poststart comes after the exec */
+        if (r < 0) {
+                spawn_undo(&s);
+                spawn_free(&s);
+                sigprocmask(SIG_SETMASK, &old, NULL);
+                return r;
         }
-        run_poststop(st);
-        r = rm_rf_at(ctx->root_fd, id, err);
-        return r < 0 ? error_wrap(err, r, "container '%s'", id) : 0;
+        rt_run_poststart(s.spec, s.state);
+        if (o->is_detached) {
+                *ret_status = 0;
+                spawn_free(&s);
+                sigprocmask(SIG_SETMASK, &old, NULL);
+                return 0;
+        }
+        r = rt_foreground_wait(s.pid, s.pidfd, s.pty_master, &mask, ret_status, err);
+        s.pid = 0; /* reaped */
+        if (!o->keep) {
+                /* Everything is at hand: no need to load it back as delete would. */
+                _cleanup_error_ Error *e = NULL;
+                if (flock(s.state->dir_fd, LOCK_EX) < 0 || remove_stopped(ctx, s.state, s.cgroup, s.spec, &e) < 0)
+                        log_warn("delete '%s': %s, ignoring", id, error_message(e, -errno));
+        }
+        spawn_free(&s);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return r;
 }
 
 int rt_container_list(RtContext *ctx, json_t **ret, Error **err)
