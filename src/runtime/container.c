@@ -225,6 +225,25 @@ static char *state_json_for_hooks(Spawn *s, RtStatus status)
         return out;
 }
 
+void rt_stage_finish(int sync_fd, int r, Error *err, uint64_t flags, int cgroup_fd, bool *ret_is_in_cgroup,
+                     void (*child)(void *), void *arg)
+{
+        pid_t pid;
+
+        if (r >= 0) {
+                pid = rt_clone(flags | CLONE_PARENT, cgroup_fd, NULL, ret_is_in_cgroup);
+                if (pid == 0)
+                        child(arg);
+                if (pid > 0) {
+                        rt_sync_send(sync_fd, RT_SYNC_PID, pid, NULL, -EBADF, NULL);
+                        _exit(0);
+                }
+                r = error_set(&err, errno, "clone");
+        }
+        rt_sync_send(sync_fd, RT_SYNC_ERROR, -r, error_message(err, r), -EBADF, NULL);
+        _exit(1);
+}
+
 pid_t rt_clone(uint64_t flags, int cgroup_fd, int *ret_pidfd, bool *ret_is_in_cgroup)
 {
         struct clone_args args = {
@@ -276,11 +295,15 @@ static _noreturn_ void child_main(Spawn *s)
         rt_init_main(&a);
 }
 
+static _noreturn_ void child_main_stage(void *s)
+{
+        child_main(s);
+}
+
 static _noreturn_ void stage_main(Spawn *s, unsigned long flags, int cgroup_fd)
 {
         Error *err = NULL;
         int fds[_RT_NS_MAX];
-        pid_t pid;
         int r;
 
         r = rt_ns_open_paths(s->spec, fds, &err);
@@ -294,20 +317,7 @@ static _noreturn_ void stage_main(Spawn *s, unsigned long flags, int cgroup_fd)
                         r = rt_ns_write_time_offsets(s->spec, &err);
                 flags &= ~(unsigned long)CLONE_NEWTIME;
         }
-        if (r < 0) {
-                rt_sync_send(s->child_fd, RT_SYNC_ERROR, -r, error_message(err, r), -EBADF, NULL);
-                _exit(1);
-        }
-        pid = rt_clone(flags | CLONE_PARENT, cgroup_fd, NULL, &s->is_v2_entered);
-        if (pid == 0)
-                child_main(s);
-        if (pid < 0) {
-                r = error_set(&err, errno, "clone container process");
-                rt_sync_send(s->child_fd, RT_SYNC_ERROR, -r, error_message(err, r), -EBADF, NULL);
-                _exit(1);
-        }
-        rt_sync_send(s->child_fd, RT_SYNC_PID, pid, NULL, -EBADF, NULL);
-        _exit(0);
+        rt_stage_finish(s->child_fd, r, err, flags, cgroup_fd, &s->is_v2_entered, child_main_stage, s);
 }
 
 static int start_process(Spawn *s, Error **err)

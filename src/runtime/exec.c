@@ -180,30 +180,21 @@ static _noreturn_ void exec_child(ExecCtx *x)
 
 /* The intermediate: joins the namespaces (the pid one applies to its children only) and clones
  * the process as our sibling, so the runtime can wait for it. */
+static _noreturn_ void exec_child_stage(void *x)
+{
+        exec_child(x);
+}
+
 static _noreturn_ void exec_stage(ExecCtx *x)
 {
         Error *err = NULL;
-        pid_t pid;
         int r;
 
         /* Until it execs, the process is our binary: no process in the container may open it
          * through /proc (CVE-2019-5736). The flag is inherited by the clone below. */
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         r = rt_ns_join(x->ns_fds, &err);
-        if (r < 0) {
-                rt_sync_send(x->child_fd, RT_SYNC_ERROR, -r, error_message(err, r), -EBADF, NULL);
-                _exit(1);
-        }
-        pid = rt_clone(CLONE_PARENT, x->cgroup_fd, NULL, &x->is_v2_entered);
-        if (pid == 0)
-                exec_child(x);
-        if (pid < 0) {
-                r = error_set(&err, errno, "clone exec process");
-                rt_sync_send(x->child_fd, RT_SYNC_ERROR, -r, error_message(err, r), -EBADF, NULL);
-                _exit(1);
-        }
-        rt_sync_send(x->child_fd, RT_SYNC_PID, pid, NULL, -EBADF, NULL);
-        _exit(0);
+        rt_stage_finish(x->child_fd, r, err, 0, x->cgroup_fd, &x->is_v2_entered, exec_child_stage, x);
 }
 
 /* The container's namespaces, from its init process, except those it shares with us. */

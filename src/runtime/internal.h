@@ -17,6 +17,14 @@
  */
 pid_t rt_clone(uint64_t flags, int cgroup_fd, int *ret_pidfd, bool *ret_is_in_cgroup);
 
+/*
+ * The end of an intermediate process (one that joined namespaces our own children must be
+ * in): with r < 0 reports err over sync_fd; else clones child(arg), which must not return, as
+ * our parent's child (CLONE_PARENT) and reports its pid. Never returns.
+ */
+_noreturn_ void rt_stage_finish(int sync_fd, int r, Error *err, uint64_t flags, int cgroup_fd,
+                                bool *ret_is_in_cgroup, void (*child)(void *), void *arg);
+
 /* Blocks every signal a foreground runtime forwards (all but the synchronous faults). */
 void rt_block_signals(sigset_t *ret_mask, sigset_t *ret_old);
 
