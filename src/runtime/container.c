@@ -487,6 +487,9 @@ static int spawn(Spawn *s, Error **err)
         r = load_bundle(s, err);
         if (r < 0)
                 return r;
+        r = rt_mount_prepare_idmapped(s->spec, err);
+        if (r < 0)
+                return r;
         r = make_state_dir(s, err);
         if (r < 0)
                 return r;

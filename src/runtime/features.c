@@ -10,7 +10,7 @@ static const char *const mount_options[] = {
         "loud", "mand", "noatime", "nodev", "nodiratime", "noexec", "noiversion", "nolazytime", "nomand",
         "norelatime", "nostrictatime", "nosuid", "nosymfollow", "private", "ratime", "rbind", "rdev",
         "rdiratime", "relatime", "remount", "rexec", "rnoatime", "rnodev", "rnodiratime", "rnoexec",
-        "rnorelatime", "rnostrictatime", "rnosuid", "rnosymfollow", "ro", "rprivate", "rrelatime", "rro",
+        "rnorelatime", "rnostrictatime", "rnosuid", "rnosymfollow", "ro", "rprivate", "rrelatime", "rro", "idmap", "ridmap",
         "rrw", "rshared", "rslave", "rstrictatime", "rsuid", "rsymfollow", "runbindable", "rw", "shared",
         "silent", "slave", "strictatime", "suid", "symfollow", "sync", "unbindable",
 };
@@ -36,7 +36,7 @@ json_t *rt_features(void)
                          "linux", "namespaces", ns, "capabilities", caps, "cgroup", "v1",
                          has_mode && mode != RT_CGROUP_V2, "v2", has_mode && mode != RT_CGROUP_V1, "systemd", 0,
                          "systemdUser", 0, "seccomp", rt_seccomp_features(), "apparmor", "enabled", 0, "selinux",
-                         "enabled", 0, "intelRdt", "enabled", 0, "mountExtensions", "idmap", "enabled", 0,
+                         "enabled", 0, "intelRdt", "enabled", 0, "mountExtensions", "idmap", "enabled", 1,
                          "annotations", "org.opencontainers.runc.checkpoint.enabled", "false",
                          "io.github.hull.version", "0.1.0");
 }

@@ -414,11 +414,11 @@ static int run_init(const RtInitArgs *a, bool *ret_is_started, Error **err)
 
 void rt_init_main(const RtInitArgs *a)
 {
+        _cleanup_free_ int *keep = xnew(int, 3 + a->spec->n_mounts);
+        size_t n_keep = 0;
         Error *err = NULL;
         bool is_started = false;
         int r;
-
-        int keep[] = { a->sync_fd, a->fifo_fd, a->console_fd };
 
         /* Die with the runtime while it is setting us up; `create` clears this before it leaves. */
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -427,7 +427,12 @@ void rt_init_main(const RtInitArgs *a)
                 fail(a, r, false, err);
         /* Of what the runtime's caller gave us, only stdio and the preserved fds reach the
          * container; drop the rest now rather than hold it open (a pipe, a log) until exec. */
-        close_fds_except(3 + a->preserve_fds, keep, ARRAY_SIZE(keep));
+        keep[n_keep++] = a->sync_fd;
+        keep[n_keep++] = a->fifo_fd;
+        keep[n_keep++] = a->console_fd;
+        for (size_t i = 0; i < a->spec->n_mounts; i++)
+                keep[n_keep++] = a->spec->mounts[i].prepared_fd; /* idmapped mounts to move in */
+        close_fds_except(3 + a->preserve_fds, keep, n_keep);
         r = run_init(a, &is_started, &err);
         fail(a, r, is_started, err);
 }

@@ -27,6 +27,9 @@ int rt_mount_prepare_rootfs(const RtSpec *s, const char *rootfs, int *ret_root_f
 /* nosuid, nodev and noexec as path's mount has them: a remount must keep them, since a user
  * namespace may not clear them on a mount it did not make. */
 unsigned long rt_mount_locked_flags(const char *path);
+/* Before clone, in the runtime: a detached, idmapped copy of every idmapped mount's source
+ * (m->prepared_fd), for the container process to move into place. */
+int rt_mount_prepare_idmapped(RtSpec *s, Error **err);
 /* Every mount of config.json, in order, each target resolved inside root_fd. */
 int rt_mount_all(const RtSpec *s, int root_fd, const char *rootfs, Error **err);
 

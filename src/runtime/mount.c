@@ -2,6 +2,10 @@
 /* mount.c: config.json's mounts, each target resolved inside the rootfs so no symlink leads out of it */
 #include <fcntl.h>
 #include <linux/mount.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -239,6 +243,64 @@ static int mount_cgroup(const RtMount *m, int root_fd, const char *tp, bool is_c
         return 0;
 }
 
+/* A user namespace with m's mappings, held by an fd: a child is cloned into a new one, its maps
+ * written, the namespace opened, and the child killed. */
+static int make_idmap_userns(const RtMount *m, int *ret_fd, Error **err)
+{
+        struct clone_args args = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
+        RtSpec maps = { .uid_mappings = m->uid_mappings, .n_uid_mappings = m->n_uid_mappings,
+                        .gid_mappings = m->gid_mappings, .n_gid_mappings = m->n_gid_mappings };
+        char path[64];
+        pid_t pid;
+        int r, fd;
+
+        pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+        if (pid < 0)
+                return error_set(err, errno, "clone a user namespace");
+        if (pid == 0) {
+                for (;;)
+                        pause();
+        }
+        r = rt_userns_write_maps(pid, &maps, err);
+        snprintf(path, sizeof(path), "/proc/%d/ns/user", pid);
+        fd = r < 0 ? -EBADF : open(path, O_RDONLY | O_CLOEXEC);
+        if (r >= 0 && fd < 0)
+                r = error_set(err, errno, "open '%s'", path);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        if (r < 0)
+                return r;
+        *ret_fd = fd;
+        return 0;
+}
+
+int rt_mount_prepare_idmapped(RtSpec *s, Error **err)
+{
+        for (size_t i = 0; i < s->n_mounts; i++) {
+                RtMount *m = &s->mounts[i];
+                _cleanup_close_ int userns = -EBADF, tree = -EBADF;
+                unsigned recursive = m->is_recursive_idmap || (m->flags & MS_REC) ? AT_RECURSIVE : 0;
+                struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP };
+                int r;
+
+                if (!m->is_idmap)
+                        continue;
+                r = make_idmap_userns(m, &userns, err);
+                if (r < 0)
+                        return error_wrap(err, r, "mounts[%zu]", i);
+                /* A detached copy of the source, made while we are still the host's root: the
+                 * container process only moves it into place, whatever user namespace it is in. */
+                tree = (int)syscall(SYS_open_tree, AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | recursive);
+                if (tree < 0)
+                        return error_set(err, errno, "mounts[%zu]: clone '%s'", i, m->source);
+                attr.userns_fd = (uint64_t)userns;
+                if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | recursive, &attr, sizeof(attr)) < 0)
+                        return error_set(err, errno, "mounts[%zu]: idmap '%s'", i, m->source);
+                m->prepared_fd = TAKE_FD(tree);
+        }
+        return 0;
+}
+
 static bool is_kernel_fs(const RtMount *m)
 {
         return m->type && (strcmp(m->type, "proc") == 0 || strcmp(m->type, "sysfs") == 0);
@@ -274,8 +336,13 @@ static int mount_one(const RtMount *m, size_t index, int root_fd, bool is_userns
         fd_path(target, tp);
 
         if (is_bind) {
-                if (mount(m->source, tp, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
+                if (m->prepared_fd >= 0) {
+                        if (syscall(SYS_move_mount, m->prepared_fd, "", target, "",
+                                    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                                return error_set(err, errno, "move idmapped '%s' into place", m->source);
+                } else if (mount(m->source, tp, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0) {
                         return error_set(err, errno, "bind '%s'", m->source);
+                }
                 unsigned long extra = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
                 if (extra) {
                         _cleanup_close_ int fresh = open_in_root(root_fd, m->destination, O_PATH, 0, 0);

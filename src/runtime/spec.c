@@ -232,15 +232,18 @@ int rt_mount_parse_options(RtMount *m, const char *where, Error **err)
 
         m->flags = 0;
         m->propagation = 0;
+        m->is_idmap = m->is_recursive_idmap = false;
         m->attr_set = m->attr_clr = 0;
         m->is_recursive_attr = false;
         for (size_t i = 0; m->options && m->options[i]; i++) {
                 const char *o = m->options[i];
                 if (!*o)
                         continue;
-                if (strcmp(o, "idmap") == 0 || strcmp(o, "ridmap") == 0)
-                        return error_setf(err, EOPNOTSUPP, "%s.options[%zu]: idmapped mounts ('%s') are not supported",
-                                          where, i, o);
+                if (strcmp(o, "idmap") == 0 || strcmp(o, "ridmap") == 0) {
+                        m->is_idmap = true;
+                        m->is_recursive_idmap = o[0] == 'r';
+                        continue;
+                }
                 if (parse_mount_flag(m, o))
                         continue;
                 if (strchr(o, ','))
@@ -261,11 +264,45 @@ int rt_mount_parse_options(RtMount *m, const char *where, Error **err)
 
 static void mount_clear(RtMount *m)
 {
+        if (m->prepared_fd >= 0)
+                close(m->prepared_fd);
+        free(m->uid_mappings);
+        free(m->gid_mappings);
         free(m->destination);
         free(m->type);
         free(m->source);
         strv_free(m->options);
         free(m->data);
+}
+
+static int parse_id_mappings(const json_t *obj, const char *where, const char *key, RtIdMap **ret, size_t *ret_n,
+                             Error **err)
+{
+        json_t *arr, *e;
+        size_t i;
+        int r;
+
+        r = json_get_array(obj, key, where, &arr, err);
+        if (r <= 0)
+                return r;
+        json_array_foreach (arr, i, e) {
+                char w[128];
+                int64_t c = -1, h = -1, n = -1;
+                RtIdMap *m;
+
+                snprintf(w, sizeof(w), "%s.%s[%zu]", where, key, i);
+                if (json_get_int_range(e, "containerID", w, 0, UINT32_MAX, &c, err) < 0 ||
+                    json_get_int_range(e, "hostID", w, 0, UINT32_MAX, &h, err) < 0 ||
+                    json_get_int_range(e, "size", w, 1, UINT32_MAX, &n, err) < 0)
+                        return -EINVAL;
+                if (c < 0 || h < 0 || n < 0)
+                        return error_setf(err, EINVAL, "%s: containerID, hostID and size are required", w);
+                m = xappend(*ret, *ret_n);
+                m->container_id = (uint32_t)c;
+                m->host_id = (uint32_t)h;
+                m->size = (uint32_t)n;
+        }
+        return 0;
 }
 
 static int parse_mounts(const json_t *root, RtSpec *s, Error **err)
@@ -286,6 +323,7 @@ static int parse_mounts(const json_t *root, RtSpec *s, Error **err)
                 if (!json_is_object(e))
                         return error_setf(err, EINVAL, "%s: expected an object", where);
                 m = xappend(s->mounts, s->n_mounts);
+                m->prepared_fd = -EBADF;
                 if (json_get_string(e, "destination", where, &dst, err) < 0 ||
                     json_get_string(e, "type", where, &type, err) < 0 ||
                     json_get_string(e, "source", where, &src, err) < 0 ||
@@ -305,6 +343,15 @@ static int parse_mounts(const json_t *root, RtSpec *s, Error **err)
                         m->type = xstrdup("none");
                 if ((m->flags & MS_BIND) && !m->source)
                         return error_setf(err, EINVAL, "%s.source: required for a bind mount", where);
+                if (parse_id_mappings(e, where, "uidMappings", &m->uid_mappings, &m->n_uid_mappings, err) < 0 ||
+                    parse_id_mappings(e, where, "gidMappings", &m->gid_mappings, &m->n_gid_mappings, err) < 0)
+                        return -EINVAL;
+                if (m->n_uid_mappings || m->n_gid_mappings)
+                        m->is_idmap = true;
+                if (m->is_idmap && !(m->flags & MS_BIND))
+                        return error_setf(err, EINVAL, "%s: an idmapped mount must be a bind mount", where);
+                if (m->is_idmap && (!m->n_uid_mappings) != (!m->n_gid_mappings))
+                        return error_setf(err, EINVAL, "%s: uidMappings and gidMappings go together", where);
         }
         return 0;
 }
@@ -564,35 +611,6 @@ static int parse_hooks(const json_t *root, RtSpec *s, Error **err)
 
 /* -------- linux -------- */
 
-static int parse_id_mappings(const json_t *linux_obj, const char *key, RtIdMap **ret, size_t *ret_n,
-                             Error **err)
-{
-        json_t *arr, *e;
-        size_t i;
-        int r;
-
-        r = json_get_array(linux_obj, key, "linux", &arr, err);
-        if (r <= 0)
-                return r;
-        json_array_foreach (arr, i, e) {
-                char w[64];
-                int64_t c = -1, h = -1, n = -1;
-                RtIdMap *m;
-
-                snprintf(w, sizeof(w), "linux.%s[%zu]", key, i);
-                if (json_get_int_range(e, "containerID", w, 0, UINT32_MAX, &c, err) < 0 ||
-                    json_get_int_range(e, "hostID", w, 0, UINT32_MAX, &h, err) < 0 ||
-                    json_get_int_range(e, "size", w, 1, UINT32_MAX, &n, err) < 0)
-                        return -EINVAL;
-                if (c < 0 || h < 0 || n < 0)
-                        return error_setf(err, EINVAL, "%s: containerID, hostID and size are required", w);
-                m = xappend(*ret, *ret_n);
-                m->container_id = (uint32_t)c;
-                m->host_id = (uint32_t)h;
-                m->size = (uint32_t)n;
-        }
-        return 0;
-}
 
 static int parse_namespaces(const json_t *linux_obj, RtSpec *s, Error **err)
 {
@@ -733,8 +751,8 @@ static int parse_linux(const json_t *root, RtSpec *s, Error **err)
         if (r <= 0)
                 return r;
         if (parse_namespaces(lx, s, err) < 0 ||
-            parse_id_mappings(lx, "uidMappings", &s->uid_mappings, &s->n_uid_mappings, err) < 0 ||
-            parse_id_mappings(lx, "gidMappings", &s->gid_mappings, &s->n_gid_mappings, err) < 0 ||
+            parse_id_mappings(lx, "linux", "uidMappings", &s->uid_mappings, &s->n_uid_mappings, err) < 0 ||
+            parse_id_mappings(lx, "linux", "gidMappings", &s->gid_mappings, &s->n_gid_mappings, err) < 0 ||
             parse_devices(lx, s, err) < 0 || parse_sysctl(lx, s, err) < 0 || parse_time_offsets(lx, s, err) < 0 ||
             json_get_strv(lx, "maskedPaths", "linux", &s->masked_paths, err) < 0 ||
             json_get_strv(lx, "readonlyPaths", "linux", &s->readonly_paths, err) < 0)
@@ -766,6 +784,27 @@ static int parse_linux(const json_t *root, RtSpec *s, Error **err)
                 return r;
         if (r > 0)
                 return error_setf(err, EOPNOTSUPP, "linux.intelRdt: Intel RDT is not supported on this host");
+        return 0;
+}
+
+/* An idmapped mount without mappings of its own takes the container's user namespace's. */
+static int check_idmapped_mounts(RtSpec *s, Error **err)
+{
+        for (size_t i = 0; i < s->n_mounts; i++) {
+                RtMount *m = &s->mounts[i];
+                if (!m->is_idmap || m->n_uid_mappings)
+                        continue;
+                if (!s->n_uid_mappings || !s->n_gid_mappings)
+                        return error_setf(err, EINVAL,
+                                          "mounts[%zu].uidMappings: required for an idmapped mount when the "
+                                          "container has no user namespace mappings", i);
+                m->uid_mappings = xmalloc(s->n_uid_mappings * sizeof(RtIdMap));
+                memcpy(m->uid_mappings, s->uid_mappings, s->n_uid_mappings * sizeof(RtIdMap));
+                m->n_uid_mappings = s->n_uid_mappings;
+                m->gid_mappings = xmalloc(s->n_gid_mappings * sizeof(RtIdMap));
+                memcpy(m->gid_mappings, s->gid_mappings, s->n_gid_mappings * sizeof(RtIdMap));
+                m->n_gid_mappings = s->n_gid_mappings;
+        }
         return 0;
 }
 
@@ -883,7 +922,7 @@ int rt_spec_parse(const char *buf, size_t len, RtSpec **ret, Error **err)
         if (r > 0 && (r = rt_process_parse(o, "process", &s->process, err)) < 0)
                 return r;
         if ((r = parse_mounts(s->json, s, err)) < 0 || (r = parse_hooks(s->json, s, err)) < 0 ||
-            (r = parse_linux(s->json, s, err)) < 0 || (r = check_namespaces(s, err)) < 0 ||
+            (r = parse_linux(s->json, s, err)) < 0 || (r = check_namespaces(s, err)) < 0 || (r = check_idmapped_mounts(s, err)) < 0 ||
             (r = check_sysctl(s, err)) < 0)
                 return r;
         *ret = TAKE_PTR(s);

@@ -49,6 +49,13 @@ typedef struct RtMount {
         uint64_t attr_clr;
         bool is_recursive_attr;    /* "rro", "rnosuid", ...: applied with AT_RECURSIVE */
         char *data;                /* options the filesystem itself parses, comma-joined */
+        bool is_idmap;             /* "idmap", "ridmap" or mappings given: an idmapped bind mount */
+        bool is_recursive_idmap;   /* "ridmap" */
+        RtIdMap *uid_mappings;     /* the mount's own, or the container's user namespace's */
+        size_t n_uid_mappings;
+        RtIdMap *gid_mappings;
+        size_t n_gid_mappings;
+        int prepared_fd;           /* a detached mount the runtime made before clone, or -EBADF */
 } RtMount;
 
 typedef struct RtRlimit {

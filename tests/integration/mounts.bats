@@ -276,3 +276,51 @@ mountinfo_of() {
 	[ "${lines[0]}" = 123731968 ]
 	[ "${lines[1]}" = 77 ]
 }
+
+@test "idmapped bind mount: the mount's own mappings show on-disk owners as mapped" {
+	mkdir -p "$TEST_DIR/idsrc"
+	echo data > "$TEST_DIR/idsrc/file"
+	chown 0:0 "$TEST_DIR/idsrc/file"
+	update_config --arg src "$TEST_DIR/idsrc" '.mounts += [{"destination": "/idm", "type": "none",
+		"source": $src, "options": ["bind", "idmap"],
+		"uidMappings": [{"containerID": 0, "hostID": 1234, "size": 1}],
+		"gidMappings": [{"containerID": 0, "hostID": 4321, "size": 1}]}]'
+	set_args sh -c 'stat -c %u:%g /idm/file; cat /idm/file'
+	hull_run
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "1234:4321" ]
+	[ "${lines[1]}" = data ]
+	# Only the mount is mapped: the directory itself is unchanged on the host.
+	[ "$(stat -c %u:%g "$TEST_DIR/idsrc/file")" = "0:0" ]
+	! grep -q "$TEST_DIR/idsrc" /proc/self/mountinfo
+}
+
+@test "idmapped bind mount: 'idmap' alone takes the container's user namespace mappings" {
+	mkdir -p "$TEST_DIR/idsrc"
+	echo data > "$TEST_DIR/idsrc/file"
+	chown -R 100000:100000 "$BUNDLE/rootfs"
+	chmod 755 "$TEST_DIR" "$BUNDLE"
+	update_config --arg src "$TEST_DIR/idsrc" '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .mounts |= map(select(.type != "cgroup" and .type != "sysfs"))
+		| .mounts += [{"destination": "/idm", "type": "none", "source": $src, "options": ["rbind", "ridmap"]},
+		              {"destination": "/plain", "type": "none", "source": $src, "options": ["rbind"]}]'
+	set_args sh -c 'stat -c %u:%g /idm/file; stat -c %u:%g /plain/file'
+	hull_run
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# On disk the file is root's: through the idmapped mount that is the container's root,
+	# through a plain bind it is no one the user namespace knows.
+	[ "${lines[0]}" = "0:0" ]
+	[ "${lines[1]}" = "65534:65534" ]
+}
+
+@test "idmapped mount errors name the field" {
+	update_config '.mounts += [{"destination": "/idm", "type": "none", "source": "/tmp", "options": ["bind", "idmap"]}]'
+	hull_run
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"mounts["*"].uidMappings: required"* ]]
+	[ -z "$(hull list -q)" ]
+}

@@ -476,8 +476,15 @@ static const BadDoc bad_docs[] = {
         { "{" R ", 'mounts': [{'destination': '/a', 'options': ['rbind', 'ro']}]}", EINVAL, "mounts[0].source" },
         { "{" R ", 'mounts': [{'destination': '/a', 'type': 1}]}", EINVAL, "mounts[0].type" },
         { "{" R ", 'mounts': [{'destination': '/a', 'options': ['ro', 7]}]}", EINVAL, "mounts[0].options[1]" },
-        { "{" R ", 'mounts': [{'destination': '/a', 'source': '/b', 'options': ['bind', 'idmap']}]}", EOPNOTSUPP,
-          "mounts[0].options[1]" },
+        { "{" R ", 'mounts': [{'destination': '/a', 'source': '/b', 'options': ['bind', 'idmap']}]}", EINVAL,
+          "mounts[0].uidMappings: required" },
+        { "{" R ", 'mounts': [{'destination': '/a', 'source': '/b', 'options': ['idmap'], 'uidMappings': "
+          "[{'containerID': 0, 'hostID': 1, 'size': 1}], 'gidMappings': [{'containerID': 0, 'hostID': 1, 'size': 1}]}]}",
+          EINVAL, "mounts[0]: an idmapped mount must be a bind mount" },
+        { "{" R ", 'mounts': [{'destination': '/a', 'source': '/b', 'options': ['bind'], 'uidMappings': "
+          "[{'containerID': 0, 'hostID': 1, 'size': 1}]}]}", EINVAL, "uidMappings and gidMappings go together" },
+        { "{" R ", 'mounts': [{'destination': '/a', 'source': '/b', 'options': ['bind'], 'uidMappings': "
+          "[{'containerID': 0, 'size': 1}], 'gidMappings': []}]}", EINVAL, "mounts[0].uidMappings[0]" },
         { "{" R ", 'hooks': []}", EINVAL, "hooks" },
         { "{" R ", 'hooks': {'prestart': {}}}", EINVAL, "hooks.prestart" },
         { "{" R ", 'hooks': {'prestart': [{'path': 'relative/hook'}]}}", EINVAL, "hooks.prestart[0].path" },
@@ -904,17 +911,19 @@ static void test_mount_data(void **state)
         assert_non_null(strstr(o.e->msg, "mounts[3].options[1]"));
 }
 
-static void test_mount_idmap_refused(void **state)
+static void test_mount_idmap(void **state)
 {
         _cleanup_(opts_done) Opts o = {};
 
-        assert_int_equal(parse_opts(&o, "bind", "idmap", NULL), -EOPNOTSUPP);
-        assert_non_null(o.e);
-        assert_int_equal(o.e->code, EOPNOTSUPP);
-        assert_non_null(strstr(o.e->msg, "mounts[3].options[1]"));
+        assert_int_equal(parse_opts(&o, "bind", "idmap", NULL), 0);
+        assert_true(o.m.is_idmap);
+        assert_false(o.m.is_recursive_idmap);
+        /* Not filesystem data: */
+        assert_null(o.m.data);
         opts_done(&o);
-        assert_int_equal(parse_opts(&o, "ridmap", NULL), -EOPNOTSUPP);
-        assert_non_null(strstr(o.e->msg, "mounts[3].options[0]"));
+        assert_int_equal(parse_opts(&o, "rbind", "ridmap", NULL), 0);
+        assert_true(o.m.is_idmap);
+        assert_true(o.m.is_recursive_idmap);
 }
 
 /* -------- name tables -------- */
@@ -1020,7 +1029,7 @@ int main(void)
                 cmocka_unit_test(test_mount_atime_attrs),
                 cmocka_unit_test(test_mount_attrs_kernel_valid),
                 cmocka_unit_test(test_mount_data),
-                cmocka_unit_test(test_mount_idmap_refused),
+                cmocka_unit_test(test_mount_idmap),
                 cmocka_unit_test(test_capability_names),
                 cmocka_unit_test(test_namespace_names),
                 cmocka_unit_test(test_hook_kind_names),
