@@ -117,6 +117,7 @@ typedef struct ExecCtx {
 static int exec_setup(ExecCtx *x, Error **err)
 {
         _cleanup_free_ char *path = NULL;
+        bool is_seccomp_loaded = false;
         int r;
 
         r = rt_sync_expect(x->child_fd, RT_SYNC_GO, NULL, err);
@@ -149,6 +150,9 @@ static int exec_setup(ExecCtx *x, Error **err)
         r = rt_process_check_cwd(x->process, false, err);
         if (r < 0)
                 return r;
+        r = rt_process_prepare(x->process, x->seccomp, x->o->preserve_fds, &is_seccomp_loaded, err);
+        if (r < 0)
+                return r;
         if (x->o->is_detached)
                 prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
         r = rt_sync_send(x->child_fd, RT_SYNC_READY, 0, NULL, -EBADF, err);
@@ -157,7 +161,7 @@ static int exec_setup(ExecCtx *x, Error **err)
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        return rt_process_exec(x->process, x->seccomp, false, x->o->preserve_fds, path, err);
+        return rt_process_exec(x->process, x->seccomp, is_seccomp_loaded, path, err);
 }
 
 static _noreturn_ void exec_child(ExecCtx *x)

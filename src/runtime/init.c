@@ -157,36 +157,37 @@ static int set_rlimits(const RtProcess *p, Error **err)
         return 0;
 }
 
-int rt_process_exec(const RtProcess *p, RtSeccomp *seccomp, bool is_seccomp_loaded, int preserve_fds,
-                    const char *path, Error **err)
+/* chdir into cwd and make sure it lies inside our root: a cwd outside it (a leaked host
+ * directory fd, CVE-2024-21626) shows as "(unreachable)", and the kernel fails getcwd with ENOENT. */
+static int enter_cwd(const RtProcess *p, Error **err)
 {
         char cwd[4096];
-        int r;
 
-        /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still
-         * have it, before the change of user (as runc does). With no_new_privs it goes last,
-         * so the filter sees as few of our own syscalls as possible. */
-        if (seccomp && !is_seccomp_loaded && !p->no_new_privileges) {
-                int notify = -EBADF;
-                r = rt_seccomp_load(seccomp, &notify, err);
-                if (r < 0)
-                        return error_wrap(err, r, "linux.seccomp");
-                is_seccomp_loaded = true;
-        }
-        r = rt_caps_change_user(p, err);
-        if (r < 0)
-                return r;
-        if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                return error_set(err, errno, "process.noNewPrivileges");
-        if (p->has_umask)
-                umask(p->umask);
         if (chdir(p->cwd) < 0)
                 return error_set(err, errno, "process.cwd: chdir '%s'", p->cwd);
-        /* A cwd outside the container's root (a leaked host directory fd, CVE-2024-21626) shows
-         * as "(unreachable)"; the kernel then fails getcwd with ENOENT. */
         if (!getcwd(cwd, sizeof(cwd)) || cwd[0] != '/')
                 return error_setf(err, EPERM, "process.cwd: '%s' is outside the container", p->cwd);
-        /* Nothing of ours may reach the container: every fd beyond the preserved ones closes on exec. */
+        return 0;
+}
+
+int rt_process_prepare(const RtProcess *p, RtSeccomp *seccomp, int preserve_fds, bool *is_seccomp_loaded,
+                       Error **err)
+{
+        bool needs_chdir = false;
+        int r;
+
+        /* As root first, as runc does: a cwd only root can enter is still the process's cwd. A
+         * permission error is tried again as the user, below. */
+        r = enter_cwd(p, err);
+        if (r == -EACCES || r == -EPERM) {
+                if (err)
+                        *err = error_free(*err);
+                needs_chdir = true;
+        } else if (r < 0) {
+                return r;
+        }
+        /* Nothing of ours may reach the container: every fd beyond the preserved ones closes on
+         * exec. Before any filter is loaded, which might not allow close_range. */
         if (syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
                 return error_set(err, errno, "close_range");
         for (int fd = 3; fd < 3 + preserve_fds; fd++) {
@@ -194,9 +195,36 @@ int rt_process_exec(const RtProcess *p, RtSeccomp *seccomp, bool is_seccomp_load
                 if (fl >= 0)
                         fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
         }
-        if (seccomp && !is_seccomp_loaded) {
+        /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still
+         * have it, before the change of user (as runc does). With no_new_privs it waits until
+         * rt_process_exec(), so the filter sees as few of our own syscalls as possible. */
+        if (seccomp && !*is_seccomp_loaded && !p->no_new_privileges) {
                 int notify = -EBADF;
                 r = rt_seccomp_load(seccomp, &notify, err);
+                if (r < 0)
+                        return error_wrap(err, r, "linux.seccomp");
+                *is_seccomp_loaded = true;
+        }
+        r = rt_caps_change_user(p, err);
+        if (r < 0)
+                return r;
+        if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return error_set(err, errno, "process.noNewPrivileges");
+        if (needs_chdir) {
+                r = enter_cwd(p, err);
+                if (r < 0)
+                        return r;
+        }
+        if (p->has_umask)
+                umask(p->umask);
+        return 0;
+}
+
+int rt_process_exec(const RtProcess *p, RtSeccomp *seccomp, bool is_seccomp_loaded, const char *path, Error **err)
+{
+        if (seccomp && !is_seccomp_loaded) {
+                int notify = -EBADF;
+                int r = rt_seccomp_load(seccomp, &notify, err);
                 if (r < 0)
                         return error_wrap(err, r, "linux.seccomp");
         }
@@ -394,8 +422,11 @@ static int run_init(const RtInitArgs *a, bool *ret_is_started, Error **err)
                 if (r < 0)
                         return r;
         }
-        if (a->is_detached)
-                prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+        r = rt_process_prepare(p, a->seccomp, a->preserve_fds, &is_seccomp_loaded, err);
+        if (r < 0)
+                return r;
+        /* A change of credentials clears the parent-death signal: set it again for `run`. */
+        prctl(PR_SET_PDEATHSIG, a->is_detached ? 0 : SIGKILL, 0, 0, 0);
         r = rt_sync_send(a->sync_fd, RT_SYNC_READY, 0, NULL, -EBADF, err);
         if (r < 0)
                 return r;
@@ -409,7 +440,7 @@ static int run_init(const RtInitArgs *a, bool *ret_is_started, Error **err)
                 return r;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        return rt_process_exec(p, a->seccomp, is_seccomp_loaded, a->preserve_fds, path, err);
+        return rt_process_exec(p, a->seccomp, is_seccomp_loaded, path, err);
 }
 
 void rt_init_main(const RtInitArgs *a)

@@ -66,9 +66,13 @@ int rt_process_resolve(const RtProcess *p, char **ret_path, Error **err);
 int rt_process_check_cwd(const RtProcess *p, bool is_create, Error **err);
 
 /*
- * The last steps shared by init and exec: user and capabilities, no_new_privs, seccomp (unless
- * is_seccomp_loaded), umask, cwd, fds beyond preserve_fds closed on exec, then execve(path).
- * Returns only on failure.
+ * The steps shared by init and exec before the process is reported ready: cwd (checked inside
+ * the root), fds beyond preserve_fds closed on exec, seccomp when it needs our privileges (no
+ * no_new_privs), user, groups and capabilities, no_new_privs, umask. Failures here are
+ * create-time (or exec-time) errors, as in runc.
  */
-int rt_process_exec(const RtProcess *p, RtSeccomp *seccomp, bool is_seccomp_loaded, int preserve_fds,
-                    const char *path, Error **err);
+int rt_process_prepare(const RtProcess *p, RtSeccomp *seccomp, int preserve_fds, bool *is_seccomp_loaded,
+                       Error **err);
+
+/* The last step: seccomp unless loaded already, then execve(path). Returns only on failure. */
+int rt_process_exec(const RtProcess *p, RtSeccomp *seccomp, bool is_seccomp_loaded, const char *path, Error **err);

@@ -185,3 +185,23 @@ ALLOW_BASE='["execve", "execveat", "brk", "arch_prctl", "set_tid_address", "set_
 	assert_one_error_line "listenerPath"
 	assert_nothing_left "$ID"
 }
+
+@test "a profile that allows neither close_range nor getcwd still runs (no no_new_privs)" {
+	# The runtime's own steps must come before a filter it loads early.
+	update_config '.process.noNewPrivileges = false | .process.user.uid = 1000
+		| .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+			"syscalls": [{"names": ["close_range", "getcwd"], "action": "SCMP_ACT_ERRNO"}]}'
+	set_args sh -c 'echo ran as $(id -u)'
+	hull_run
+	[ "$status" -eq 0 ]
+	[ "$output" = "ran as 1000" ]
+}
+
+@test "a capability error fails create itself, and leaves nothing" {
+	update_config '.process.capabilities.bounding = ["CAP_KILL"] | .process.capabilities.effective = ["CAP_SYS_ADMIN"]'
+	run hull create --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 1 ]
+	[ "$output" = "hull: process.capabilities: set capabilities: Operation not permitted" ]
+	[ -z "$(hull list -q)" ]
+	[ ! -d "$(cgroup_dir memory "$ID")" ]
+}
