@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include "cleanup.h"
 
 void *xmalloc(size_t n);
@@ -13,6 +14,13 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) _printf_(1, 2);
 char *xvasprintf(const char *fmt, va_list ap) _printf_(1, 0);
+
+/* free() that returns NULL, for "p = mfree(p);". */
+static inline void *mfree(void *p)
+{
+        free(p);
+        return NULL;
+}
 
 #define xnew(type, n) ((type *)xcalloc((n), sizeof(type)))
 #define xnew0(type, n) ((type *)xcalloc((n), sizeof(type)))

@@ -13,6 +13,7 @@
 #include "common/alloc.h"
 #include "common/fs.h"
 #include "common/json.h"
+#include "common/log.h"
 #include "common/strv.h"
 #include "spec.h"
 
@@ -817,7 +818,11 @@ static int check_namespaces(RtSpec *s, Error **err)
                         return error_setf(err, EINVAL,
                                           "linux.uidMappings: a new user namespace needs uidMappings and gidMappings");
         } else if (has_maps) {
-                return error_setf(err, EINVAL, "linux.uidMappings: given without a new user namespace");
+                /* Meaningless without a user namespace of our own; runc ignores them too. */
+                log_warn("linux.uidMappings, linux.gidMappings: ignored, the container makes no user namespace");
+                s->uid_mappings = mfree(s->uid_mappings);
+                s->gid_mappings = mfree(s->gid_mappings);
+                s->n_uid_mappings = s->n_gid_mappings = 0;
         }
         if (s->hostname && (!s->ns[RT_NS_UTS].is_set))
                 return error_setf(err, EINVAL, "hostname: setting it needs a uts namespace");

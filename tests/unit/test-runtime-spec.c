@@ -508,9 +508,6 @@ static const BadDoc bad_docs[] = {
         { L("'namespaces': [{'type': 'user'}]"), EINVAL, "uidMappings" },
         { L("'namespaces': [{'type': 'user'}], 'uidMappings': [{'containerID': 0, 'hostID': 1, 'size': 1}]"),
           EINVAL, "gidMappings" },
-        { L("'uidMappings': [{'containerID': 0, 'hostID': 1, 'size': 1}],"
-            " 'gidMappings': [{'containerID': 0, 'hostID': 1, 'size': 1}]"),
-          EINVAL, "linux.uidMappings" },
         { L("'namespaces': [{'type': 'user'}], 'uidMappings': [{'containerID': 0, 'hostID': 1, 'size': 0}],"
             " 'gidMappings': [{'containerID': 0, 'hostID': 1, 'size': 1}]"),
           EINVAL, "linux.uidMappings[0].size" },
@@ -911,6 +908,16 @@ static void test_mount_data(void **state)
         assert_non_null(strstr(o.e->msg, "mounts[3].options[1]"));
 }
 
+static void test_mappings_without_userns_ignored(void **state)
+{
+        /* As runc: meaningless without a user namespace of the container's own, so dropped. */
+        _cleanup_(rt_spec_freep) RtSpec *s = parse_ok(L("'uidMappings': [{'containerID': 0, 'hostID': 1, 'size': 1}],"
+                                                         " 'gidMappings': [{'containerID': 0, 'hostID': 1, 'size': 1}]"));
+        assert_int_equal(s->n_uid_mappings, 0);
+        assert_int_equal(s->n_gid_mappings, 0);
+        assert_null(s->uid_mappings);
+}
+
 static void test_mount_idmap(void **state)
 {
         _cleanup_(opts_done) Opts o = {};
@@ -1030,6 +1037,7 @@ int main(void)
                 cmocka_unit_test(test_mount_attrs_kernel_valid),
                 cmocka_unit_test(test_mount_data),
                 cmocka_unit_test(test_mount_idmap),
+                cmocka_unit_test(test_mappings_without_userns_ignored),
                 cmocka_unit_test(test_capability_names),
                 cmocka_unit_test(test_namespace_names),
                 cmocka_unit_test(test_hook_kind_names),
