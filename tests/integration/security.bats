@@ -9,21 +9,27 @@ teardown() {
 	teardown_bundle
 }
 
+# start_joined_pair: container a-$ID runs; b-$ID joins its pid namespace and stays "created",
+# so B's process is still the runtime's binary, waiting on exec.fifo, and visible from A.
+# Sets bpid_host.
+start_joined_pair() {
+	set_args sleep 1000
+	hull run -d --bundle "$BUNDLE" a-$ID
+	local apid
+	apid=$(hull state a-$ID | jq .pid)
+	update_config --arg ns "/proc/$apid/ns/pid" \
+		'.linux.namespaces |= map(if .type == "pid" then .path = $ns else . end)'
+	"$HULL" oci --root "$ROOT" create --bundle "$BUNDLE" b-$ID >"$TEST_DIR/b.out" 2>&1
+	bpid_host=$(hull state b-$ID | jq .pid)
+}
+
 # CVE-2019-5736: a process in the container opens /proc/PID/exe of a runtime process that is
 # still the runtime's binary, keeps it, and writes through it once the runtime has exited.
 @test "CVE-2019-5736: the runtime binary cannot be opened through /proc/PID/exe from a container" {
 	cp "$HULL" "$TEST_DIR/hull-copy"
 	HULL="$TEST_DIR/hull-copy"
 	sum=$(sha256sum "$HULL" | cut -d' ' -f1)
-	# Container A runs; container B joins A's pid namespace and stays "created": its process
-	# is still hull, waiting on exec.fifo, and visible from A.
-	set_args sleep 1000
-	hull run -d --bundle "$BUNDLE" a-$ID
-	apid=$(hull state a-$ID | jq .pid)
-	update_config --arg ns "/proc/$apid/ns/pid" \
-		'.linux.namespaces |= map(if .type == "pid" then .path = $ns else . end)'
-	"$HULL" oci --root "$ROOT" create --bundle "$BUNDLE" b-$ID >"$TEST_DIR/b.out" 2>&1
-	bpid_host=$(hull state b-$ID | jq .pid)
+	start_joined_pair
 	[ "$(readlink /proc/$bpid_host/exe)" = "$HULL" ]
 	# From A, find B's process by its command line and try every way in.
 	run hull exec a-$ID sh -c '
@@ -49,13 +55,7 @@ teardown() {
 	HULL="$TEST_DIR/hull-copy"
 	sum=$(sha256sum "$HULL" | cut -d' ' -f1)
 	update_config '.process.capabilities |= with_entries(.value += ["CAP_SYS_PTRACE"])'
-	set_args sleep 1000
-	hull run -d --bundle "$BUNDLE" a-$ID
-	apid=$(hull state a-$ID | jq .pid)
-	update_config --arg ns "/proc/$apid/ns/pid" \
-		'.linux.namespaces |= map(if .type == "pid" then .path = $ns else . end)'
-	"$HULL" oci --root "$ROOT" create --bundle "$BUNDLE" b-$ID >"$TEST_DIR/b.out" 2>&1
-	bpid_host=$(hull state b-$ID | jq .pid)
+	start_joined_pair
 	[[ "$(readlink /proc/$bpid_host/exe)" == "/memfd:hull"* ]]
 	run hull exec a-$ID sh -c '
 		for p in /proc/[0-9]*; do
