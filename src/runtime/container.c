@@ -112,13 +112,13 @@ static void spawn_free(Spawn *s)
         rt_resources_free(s->resources);
         rt_cgroup_free(s->cgroup);
         rt_state_free(s->state);
-        for (int *fd = &s->dir_fd; fd <= &s->child_fd; fd++)
-                if (*fd >= 0)
-                        close(*fd);
-        if (s->pidfd >= 0)
-                close(s->pidfd);
-        if (s->pty_master >= 0)
-                close(s->pty_master);
+        closep(&s->dir_fd);
+        closep(&s->fifo_fd);
+        closep(&s->console_fd);
+        closep(&s->sync_fd);
+        closep(&s->child_fd);
+        closep(&s->pidfd);
+        closep(&s->pty_master);
 }
 
 static int load_bundle(Spawn *s, Error **err)
