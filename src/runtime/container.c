@@ -84,6 +84,7 @@ typedef struct Spawn {
         int pidfd;
         int pty_master;
         bool is_v2_entered; /* clone3 placed the process in the unified hierarchy */
+        int cgroupns_fd;    /* linux.namespaces' cgroup path, joined by init after its cgroup */
         RtState *state;
 } Spawn;
 
@@ -291,6 +292,7 @@ static _noreturn_ void child_main(Spawn *s)
                 .no_pivot = s->o->no_pivot,
                 .cgroup = s->cgroup,
                 .is_cgroup_v2_entered = s->is_v2_entered,
+                .cgroupns_fd = s->cgroupns_fd,
         };
         rt_init_main(&a);
 }
@@ -307,8 +309,12 @@ static _noreturn_ void stage_main(Spawn *s, unsigned long flags, int cgroup_fd)
         int r;
 
         r = rt_ns_open_paths(s->spec, fds, &err);
-        if (r >= 0)
+        if (r >= 0) {
+                /* Not the cgroup namespace: init joins it once in its cgroup (see exec_child()). */
+                s->cgroupns_fd = fds[RT_NS_CGROUP];
+                fds[RT_NS_CGROUP] = -EBADF;
                 r = rt_ns_join(fds, &err);
+        }
         if (r >= 0 && (flags & CLONE_NEWTIME)) {
                 /* Offsets can only be written before any process is in the namespace. */
                 if (unshare(CLONE_NEWTIME) < 0)
@@ -524,7 +530,7 @@ static void spawn_init(Spawn *s, RtContext *ctx, const char *id, const RtCreateO
 {
         *s = (Spawn){ .ctx = ctx, .id = id, .o = o, .is_run = is_run, .dir_fd = -EBADF, .fifo_fd = -EBADF,
                       .console_fd = -EBADF, .sync_fd = -EBADF, .child_fd = -EBADF, .pidfd = -EBADF,
-                      .pty_master = -EBADF };
+                      .pty_master = -EBADF, .cgroupns_fd = -EBADF };
 }
 
 int rt_container_create(RtContext *ctx, const char *id, const RtCreateOptions *o, Error **err)

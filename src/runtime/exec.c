@@ -111,6 +111,7 @@ typedef struct ExecCtx {
         int console_fd;
         RtCgroup *cgroup;
         int cgroup_fd;      /* unified hierarchy, for CLONE_INTO_CGROUP, or -EBADF */
+        int cgroupns_fd;    /* the container's cgroup namespace, joined last (exec_child), or -EBADF */
         bool is_v2_entered;
 } ExecCtx;
 
@@ -166,13 +167,17 @@ static int exec_setup(ExecCtx *x, Error **err)
 
 static _noreturn_ void exec_child(ExecCtx *x)
 {
+        int keep[] = { x->child_fd, x->console_fd };
         Error *err = NULL;
         int r;
 
-        int keep[] = { x->child_fd, x->console_fd };
-
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         r = x->cgroup ? rt_cgroup_enter_self(x->cgroup, x->is_v2_entered, &err) : 0;
+        /* The cgroup namespace only once in the cgroup: where cgroup2 is mounted with nsdelegate
+         * (systemd's default), the kernel refuses (ENOENT) to move a process from a cgroup outside
+         * the mover's cgroup namespace, through cgroup.procs and CLONE_INTO_CGROUP alike. */
+        if (r >= 0 && x->cgroupns_fd >= 0 && setns(x->cgroupns_fd, CLONE_NEWCGROUP) < 0)
+                r = error_set(&err, errno, "join cgroup namespace");
         close_fds_except(3 + x->o->preserve_fds, keep, ARRAY_SIZE(keep));
         if (r >= 0)
                 r = exec_setup(x, &err);
@@ -197,6 +202,9 @@ static _noreturn_ void exec_stage(ExecCtx *x)
         /* Until it execs, the process is our binary: no process in the container may open it
          * through /proc (CVE-2019-5736). The flag is inherited by the clone below. */
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        /* All but the cgroup namespace: exec_child joins that one after its cgroup. */
+        x->cgroupns_fd = x->ns_fds[RT_NS_CGROUP];
+        x->ns_fds[RT_NS_CGROUP] = -EBADF;
         r = rt_ns_join(x->ns_fds, &err);
         rt_stage_finish(x->child_fd, r, err, 0, x->cgroup_fd, &x->is_v2_entered, exec_child_stage, x);
 }
@@ -275,7 +283,7 @@ int rt_container_exec(RtContext *ctx, const char *id, const RtExecOptions *o, in
         _cleanup_(rt_cgroup_freep) RtCgroup *cg = NULL;
         _cleanup_free_ char *raw = NULL;
         _cleanup_close_ int pidfd = -EBADF, pty = -EBADF;
-        ExecCtx x = { .sync_fd = -EBADF, .child_fd = -EBADF, .console_fd = -EBADF };
+        ExecCtx x = { .sync_fd = -EBADF, .child_fd = -EBADF, .console_fd = -EBADF, .cgroupns_fd = -EBADF };
         pid_t pid = 0;
         sigset_t mask, old;
         RtStatus status;

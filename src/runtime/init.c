@@ -454,6 +454,9 @@ void rt_init_main(const RtInitArgs *a)
         /* Die with the runtime while it is setting us up; `create` clears this before it leaves. */
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         r = a->cgroup ? rt_cgroup_enter_self(a->cgroup, a->is_cgroup_v2_entered, &err) : 0;
+        /* A cgroup namespace given by path is joined only now, in our cgroup: see exec_child(). */
+        if (r >= 0 && a->cgroupns_fd >= 0 && setns(a->cgroupns_fd, CLONE_NEWCGROUP) < 0)
+                r = error_set(&err, errno, "join cgroup namespace");
         if (r < 0)
                 fail(a, r, false, err);
         /* Of what the runtime's caller gave us, only stdio and the preserved fds reach the

@@ -52,6 +52,7 @@ typedef struct RtInitArgs {
         bool no_pivot;
         RtCgroup *cgroup;           /* entered first thing, by the process itself */
         bool is_cgroup_v2_entered;  /* clone3 already put us in the unified hierarchy */
+        int cgroupns_fd;            /* a cgroup namespace to join once in our cgroup, or -EBADF */
 } RtInitArgs;
 
 /* Runs in the cloned child: sets up the container and execs the process. Never returns; failures
