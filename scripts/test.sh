@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# test.sh: the whole test suite. Installs dependencies, builds, runs the unit tests (cmocka) and
-# the command-line tests (bats, as root), then builds again with AddressSanitizer and
-# UndefinedBehaviorSanitizer and runs both again. Ends with "N passed, N failed, N skipped".
+# test.sh: the whole test suite. Installs dependencies, builds, runs the unit tests (cmocka), the
+# command-line tests (bats, as root) and the cgroup v2 checks in a QEMU guest, then builds again
+# with AddressSanitizer and UndefinedBehaviorSanitizer and runs the unit and command-line tests
+# again. Ends with "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 src=$PWD
@@ -57,6 +58,12 @@ run_build() {
 			>"$logdir/$name-bats.tap" 2>&1
 	fi
 	count_tap "$logdir/$name-bats.tap"
+	if [ "$name" = release ] && [ "$(id -u)" = 0 ]; then
+		# This host's cgroups are hybrid: the pure-v2 paths are checked in a QEMU guest.
+		echo "== $name: cgroup v2 guest"
+		timeout 900 bash "$src/tests/vm/cgroup2.sh" "$dir/src/cli/hull" >"$logdir/$name-vm.tap" 2>&1
+		count_tap "$logdir/$name-vm.tap"
+	fi
 }
 
 run_build release
