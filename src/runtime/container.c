@@ -99,6 +99,8 @@ static void spawn_undo(Spawn *s)
                 if (rt_cgroup_destroy(s->cgroup, NULL) < 0)
                         log_warn("remove cgroup of '%s', ignoring", s->id);
         }
+        if (s->rootfs && s->spec && !s->spec->ns[RT_NS_MOUNT].is_set)
+                rt_mount_detach_below(s->rootfs, NULL);
         if (s->has_dir)
                 rm_rf_at(s->ctx->root_fd, s->id, NULL);
 }
@@ -137,16 +139,20 @@ static int load_bundle(Spawn *s, Error **err)
                 return r;
         if (!s->spec->process)
                 return error_setf(err, EINVAL, "%s/config.json: process: required", s->bundle);
-        if (!s->spec->ns[RT_NS_MOUNT].is_set)
-                return error_setf(err, EINVAL, "%s/config.json: linux.namespaces: a mount namespace is required",
-                                  s->bundle);
         if (s->spec->process->terminal && !s->o->console_socket && (!s->is_run || s->o->is_detached))
                 return error_setf(err, EINVAL,
                                   "process.terminal is set but no --console-socket was given to receive it");
         if (s->o->console_socket && !s->spec->process->terminal)
                 return error_setf(err, EINVAL, "--console-socket given but process.terminal is false");
-        s->rootfs = s->spec->root_path[0] == '/' ? xstrdup(s->spec->root_path)
-                                                 : xasprintf("%s/%s", s->bundle, s->spec->root_path);
+        {
+                /* Canonical: mounts are found again by this path in mountinfo. */
+                _cleanup_free_ char *given = s->spec->root_path[0] == '/'
+                                                     ? xstrdup(s->spec->root_path)
+                                                     : xasprintf("%s/%s", s->bundle, s->spec->root_path);
+                if (!realpath(given, buf))
+                        return error_set(err, errno, "root.path '%s'", given);
+                s->rootfs = xstrdup(buf);
+        }
         if (stat(s->rootfs, &st) < 0)
                 return error_set(err, errno, "root.path '%s'", s->rootfs);
         if (!S_ISDIR(st.st_mode))
@@ -763,21 +769,13 @@ static bool wait_exit(int pidfd, int timeout_ms)
         return poll(&p, 1, timeout_ms) == 1;
 }
 
-/* Runs the poststop hooks of spec, or of the config.json kept in the state when spec is NULL. */
+/* Runs spec's poststop hooks; failures are logged, as the spec asks. */
 static void run_poststop(RtState *st, const RtSpec *spec)
 {
-        _cleanup_(rt_spec_freep) RtSpec *loaded = NULL;
-        _cleanup_free_ char *raw = NULL, *sj = NULL;
+        _cleanup_free_ char *sj = NULL;
         _cleanup_json_ json_t *j = NULL;
         _cleanup_error_ Error *e = NULL;
-        size_t len;
 
-        if (!spec) {
-                if (read_file_at(st->dir_fd, "config.json", &raw, &len, NULL) < 0 ||
-                    rt_spec_parse(raw, len, &loaded, NULL) < 0)
-                        return;
-                spec = loaded;
-        }
         if (!spec->n_hooks[RT_HOOK_POSTSTOP])
                 return;
         j = rt_state_oci_json(st, RT_STATUS_STOPPED);
@@ -811,6 +809,7 @@ static int kill_remaining(RtCgroup *cg, const char *id, Error **err)
  * cgroup, poststop hooks (of spec, when the caller has it parsed), the state. */
 static int remove_stopped(RtContext *ctx, RtState *st, RtCgroup *cg, const RtSpec *spec, Error **err)
 {
+        _cleanup_(rt_spec_freep) RtSpec *loaded = NULL;
         int r;
 
         if (cg) {
@@ -822,7 +821,22 @@ static int remove_stopped(RtContext *ctx, RtState *st, RtCgroup *cg, const RtSpe
                 if (r < 0)
                         return error_wrap(err, r, "container '%s'", st->id);
         }
-        run_poststop(st, spec);
+        if (!spec) {
+                /* delete has no spec parsed: the copy in the state tells hooks and namespaces. */
+                _cleanup_free_ char *raw = NULL;
+                size_t len;
+                if (read_file_at(st->dir_fd, "config.json", &raw, &len, NULL) >= 0)
+                        rt_spec_parse(raw, len, &loaded, NULL);
+                spec = loaded;
+        }
+        /* A container without a mount namespace of its own made its mounts in ours. */
+        if (spec && !spec->ns[RT_NS_MOUNT].is_set && st->rootfs && *st->rootfs) {
+                r = rt_mount_detach_below(st->rootfs, err);
+                if (r < 0)
+                        return error_wrap(err, r, "container '%s'", st->id);
+        }
+        if (spec)
+                run_poststop(st, spec);
         r = rm_rf_at(ctx->root_fd, st->id, err);
         return r < 0 ? error_wrap(err, r, "container '%s'", st->id) : 0;
 }

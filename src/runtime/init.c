@@ -291,9 +291,23 @@ static int setup_rootfs(const RtInitArgs *a, const char *state_json, Error **err
         _cleanup_close_ int root_fd = -EBADF;
         int r;
 
-        r = rt_mount_prepare_rootfs(s, a->rootfs, &root_fd, err);
-        if (r < 0)
-                return r;
+        bool is_shared_mntns = !s->ns[RT_NS_MOUNT].is_set;
+
+        if (is_shared_mntns) {
+                /* No mount namespace of its own: the spec says the container inherits ours, so
+                 * its mounts are made in the host's, below the rootfs only, and detached again by
+                 * delete. The rootfs is bound onto itself (so a read-only root is its own mount),
+                 * the host's propagation is left alone, and chroot stands in for pivot_root. */
+                if (mount(a->rootfs, a->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+                        return error_set(err, errno, "bind rootfs '%s'", a->rootfs);
+                root_fd = open(a->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (root_fd < 0)
+                        return error_set(err, errno, "open rootfs '%s'", a->rootfs);
+        } else {
+                r = rt_mount_prepare_rootfs(s, a->rootfs, &root_fd, err);
+                if (r < 0)
+                        return r;
+        }
         r = rt_mount_all(s, root_fd, a->rootfs, err);
         if (r < 0)
                 return r;
@@ -312,7 +326,10 @@ static int setup_rootfs(const RtInitArgs *a, const char *state_json, Error **err
                          RT_HOOK_CREATE_CONTAINER, state_json, err);
         if (r < 0)
                 return r;
-        if (a->no_pivot) {
+        if (is_shared_mntns) {
+                if (chdir(a->rootfs) < 0 || chroot(".") < 0 || chdir("/") < 0)
+                        return error_set(err, errno, "chroot into rootfs");
+        } else if (a->no_pivot) {
                 if (chdir(a->rootfs) < 0 || mount(a->rootfs, "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
                     chdir("/") < 0)
                         return error_set(err, errno, "move into rootfs (--no-pivot)");

@@ -30,6 +30,9 @@ unsigned long rt_mount_locked_flags(const char *path);
 /* Before clone, in the runtime: a detached, idmapped copy of every idmapped mount's source
  * (m->prepared_fd), for the container process to move into place. */
 int rt_mount_prepare_idmapped(RtSpec *s, Error **err);
+/* Detaches what a container without a mount namespace of its own mounted: every mount below
+ * rootfs, and the topmost one at it (its self-bind). Only for such containers. */
+int rt_mount_detach_below(const char *rootfs, Error **err);
 /* Every mount of config.json, in order, each target resolved inside root_fd. */
 int rt_mount_all(const RtSpec *s, int root_fd, const char *rootfs, Error **err);
 

@@ -396,3 +396,34 @@ int rt_mount_all(const RtSpec *s, int root_fd, const char *rootfs, Error **err)
         }
         return 0;
 }
+
+int rt_mount_detach_below(const char *rootfs, Error **err)
+{
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+        _cleanup_free_ char *line = NULL;
+        _cleanup_strv_ char **points = NULL;
+        size_t n = 0, len = strlen(rootfs);
+
+        if (!f)
+                return error_set(err, errno, "open mountinfo");
+        bool has_self_bind = false;
+
+        while (getline(&line, &n, f) > 0) {
+                char mp[4096];
+                if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 || strncmp(mp, rootfs, len) != 0)
+                        continue;
+                if (mp[len] == '/')
+                        strv_push(&points, mp);
+                else if (mp[len] == 0)
+                        has_self_bind = true;
+        }
+        /* Later mounts come later in mountinfo: detach from the end. */
+        for (size_t i = strv_length(points); i > 0; i--)
+                if (umount2(points[i - 1], MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+                        return error_set(err, errno, "detach '%s'", points[i - 1]);
+        /* At the rootfs itself only the topmost mount is ours (the self-bind): the caller may have
+         * mounted the rootfs there too (an overlay, as podman and containerd do). */
+        if (has_self_bind && umount2(rootfs, MNT_DETACH) < 0 && errno != EINVAL)
+                return error_set(err, errno, "detach '%s'", rootfs);
+        return 0;
+}

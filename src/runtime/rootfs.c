@@ -106,7 +106,8 @@ int rt_rootfs_finish(const RtSpec *s, Error **err)
 {
         int r;
 
-        if (s->rootfs_propagation && mount(NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
+        /* In the host's mount namespace, "/" propagation is the host's business. */
+        if (s->rootfs_propagation && s->ns[RT_NS_MOUNT].is_set && mount(NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
                 return error_set(err, errno, "linux.rootfsPropagation");
         for (size_t i = 0; s->sysctl && s->sysctl[i]; i += 2) {
                 r = write_sysctl(s->sysctl[i], s->sysctl[i + 1], err);

@@ -57,11 +57,6 @@ create_refuses() {
 	create_refuses "linux.namespaces[6].type: namespace 'pid' given twice"
 }
 
-@test "no mount namespace" {
-	update_config '.linux.namespaces |= map(select(.type != "mount"))'
-	create_refuses "linux.namespaces: a mount namespace is required"
-}
-
 @test "a missing root.path" {
 	update_config 'del(.root.path)'
 	create_refuses "root.path: required"

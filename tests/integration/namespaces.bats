@@ -219,3 +219,30 @@ ns_of() {
 	assert_one_error_line "linux.timeOffsets"
 	assert_nothing_left "$ID"
 }
+
+@test "no mount namespace: mounts are made below the rootfs in ours, and removed with the container" {
+	# The spec: a namespace not listed is inherited, mount namespaces included.
+	update_config '.linux.namespaces |= map(select(.type != "mount"))'
+	set_args sleep 100
+	hull run -d --bundle "$BUNDLE" "$ID"
+	rootfs=$(readlink -f "$BUNDLE/rootfs")
+	[ "$(grep -c " $rootfs/proc " /proc/self/mountinfo)" -eq 1 ]
+	# None outside the rootfs, and the host's / keeps its propagation.
+	before=$(awk '$5 == "/" {print $7}' /proc/self/mountinfo | head -1)
+	hull delete -f "$ID"
+	! grep -q " $rootfs[/ ]" /proc/self/mountinfo
+	[ "$(awk '$5 == "/" {print $7}' /proc/self/mountinfo | head -1)" = "$before" ]
+}
+
+@test "no mount namespace: a rootfs the caller mounted stays mounted after delete" {
+	rootfs=$(readlink -f "$BUNDLE/rootfs")
+	mount --bind "$rootfs" "$rootfs"
+	update_config '.linux.namespaces |= map(select(.type != "mount"))'
+	set_args sh -c 'cat /proc/self/mountinfo | wc -l'
+	hull_run
+	[ "$status" -eq 0 ]
+	mounted=$(grep -c " $rootfs " /proc/self/mountinfo)
+	umount "$rootfs"
+	[ "$mounted" -eq 1 ]
+	! grep -q " $rootfs/" /proc/self/mountinfo
+}
