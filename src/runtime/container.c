@@ -948,6 +948,24 @@ int rt_container_list(RtContext *ctx, json_t **ret, Error **err)
         return 0;
 }
 
+/* The container's state (locked when is_locked), its status, and its cgroup. */
+static int load_with_cgroup(RtContext *ctx, const char *id, bool is_locked, RtState **ret_st, RtStatus *ret_status,
+                            RtCgroup **ret_cg, Error **err)
+{
+        _cleanup_(rt_state_freep) RtState *st = NULL;
+        int r;
+
+        r = is_locked ? load_locked(ctx, id, &st, err) : rt_state_load(ctx->root_fd, id, &st, err);
+        if (r < 0)
+                return r;
+        r = load_cgroup(st, ret_cg, err);
+        if (r < 0)
+                return r;
+        *ret_status = rt_state_status(st);
+        *ret_st = TAKE_PTR(st);
+        return 0;
+}
+
 int rt_container_pause(RtContext *ctx, const char *id, bool is_paused, Error **err)
 {
         _cleanup_(rt_state_freep) RtState *st = NULL;
@@ -955,17 +973,13 @@ int rt_container_pause(RtContext *ctx, const char *id, bool is_paused, Error **e
         RtStatus status;
         int r;
 
-        r = load_locked(ctx, id, &st, err);
+        r = load_with_cgroup(ctx, id, true, &st, &status, &cg, err);
         if (r < 0)
                 return r;
-        status = rt_state_status(st);
         if (is_paused && status != RT_STATUS_RUNNING)
                 return error_setf(err, EINVAL, "container '%s' is %s, not running", id, rt_status_name(status));
         if (!is_paused && status != RT_STATUS_PAUSED)
                 return error_setf(err, EINVAL, "container '%s' is %s, not paused", id, rt_status_name(status));
-        r = load_cgroup(st, &cg, err);
-        if (r < 0)
-                return r;
         return rt_cgroup_freeze(cg, is_paused, err);
 }
 
@@ -973,12 +987,10 @@ int rt_container_pids(RtContext *ctx, const char *id, pid_t **ret, size_t *ret_n
 {
         _cleanup_(rt_state_freep) RtState *st = NULL;
         _cleanup_(rt_cgroup_freep) RtCgroup *cg = NULL;
+        RtStatus status;
         int r;
 
-        r = rt_state_load(ctx->root_fd, id, &st, err);
-        if (r < 0)
-                return r;
-        r = load_cgroup(st, &cg, err);
+        r = load_with_cgroup(ctx, id, false, &st, &status, &cg, err);
         if (r < 0)
                 return r;
         return rt_cgroup_pids(cg, ret, ret_n, err);
@@ -992,16 +1004,12 @@ int rt_container_update(RtContext *ctx, const char *id, const json_t *resources,
         RtStatus status;
         int r;
 
-        r = load_locked(ctx, id, &st, err);
+        r = load_with_cgroup(ctx, id, true, &st, &status, &cg, err);
         if (r < 0)
                 return r;
-        status = rt_state_status(st);
         if (status == RT_STATUS_STOPPED)
                 return error_setf(err, EINVAL, "container '%s' is stopped", id);
         r = rt_resources_parse(resources, "resources", &res, err);
-        if (r < 0)
-                return r;
-        r = load_cgroup(st, &cg, err);
         if (r < 0)
                 return r;
         return rt_cgroup_apply(cg, res, err);
