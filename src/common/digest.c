@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* digest.c: OCI content digests through OpenSSL's libcrypto */
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "digest.h"
+
+struct Digest {
+        EVP_MD_CTX *ctx;
+};
+
+Digest *digest_new(void)
+{
+        Digest *d = xnew0(Digest, 1);
+        d->ctx = EVP_MD_CTX_new();
+        if (!d->ctx || EVP_DigestInit_ex(d->ctx, EVP_sha256(), NULL) != 1)
+                abort(); /* only allocation fails here */
+        return d;
+}
+
+void digest_update(Digest *d, const void *data, size_t len)
+{
+        if (EVP_DigestUpdate(d->ctx, data, len) != 1)
+                abort();
+}
+
+char *digest_finish(Digest *d)
+{
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned n = 0;
+        char *out, *p;
+
+        if (EVP_DigestFinal_ex(d->ctx, md, &n) != 1)
+                abort();
+        out = xmalloc(7 + 2 * n + 1);
+        p = out + 7;
+        memcpy(out, "sha256:", 7);
+        for (unsigned i = 0; i < n; i++, p += 2)
+                snprintf(p, 3, "%02x", md[i]);
+        return out;
+}
+
+Digest *digest_free(Digest *d)
+{
+        if (d) {
+                EVP_MD_CTX_free(d->ctx);
+                free(d);
+        }
+        return NULL;
+}
+
+int digest_check(const char *digest, Error **err)
+{
+        const char *colon = strchr(digest, ':');
+
+        if (!colon || colon == digest)
+                return error_setf(err, EINVAL, "digest '%s': expected ALGORITHM:HEX", digest);
+        if ((size_t)(colon - digest) != 6 || strncmp(digest, "sha256", 6) != 0)
+                return error_setf(err, EOPNOTSUPP, "digest '%s': only sha256 is supported", digest);
+        if (strlen(colon + 1) != 64 || strspn(colon + 1, "0123456789abcdef") != 64)
+                return error_setf(err, EINVAL, "digest '%s': expected 64 lowercase hex digits", digest);
+        return 0;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* store.h: the content-addressed blob store ($root/blobs/sha256, OCI image layout), verified on write */
+#pragma once
+
+#include <stdint.h>
+#include "common/error.h"
+
+typedef struct ImgStore ImgStore;
+
+/* Opens the store under root, making root/blobs/sha256 and root/oci-layout when missing. */
+int img_store_open(const char *root, ImgStore **ret, Error **err);
+ImgStore *img_store_free(ImgStore *s);
+DEFINE_CLEANUP_FUNC(ImgStore *, img_store_free)
+
+/*
+ * Reads fd to its end into a new blob. The digest is computed while writing to a temporary
+ * file, checked against expected_digest (if given) and the size against expected_size (if >= 0),
+ * then the file is renamed into place: a reader never sees a blob that does not match its name,
+ * and on failure (EBADMSG for a mismatch) nothing is left. *ret_digest (optional) gets the digest.
+ */
+int img_store_put_fd(ImgStore *s, int fd, const char *expected_digest, int64_t expected_size, char **ret_digest,
+                     Error **err);
+/* The same for a buffer. */
+int img_store_put_buf(ImgStore *s, const void *buf, size_t len, const char *expected_digest, char **ret_digest,
+                      Error **err);
+
+/* True if a blob with that (well-formed) digest is stored. */
+bool img_store_has(ImgStore *s, const char *digest);
+/* Opens a stored blob for reading. ENOENT names the digest. */
+int img_store_open_blob(ImgStore *s, const char *digest, int *ret_fd, Error **err);
+/* Removes a blob; a missing one is not an error. */
+int img_store_remove(ImgStore *s, const char *digest, Error **err);
