@@ -555,19 +555,17 @@ int rt_container_create(RtContext *ctx, const char *id, const RtCreateOptions *o
         return r;
 }
 
-void rt_run_poststart(const RtSpec *spec, RtState *st)
+void rt_run_hooks_logged(const RtSpec *spec, RtHookKind kind, RtState *st, RtStatus status)
 {
         _cleanup_json_ json_t *j = NULL;
         _cleanup_free_ char *sj = NULL;
         _cleanup_error_ Error *e = NULL;
 
-        if (!spec->n_hooks[RT_HOOK_POSTSTART])
+        if (!spec->n_hooks[kind])
                 return;
-        j = rt_state_oci_json(st, RT_STATUS_RUNNING);
+        j = rt_state_oci_json(st, status);
         sj = json_dump_compact(j);
-        /* The spec: a failing poststart hook is logged, and the container goes on. */
-        if (rt_hooks_run(spec->hooks[RT_HOOK_POSTSTART], spec->n_hooks[RT_HOOK_POSTSTART], RT_HOOK_POSTSTART, sj,
-                         &e) < 0)
+        if (rt_hooks_run(spec->hooks[kind], spec->n_hooks[kind], kind, sj, &e) < 0)
                 log_warn("%s, ignoring", error_message(e, -EIO));
 }
 
@@ -718,7 +716,7 @@ int rt_container_start(RtContext *ctx, const char *id, Error **err)
         r = rt_spec_parse(raw, len, &spec, err);
         if (r < 0)
                 return r;
-        rt_run_poststart(spec, st);
+        rt_run_hooks_logged(spec, RT_HOOK_POSTSTART, st, RT_STATUS_RUNNING);
         return 0;
 }
 
@@ -767,21 +765,6 @@ static bool wait_exit(int pidfd, int timeout_ms)
 {
         struct pollfd p = { .fd = pidfd, .events = POLLIN };
         return poll(&p, 1, timeout_ms) == 1;
-}
-
-/* Runs spec's poststop hooks; failures are logged, as the spec asks. */
-static void run_poststop(RtState *st, const RtSpec *spec)
-{
-        _cleanup_free_ char *sj = NULL;
-        _cleanup_json_ json_t *j = NULL;
-        _cleanup_error_ Error *e = NULL;
-
-        if (!spec->n_hooks[RT_HOOK_POSTSTOP])
-                return;
-        j = rt_state_oci_json(st, RT_STATUS_STOPPED);
-        sj = json_dump_compact(j);
-        if (rt_hooks_run(spec->hooks[RT_HOOK_POSTSTOP], spec->n_hooks[RT_HOOK_POSTSTOP], RT_HOOK_POSTSTOP, sj, &e) < 0)
-                log_warn("%s, ignoring", error_message(e, -EIO));
 }
 
 /* SIGKILLs whatever is left in the cgroup and waits for it to be gone, through pidfds. An
@@ -836,7 +819,7 @@ static int remove_stopped(RtContext *ctx, RtState *st, RtCgroup *cg, const RtSpe
                         return error_wrap(err, r, "container '%s'", st->id);
         }
         if (spec)
-                run_poststop(st, spec);
+                rt_run_hooks_logged(spec, RT_HOOK_POSTSTOP, st, RT_STATUS_STOPPED);
         r = rm_rf_at(ctx->root_fd, st->id, err);
         return r < 0 ? error_wrap(err, r, "container '%s'", st->id) : 0;
 }
@@ -902,7 +885,7 @@ int rt_container_run(RtContext *ctx, const char *id, const RtCreateOptions *o, i
                 sigprocmask(SIG_SETMASK, &old, NULL);
                 return r;
         }
-        rt_run_poststart(s.spec, s.state);
+        rt_run_hooks_logged(s.spec, RT_HOOK_POSTSTART, s.state, RT_STATUS_RUNNING);
         if (o->is_detached) {
                 *ret_status = 0;
                 spawn_free(&s);

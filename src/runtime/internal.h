@@ -32,5 +32,6 @@ void rt_block_signals(sigset_t *ret_mask, sigset_t *ret_old);
  * for it and returns its status (128+N for a signal). */
 int rt_foreground_wait(pid_t pid, int pidfd, int pty_master, const sigset_t *mask, int *ret_status, Error **err);
 
-/* Runs the poststart hooks; failures are logged, as the spec asks. */
-void rt_run_poststart(const RtSpec *spec, RtState *st);
+/* Runs spec's hooks of kind (poststart, poststop) with st's state as status; as the spec asks,
+ * their failures are logged and do not fail the operation. */
+void rt_run_hooks_logged(const RtSpec *spec, RtHookKind kind, RtState *st, RtStatus status);
