@@ -197,3 +197,89 @@ int img_store_remove(ImgStore *s, const char *digest, Error **err)
                 return error_set(err, errno, "remove blob %s", digest);
         return 0;
 }
+
+struct ImgStoreWriter {
+        ImgStore *store;
+        Digest *digest;
+        int fd; /* an O_TMPFILE in the blobs directory until commit */
+        char *expected_digest;
+        int64_t expected_size;
+        uint64_t size;
+        bool is_finished; /* the digest is final: committed, or refused at commit */
+};
+
+int img_store_writer_new(ImgStore *s, const char *expected_digest, int64_t expected_size, ImgStoreWriter **ret,
+                         Error **err)
+{
+        _cleanup_(img_store_writer_freep) ImgStoreWriter *w = NULL;
+        int r = digest_check(expected_digest, err);
+
+        if (r < 0)
+                return r;
+        w = xnew0(ImgStoreWriter, 1);
+        w->store = s;
+        w->expected_digest = xstrdup(expected_digest);
+        w->expected_size = expected_size;
+        w->digest = digest_new();
+        w->fd = openat(s->blobs_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+        if (w->fd < 0)
+                return error_set(err, errno, "create a blob in '%s'", s->root);
+        *ret = TAKE_PTR(w);
+        return 0;
+}
+
+int img_store_writer_write(ImgStoreWriter *w, const void *data, size_t len, Error **err)
+{
+        int r;
+
+        if (w->is_finished)
+                return error_setf(err, EALREADY, "blob %s: already finished", w->expected_digest);
+        if (w->expected_size >= 0 && w->size + len > (uint64_t)w->expected_size)
+                return error_setf(err, EBADMSG, "blob %s: more than the %lld bytes expected", w->expected_digest,
+                                  (long long)w->expected_size);
+        digest_update(w->digest, data, len);
+        r = write_all(w->fd, data, len);
+        if (r < 0)
+                return error_set(err, r, "write blob %s", w->expected_digest);
+        w->size += len;
+        return 0;
+}
+
+uint64_t img_store_writer_size(const ImgStoreWriter *w)
+{
+        return w->size;
+}
+
+int img_store_writer_commit(ImgStoreWriter *w, Error **err)
+{
+        _cleanup_free_ char *digest = NULL;
+        char path[FD_PATH_MAX];
+
+        if (w->is_finished)
+                return error_setf(err, EALREADY, "blob %s: already finished", w->expected_digest);
+        if (w->expected_size >= 0 && w->size != (uint64_t)w->expected_size)
+                return error_setf(err, EBADMSG, "blob %s: %llu bytes, expected %lld", w->expected_digest,
+                                  (unsigned long long)w->size, (long long)w->expected_size);
+        digest = digest_finish(w->digest);
+        w->is_finished = true;
+        if (strcmp(digest, w->expected_digest) != 0)
+                return error_setf(err, EBADMSG, "blob: digest %s, expected %s", digest, w->expected_digest);
+        if (fdatasync(w->fd) < 0)
+                return error_set(err, errno, "sync blob %s", digest);
+        if (linkat(AT_FDCWD, fd_path(w->fd, path), w->store->blobs_fd, hex_of(digest), AT_SYMLINK_FOLLOW) < 0 &&
+            errno != EEXIST)
+                return error_set(err, errno, "store blob %s", digest);
+        return 0;
+}
+
+ImgStoreWriter *img_store_writer_free(ImgStoreWriter *w)
+{
+        if (!w)
+                return NULL;
+        if (w->fd >= 0)
+                close(w->fd);
+        digest_free(w->digest);
+        free(w->expected_digest);
+        free(w);
+        return NULL;
+}

@@ -30,3 +30,22 @@ bool img_store_has(ImgStore *s, const char *digest);
 int img_store_open_blob(ImgStore *s, const char *digest, int *ret_fd, Error **err);
 /* Removes a blob; a missing one is not an error. */
 int img_store_remove(ImgStore *s, const char *digest, Error **err);
+
+/*
+ * A streaming writer for a blob that arrives in pieces (a registry download): the same unnamed
+ * temporary file, digest and checks as img_store_put_fd(). expected_digest is required (it names
+ * the blob), expected_size is checked when >= 0. Nothing is visible in the store until commit
+ * succeeds; freeing an uncommitted writer discards what was written.
+ */
+typedef struct ImgStoreWriter ImgStoreWriter;
+int img_store_writer_new(ImgStore *s, const char *expected_digest, int64_t expected_size, ImgStoreWriter **ret,
+                         Error **err);
+/* Appends data; EBADMSG as soon as it runs past expected_size. */
+int img_store_writer_write(ImgStoreWriter *w, const void *data, size_t len, Error **err);
+/* Bytes written so far. */
+uint64_t img_store_writer_size(const ImgStoreWriter *w);
+/* Checks size and digest (EBADMSG naming both) and links the blob in under its digest. The writer
+ * must still be freed; after a commit, failed or not, writing or committing again is EALREADY. */
+int img_store_writer_commit(ImgStoreWriter *w, Error **err);
+ImgStoreWriter *img_store_writer_free(ImgStoreWriter *w);
+DEFINE_CLEANUP_FUNC(ImgStoreWriter *, img_store_writer_free)
