@@ -545,7 +545,8 @@ int img_manifest_check_config(const ImgManifest *m, const ImgConfig *c, Error **
 {
         size_t n = strv_length(c->diff_ids);
         if (n != m->n_layers)
-                return error_setf(err, EBADMSG, "manifest has %zu layers but its config %zu diff_ids", m->n_layers, n);
+                return error_setf(err, EBADMSG, "manifest has %zu layers but its config %zu diff_ids",
+                                  m->n_layers, n);
         return 0;
 }
 
@@ -625,7 +626,8 @@ int img_index_select(const ImgIndex *index, const char *platform, const ImgDescr
         }
         for (size_t i = 0; i < index->n_manifests; i++) {
                 const ImgDescriptor *d = &index->manifests[i];
-                _cleanup_free_ char *p = d->has_platform ? img_platform_to_string(&d->platform) : xstrdup("unknown");
+                _cleanup_free_ char *p = d->has_platform ? img_platform_to_string(&d->platform)
+                                                         : xstrdup("unknown");
                 char *joined = xasprintf("%s%s%s", available ? available : "", available ? ", " : "", p);
                 free(available);
                 available = joined;
@@ -796,7 +798,8 @@ static int config_section_to_json(const ImgConfig *c, json_t *j, Error **err)
                 cfg = json_object();
                 json_object_set_new(j, "config", cfg);
         }
-        if ((r = set_strv(cfg, "Env", c->env, err)) < 0 || (r = set_strv(cfg, "Entrypoint", c->entrypoint, err)) < 0 ||
+        if ((r = set_strv(cfg, "Env", c->env, err)) < 0 ||
+            (r = set_strv(cfg, "Entrypoint", c->entrypoint, err)) < 0 ||
             (r = set_strv(cfg, "Cmd", c->cmd, err)) < 0 ||
             (r = set_string(cfg, "WorkingDir", c->working_dir, err)) < 0 ||
             (r = set_string(cfg, "User", c->user, err)) < 0 ||
@@ -836,7 +839,7 @@ static int history_to_json(const ImgConfig *c, json_t *j, Error **err)
 int img_config_to_json(const ImgConfig *c, json_t **ret, Error **err)
 {
         _cleanup_json_ json_t *j = base_of(c->json);
-        json_t *rootfs = json_object();
+        json_t *rootfs;
         int r;
 
         if ((r = set_string(j, "architecture", c->platform.architecture, err)) < 0 ||
@@ -848,6 +851,7 @@ int img_config_to_json(const ImgConfig *c, json_t **ret, Error **err)
         r = config_section_to_json(c, j, err);
         if (r < 0)
                 return r;
+        rootfs = json_object();
         json_object_set_new(j, "rootfs", rootfs);
         json_object_set_new(rootfs, "type", json_string("layers"));
         r = set_strv(rootfs, "diff_ids", c->diff_ids ? c->diff_ids : (char *[]){ NULL }, err);

@@ -159,7 +159,8 @@ static int split_name(const char *input, const char *name, ImgReference *r, Erro
                 for (char *p = lower; *p; p++)
                         *p = (char)tolower((unsigned char)*p);
                 if (has_upper(r->repository) && path_ok(lower))
-                        return error_setf(err, EINVAL, "reference '%s': repository name must be lowercase", input);
+                        return error_setf(err, EINVAL, "reference '%s': repository name must be lowercase",
+                                          input);
                 return error_setf(err, EINVAL, "reference '%s': invalid repository name '%s'", input,
                                   r->repository);
         }
@@ -169,8 +170,9 @@ static int split_name(const char *input, const char *name, ImgReference *r, Erro
                 r->repository = full;
         }
         if (strlen(r->registry) + 1 + strlen(r->repository) > NAME_TOTAL_MAX)
-                return error_setf(err, EINVAL, "reference '%s': repository name must not be longer than %d characters",
-                                  input, NAME_TOTAL_MAX);
+                return error_setf(err, EINVAL,
+                                  "reference '%s': repository name must not be longer than %d characters", input,
+                                  NAME_TOTAL_MAX);
         return 0;
 }
 
@@ -214,7 +216,8 @@ static char *strdup_null(const char *s)
         return s ? xstrdup(s) : NULL;
 }
 
-ImgReference *img_reference_new(const char *registry, const char *repository, const char *tag, const char *digest)
+ImgReference *img_reference_new(const char *registry, const char *repository, const char *tag,
+                                const char *digest)
 {
         ImgReference *r = xnew0(ImgReference, 1);
         r->registry = xstrdup(registry);

@@ -25,7 +25,8 @@ typedef struct ImgReference {
 int img_reference_parse(const char *s, ImgReference **ret, Error **err);
 
 /* A reference from its parts (copied, not checked): registry and repository must be given. */
-ImgReference *img_reference_new(const char *registry, const char *repository, const char *tag, const char *digest);
+ImgReference *img_reference_new(const char *registry, const char *repository, const char *tag,
+                                const char *digest);
 ImgReference *img_reference_copy(const ImgReference *r);
 ImgReference *img_reference_free(ImgReference *r);
 DEFINE_CLEANUP_FUNC(ImgReference *, img_reference_free)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* fuzz-reference.c: libFuzzer target for image references: img_reference_parse(), and its canonical form parsing back */
+/* fuzz-reference.c: libFuzzer target for img_reference_parse(), and its canonical form parsing back */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
