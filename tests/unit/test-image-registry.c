@@ -224,11 +224,13 @@ static void registry_start(const char *name, bool is_tls, Server *ret)
 
 /* A token server and proxy in front of the plain registry: 401 with a Bearer challenge unless the
  * request carries a token it issued; tokens for push scopes only with the right basic credentials.
- * /corrupt/<digest> makes it flip the last byte of that blob from then on; /clear stops that. */
+ * /corrupt/<digest> makes it flip the last byte of that blob or manifest from then on, /force/<status>
+ * makes it answer every registry request with that status; /open-ping lets GET /v2/ through without a
+ * token, so that the first challenge comes from a repository request; /clear stops all three. */
 static const char proxy_py[] =
         "import base64, http.client, http.server, json, secrets, sys, urllib.parse\n"
         "upstream = int(sys.argv[1])\n"
-        "tokens, corrupt, stats = set(), set(), {'tokens': 0, 'challenges': 0}\n"
+        "tokens, corrupt, stats, force, opened = set(), set(), {'tokens': 0, 'challenges': 0}, [], []\n"
         "class H(http.server.BaseHTTPRequestHandler):\n"
         "    protocol_version = 'HTTP/1.1'\n"
         "    def log_message(self, *a):\n"
@@ -260,17 +262,29 @@ static const char proxy_py[] =
         "        if self.path.startswith('/corrupt/'):\n"
         "            corrupt.add(self.path[9:])\n"
         "            return self.reply(200)\n"
+        "        if self.path.startswith('/force/'):\n"
+        "            force.append(int(self.path[7:]))\n"
+        "            return self.reply(200)\n"
+        "        if self.path == '/open-ping':\n"
+        "            opened.append(1)\n"
+        "            return self.reply(200)\n"
         "        if self.path == '/clear':\n"
         "            corrupt.clear()\n"
+        "            force.clear()\n"
+        "            opened.clear()\n"
         "            return self.reply(200)\n"
         "        if self.path == '/stats':\n"
         "            return self.reply(200, json.dumps(stats).encode())\n"
         "        auth = self.headers.get('Authorization', '')\n"
+        "        if opened and self.path == '/v2/':\n"
+        "            return self.reply(200, b'{}')\n"
         "        if not (auth.startswith('Bearer ') and auth[7:] in tokens):\n"
         "            stats['challenges'] += 1\n"
         "            h = 'Bearer realm=\"http://127.0.0.1:%d/token\",service=\"hull-test\"' % self.server.server_address[1]\n"
         "            return self.reply(401, b'{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"token required\"}]}',\n"
         "                              [('WWW-Authenticate', h), ('Content-Type', 'application/json')])\n"
+        "        if force:\n"
+        "            return self.reply(force[-1], b'{\"errors\":[{\"code\":\"X\",\"message\":\"forced failure\"}]}')\n"
         "        headers = {k: v for k, v in self.headers.items() if k.lower() not in ('authorization', 'connection')}\n"
         "        c = http.client.HTTPConnection('127.0.0.1', upstream)\n"
         "        c.request(self.command, self.path, body=body, headers=headers)\n"
@@ -837,7 +851,7 @@ static void test_bearer(void **state)
         char *from[] = { (char *)"test/img", NULL };
         ImgPushOptions right = { .remote = { .username = USER, .password = PASSWORD }, .mount_from = from };
         ImgPushResult pr = {};
-        int tokens = proxy_stat("tokens");
+        int tokens = proxy_stat("tokens"), challenges, k;
 
         if (img_registry_pull(s, ref, NULL, &res, &e) < 0)
                 fail_msg("%s", e->msg);
@@ -856,24 +870,67 @@ static void test_bearer(void **state)
 
         ASSERT_ERROR(img_registry_check_login(registry, USER, "wrong", NULL, perr), EACCES, "bad credentials");
         assert_int_equal(img_registry_check_login(registry, USER, PASSWORD, NULL, &e), 0);
+
+        /* /v2/ open to all: the challenge comes with the first manifest request, which is answered and sent
+         * again. */
+        img_pull_result_done(&res);
+        free(proxy_get("/open-ping"));
+        challenges = proxy_stat("challenges");
+        k = img_registry_pull(s, ref, NULL, &res, &e);
+        free(proxy_get("/clear"));
+        if (k < 0)
+                fail_msg("%s", e->msg);
+        assert_int_equal(proxy_stat("challenges"), challenges + 1);
+        assert_string_equal(res.digest, fixture->img.manifest_digest);
 }
 
-static void test_corrupt_blob(void **state)
+/* What a misbehaving registry gets: a corrupted layer or manifest, errors of each kind. */
+static void test_faults(void **state)
 {
         _cleanup_(img_store_freep) ImgStore *s = new_store();
         _cleanup_(img_reference_freep) ImgReference *ref = ref_of(fixture->proxy.port, "test/img:1");
-        _cleanup_free_ char *path = xasprintf("/corrupt/%s", fixture->img.layers[1]), *ok = NULL, *cleared = NULL;
+        _cleanup_(img_reference_freep) ImgReference *by_digest = img_reference_new(
+                ref->registry, ref->repository, NULL, fixture->img.manifest_digest);
+        _cleanup_free_ char *layer = xasprintf("/corrupt/%s", fixture->img.layers[1]);
+        _cleanup_free_ char *manifest = xasprintf("/corrupt/%s", fixture->img.manifest_digest);
         unsigned seq = fixture->store_seq - 1;
         ImgPullResult res = {};
+        static const struct {
+                const char *status;
+                int code;
+                const char *msg;
+        } forced[] = {
+                { "/force/503", EIO, "server error (HTTP 503): forced failure" },
+                { "/force/429", EIO, "too many requests" },
+                { "/force/403", EACCES, "denied" },
+                { "/force/404", ENOENT, "not found" },
+                { "/force/400", EPROTO, "unexpected HTTP status 400" },
+        };
 
-        ok = proxy_get(path);
+        free(proxy_get(layer));
         ASSERT_ERROR(img_registry_pull(s, ref, NULL, &res, perr), EBADMSG, "fetch layer", fixture->img.layers[1],
                      "digest");
-        cleared = proxy_get("/clear");
+        free(proxy_get("/clear"));
         assert_false(img_store_has(s, fixture->img.layers[1]));
         /* What is there is whole and verified: manifest and config, maybe other layers. */
         assert_true(check_store_blobs(s, seq) >= 2);
         assert_true(img_store_has(s, fixture->img.config_digest));
+
+        /* A manifest pulled by digest must have that digest. */
+        assert_int_equal(img_store_remove(s, fixture->img.manifest_digest, NULL), 0);
+        free(proxy_get(manifest));
+        ASSERT_ERROR(img_registry_pull(s, by_digest, NULL, &res, perr), EBADMSG, "fetch manifest",
+                     fixture->img.manifest_digest);
+        free(proxy_get("/clear"));
+        assert_false(img_store_has(s, fixture->img.manifest_digest));
+
+        for (size_t i = 0; i < ARRAY_SIZE(forced); i++) {
+                free(proxy_get(forced[i].status));
+                ASSERT_ERROR(img_registry_pull(s, ref, NULL, &res, perr), forced[i].code, "test/img:1",
+                             forced[i].msg);
+                free(proxy_get("/clear"));
+        }
+        assert_null(res.digest);
 }
 
 /* The streaming writer: nothing visible before commit, nothing left by a refused blob. */
@@ -990,7 +1047,7 @@ int main(void)
                 cmocka_unit_test(test_pull),         cmocka_unit_test(test_pull_index),
                 cmocka_unit_test(test_not_found),    cmocka_unit_test(test_down),
                 cmocka_unit_test(test_push),         cmocka_unit_test(test_basic_auth_tls),
-                cmocka_unit_test(test_bearer),       cmocka_unit_test(test_corrupt_blob),
+                cmocka_unit_test(test_bearer),       cmocka_unit_test(test_faults),
         };
         const char *why = NULL;
         int failed;
