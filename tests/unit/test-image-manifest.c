@@ -293,7 +293,7 @@ static void test_config_round_trip(void **state)
 
 static void test_build(void **state)
 {
-        _cleanup_(img_manifest_freep) ImgManifest *m = NULL, *again = NULL;
+        _cleanup_(img_manifest_freep) ImgManifest *m = NULL;
         _cleanup_(img_index_freep) ImgIndex *x = NULL;
         _cleanup_(img_config_freep) ImgConfig *c = NULL;
         _cleanup_json_ json_t *jm = NULL, *jx = NULL, *jc = NULL;
