@@ -18,7 +18,12 @@ typedef enum ImgTlsVerify {
         IMG_TLS_VERIFY_NO,  /* never verify; every registry is treated as insecure */
 } ImgTlsVerify;
 
-/* How to reach and authenticate to a registry. All fields are borrowed; zeroed means defaults. */
+/*
+ * How to reach and authenticate to a registry. All fields are borrowed; zeroed means defaults.
+ * Authentication follows the registry's 401: basic with the credentials; bearer with a token that
+ * the challenge's realm gives for them (or anonymously), cached per scope for the operation and
+ * fetched again once when refused; without credentials, anonymous.
+ */
 typedef struct ImgRegistryOptions {
         ImgTlsVerify tls_verify;
         char *const *insecure_registries; /* "host:port" or "host" entries, from the registries setting */
