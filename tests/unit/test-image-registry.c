@@ -1058,5 +1058,7 @@ int main(void)
                 return failed ? 1 : 77;
         }
         failed += cmocka_run_group_tests_name("registry", remote, group_setup, group_teardown);
+        /* Also when a failed group setup kept cmocka from calling the teardown. */
+        group_teardown(NULL);
         return failed ? 1 : 0;
 }
