@@ -713,11 +713,18 @@ static int parse_expose(ImgInstr *in, const char *text, const Vars *vars, char e
         if (!words[0])
                 return fail(err, in->line, "EXPOSE needs a port");
         for (size_t i = 0; words[i]; i++) {
-                char *port = NULL;
-                if (!port_valid(words[i], &port))
-                        return fail(err, in->line, "EXPOSE '%s': expected PORT[/tcp|udp|sctp]", words[i]);
-                strv_consume(&in->args, port);
+                /* A variable may hold several ports: "EXPOSE $PORTS". */
+                _cleanup_free_ char *copy = xstrdup(words[i]);
+                char *save = NULL;
+                for (char *w = strtok_r(copy, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save)) {
+                        char *port = NULL;
+                        if (!port_valid(w, &port))
+                                return fail(err, in->line, "EXPOSE '%s': expected PORT[/tcp|udp|sctp]", w);
+                        strv_consume(&in->args, port);
+                }
         }
+        if (!in->args)
+                return fail(err, in->line, "EXPOSE needs a port");
         return 0;
 }
 
@@ -1472,6 +1479,11 @@ bool img_ignore_match(const ImgIgnore *ig, const char *path)
                     pattern_match(ig->pats[i].parts, parts, strv_length(parts)))
                         is_excluded = !ig->pats[i].is_exception;
         return is_excluded;
+}
+
+bool img_ignore_is_skipped(const char *path, void *ig)
+{
+        return img_ignore_match(ig, path);
 }
 
 bool img_ignore_has_exceptions(const ImgIgnore *ig)

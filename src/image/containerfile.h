@@ -115,6 +115,8 @@ int img_ignore_load(int context_fd, ImgIgnore **ret, Error **err);
 /* True if path (relative to the context, '/'-separated) or one of its parent directories is
  * excluded. ig may be NULL (nothing is). */
 bool img_ignore_match(const ImgIgnore *ig, const char *path);
+/* img_ignore_match() in the shape of ImgDiffOptions.is_skipped, with the ImgIgnore as userdata. */
+bool img_ignore_is_skipped(const char *path, void *ig);
 /* True if any pattern is an exception: an excluded directory may then still hold included files. */
 bool img_ignore_has_exceptions(const ImgIgnore *ig);
 ImgIgnore *img_ignore_free(ImgIgnore *ig);

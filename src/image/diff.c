@@ -283,8 +283,32 @@ static int cmp_str(const void *a, const void *b)
         return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Adds fd's kept xattrs to w->entry, sorted by name. Through /proc/self/fd, so O_PATH fds work. */
-static int add_xattrs(Writer *w, int fd, const char *name, Error **err)
+/* What the overlay xattrs of an upper dir entry say. */
+typedef struct OverlayMarks {
+        bool is_opaque;      /* *.overlay.opaque = "y": the directory hides the lower ones */
+        const char *feature; /* a redirect or metacopy xattr: the entry is not a plain change */
+} OverlayMarks;
+
+/* overlayfs features whose upper dir is not a plain list of changes: a renamed directory
+ * (redirect_dir) holds only what changed in it, a metacopy file no data. Neither is on by default. */
+static const char *const overlay_features[] = { "trusted.overlay.redirect", "trusted.overlay.metacopy",
+                                                "user.overlay.redirect", "user.overlay.metacopy" };
+
+static void note_overlay(const char *path, const char *name, OverlayMarks *m)
+{
+        char v[2];
+
+        for (size_t i = 0; i < ARRAY_SIZE(overlay_features); i++)
+                if (strcmp(name, overlay_features[i]) == 0)
+                        m->feature = overlay_features[i];
+        if ((strcmp(name, "trusted.overlay.opaque") == 0 || strcmp(name, "user.overlay.opaque") == 0) &&
+            getxattr(path, name, v, sizeof(v)) == 1 && v[0] == 'y')
+                m->is_opaque = true;
+}
+
+/* Adds fd's kept xattrs to w->entry, sorted by name, and fills *marks (if given) from the overlay
+ * ones. Through /proc/self/fd, so O_PATH fds work. */
+static int add_xattrs(Writer *w, int fd, const char *name, OverlayMarks *marks, Error **err)
 {
         _cleanup_strv_ char **names = NULL;
         _cleanup_free_ char *list = NULL, *value = NULL;
@@ -301,9 +325,12 @@ static int add_xattrs(Writer *w, int fd, const char *name, Error **err)
         n = listxattr(path, list, (size_t)n);
         if (n < 0)
                 return error_set(err, errno, "list xattrs of '%s'", name);
-        for (char *k = list; k < list + n; k += strlen(k) + 1)
+        for (char *k = list; k < list + n; k += strlen(k) + 1) {
+                if (marks)
+                        note_overlay(path, k, marks);
                 if (xattr_is_kept(k))
                         strv_push(&names, k);
+        }
         if (!names)
                 return 0;
         qsort(names, strv_length(names), sizeof(char *), cmp_str);
@@ -318,16 +345,6 @@ static int add_xattrs(Writer *w, int fd, const char *name, Error **err)
                 archive_entry_xattr_add_entry(w->entry, names[i], value, (size_t)len);
         }
         return 0;
-}
-
-static bool is_opaque(int fd)
-{
-        char path[FD_PATH_MAX], v[2];
-
-        fd_path(fd, path);
-        return (getxattr(path, "trusted.overlay.opaque", v, sizeof(v)) == 1 ||
-                getxattr(path, "user.overlay.opaque", v, sizeof(v)) == 1) &&
-               v[0] == 'y';
 }
 
 /* Writes w->entry, then size bytes of data_fd (if >= 0) as its content. */
@@ -406,6 +423,8 @@ static int put_one(Writer *w, int dirfd, const char *name, const struct stat *st
                    const char *src_path, Error **err)
 {
         bool is_dir = S_ISDIR(st->st_mode), is_reg = S_ISREG(st->st_mode);
+        OverlayMarks marks = { 0 };
+        struct stat cur;
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *dname = NULL;
         const char *target;
@@ -428,10 +447,18 @@ static int put_one(Writer *w, int dirfd, const char *name, const struct stat *st
                 archive_entry_set_size(w->entry, 0);
                 return put_entry(w, -EBADF, wh, err);
         }
+        /* O_NONBLOCK: should the file have become a fifo since it was listed, open() must not wait
+         * for a writer; the type is checked again on what was opened. */
         fd = openat(dirfd, name,
-                    (is_dir ? O_RDONLY | O_DIRECTORY : is_reg ? O_RDONLY | O_NOCTTY : O_PATH) | O_NOFOLLOW | O_CLOEXEC);
+                    (is_dir ? O_RDONLY | O_DIRECTORY : is_reg ? O_RDONLY | O_NOCTTY | O_NONBLOCK : O_PATH) |
+                            O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return error_set(err, errno, "open '%s'", src_path);
+        if (fstat(fd, &cur) < 0)
+                return error_set(err, errno, "stat '%s'", src_path);
+        if ((cur.st_mode & S_IFMT) != (st->st_mode & S_IFMT))
+                return error_setf(err, EBUSY, "'%s' changed while the layer was being written", src_path);
+        st = &cur;
         dname = is_dir ? xasprintf("%s/", path) : xstrdup(path);
         entry_from_stat(w, dname, st);
         target = hardlink_target(w, st, path);
@@ -448,16 +475,19 @@ static int put_one(Writer *w, int dirfd, const char *name, const struct stat *st
                 link[n] = 0;
                 archive_entry_set_symlink(w->entry, link);
         } else {
-                r = add_xattrs(w, fd, src_path, err);
+                r = add_xattrs(w, fd, src_path, w->is_copy ? NULL : &marks, err);
                 if (r < 0)
                         return r;
+                if (marks.feature)
+                        return error_setf(err, EOPNOTSUPP, "'%s': has %s: overlayfs redirect_dir and metacopy must be off",
+                                          src_path, marks.feature);
         }
         if (is_dir && w->is_copy && !dir_mark(w, path))
                 return walk(w, fd, path, src_path, err); /* written already by an earlier copy */
         r = put_entry(w, is_reg ? fd : -EBADF, dname, err);
         if (r < 0 || !is_dir)
                 return r;
-        if (!w->is_copy && is_opaque(fd)) {
+        if (marks.is_opaque) {
                 _cleanup_free_ char *opq = xasprintf("%s/" WHITEOUT_OPAQUE, path);
                 entry_from_stat(w, opq, st);
                 archive_entry_set_filetype(w->entry, AE_IFREG);
@@ -723,7 +753,7 @@ static int put_copied_file(Writer *w, int path_fd, const struct stat *st, const 
                         return error_set(err, errno, "open '%s'", src);
         }
         entry_from_stat(w, path, st);
-        r = add_xattrs(w, path_fd, src, err);
+        r = add_xattrs(w, path_fd, src, NULL, err);
         if (r < 0)
                 return r;
         return put_entry(w, fd, path, err);
@@ -748,7 +778,7 @@ static int put_copied_dir(Writer *w, int path_fd, const struct stat *st, const c
                         return r;
                 if (dir_mark(w, path)) {
                         entry_from_stat(w, dname, st);
-                        r = add_xattrs(w, fd, src, err);
+                        r = add_xattrs(w, fd, src, NULL, err);
                         if (r >= 0)
                                 r = put_entry(w, -EBADF, dname, err);
                         if (r < 0)

@@ -57,7 +57,8 @@ void img_diff_result_done(ImgDiffResult *r);
  * ".wh.x"; a directory with trusted.overlay.opaque=y (or user.overlay.opaque=y) is followed by
  * "dir/.wh..wh..opq". Other trusted.* and overlay xattrs are dropped; security.capability and
  * user.* are kept. Hard links inside the tree are tar hard links. A real file named ".wh.*" is
- * refused (EINVAL): a layer cannot hold one. o may be NULL (gzip, mtimes as found). Blocks on
+ * refused (EINVAL): a layer cannot hold one; so is an overlay redirect or metacopy entry
+ * (EOPNOTSUPP): mount the overlay without redirect_dir and metacopy (the kernel's defaults). o may be NULL (gzip, mtimes as found). Blocks on
  * reading the tree and writing out_fd (not owned; not closed).
  */
 int img_diff_write(int dirfd, const ImgDiffOptions *o, int out_fd, ImgDiffResult *ret, Error **err);

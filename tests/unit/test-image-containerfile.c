@@ -72,14 +72,14 @@ static const ParseCase parse_cases[] = {
                 "RUN [\"echo\", \"hi\"]\n"
                 "COPY --chown=1000:1000 --chmod=0644 src/ /app/\n"
                 "ADD a.tar.gz b /opt/\n"
-                "ENV A=1 B=\"two words\"\n"
+                "ENV A=1 B=\"two words\" PORTS=\"53/udp  9090\"\n"
                 "ENV LEGACY some value $A\n"
                 "ARG V=1.0\n"
                 "WORKDIR /srv/$V\n"
                 "USER app:app\n"
                 "CMD [\"serve\", \"--port\", \"80\"]\n"
                 "ENTRYPOINT exec /init\n"
-                "EXPOSE 80 443/UDP 8000-8010/tcp\n"
+                "EXPOSE 80 443/UDP 8000-8010/tcp $PORTS\n"
                 "LABEL org.x=\"y z\" version=$V\n"
                 "SHELL [\"/bin/bash\", \"-euc\"]\n"
                 "RUN make\n"
@@ -96,14 +96,14 @@ static const ParseCase parse_cases[] = {
                 "  L4 RUN exec args=[\"echo\",\"hi\"] argv=[\"echo\",\"hi\"]\n"
                 "  L5 COPY args=[\"src/\"] dest=\"/app/\" chown=\"1000:1000\" chmod=\"0644\"\n"
                 "  L6 ADD args=[\"a.tar.gz\",\"b\"] dest=\"/opt/\"\n"
-                "  L7 ENV args=[\"A=1\",\"B=two words\"]\n"
+                "  L7 ENV args=[\"A=1\",\"B=two words\",\"PORTS=53/udp  9090\"]\n"
                 "  L8 ENV args=[\"LEGACY=some value 1\"]\n"
                 "  L9 ARG args=[\"V=1.0\"]\n"
                 "  L10 WORKDIR args=[\"/srv/1.0\"]\n"
                 "  L11 USER args=[\"app:app\"]\n"
                 "  L12 CMD exec args=[\"serve\",\"--port\",\"80\"] argv=[\"serve\",\"--port\",\"80\"]\n"
                 "  L13 ENTRYPOINT args=[\"exec /init\"] argv=[\"/bin/sh\",\"-c\",\"exec /init\"]\n"
-                "  L14 EXPOSE args=[\"80/tcp\",\"443/udp\",\"8000-8010/tcp\"]\n"
+                "  L14 EXPOSE args=[\"80/tcp\",\"443/udp\",\"8000-8010/tcp\",\"53/udp\",\"9090/tcp\"]\n"
                 "  L15 LABEL args=[\"org.x=y z\",\"version=1.0\"]\n"
                 "  L16 SHELL args=[\"/bin/bash\",\"-euc\"]\n"
                 "  L17 RUN args=[\"make\"] argv=[\"/bin/bash\",\"-euc\",\"make\"] env=[\"V=1.0\"]\n"
@@ -328,6 +328,8 @@ static const ErrorCase error_cases[] = {
         { "FROM a\nSHELL []\n", "Containerfile line 2: SHELL needs at least one element" },
         { "FROM a\nEXPOSE http\n", "Containerfile line 2: EXPOSE 'http': expected PORT[/tcp|udp|sctp]" },
         { "FROM a\nEXPOSE 70000\n", "Containerfile line 2: EXPOSE '70000': expected PORT[/tcp|udp|sctp]" },
+        { "FROM a\nENV P=\"80 x\"\nEXPOSE $P\n", "Containerfile line 3: EXPOSE 'x': expected PORT[/tcp|udp|sctp]" },
+        { "FROM a\nEXPOSE $NONE\n", "Containerfile line 2: EXPOSE needs a port" },
         { "FROM a\nEXPOSE 80/icmp\n", "Containerfile line 2: EXPOSE '80/icmp': expected PORT[/tcp|udp|sctp]" },
         { "FROM a\nENV X=${Y\n", "Containerfile line 2: missing '}' in '${Y'" },
         { "FROM a\nENV X=${Y%%.c}\n", "Containerfile line 2: unsupported modifier '%' in '${Y'" },
@@ -523,6 +525,11 @@ static void test_ignore_table(void **state)
                                  c->is_excluded ? "excluded" : "included");
         }
         assert_false(img_ignore_match(NULL, "x"));
+        {
+                _cleanup_(img_ignore_freep) ImgIgnore *ig = img_ignore_parse("*.o\n", 4);
+                assert_true(img_ignore_is_skipped("a.o", ig));
+                assert_false(img_ignore_is_skipped("a.c", ig));
+        }
 }
 
 /* ---- a real build context ---- */

@@ -336,8 +336,15 @@ static void test_refused(void **state)
         assert_string_equal(e->msg, "'sub/.wh.x': a name starting with '.wh.' cannot be in a layer");
         e = error_free(e);
 
-        /* A reader that went away: EPIPE, reported, not a crash (SIGPIPE is ignored for this). */
+        /* A directory renamed under overlayfs redirect_dir holds only its changes: refused. */
         assert_int_equal(unlinkat(dfd, "sub/.wh.x", 0), 0);
+        set_xattr(dfd, "sub", "trusted.overlay.redirect", "/old", 4);
+        assert_int_equal(write_layer(dfd, out, NULL, &r, &e), -EOPNOTSUPP);
+        assert_string_equal(e->msg, "'sub': has trusted.overlay.redirect: overlayfs redirect_dir and metacopy must be off");
+        e = error_free(e);
+        assert_int_equal(unlinkat(dfd, "sub", AT_REMOVEDIR), 0);
+
+        /* A reader that went away: EPIPE, reported, not a crash (SIGPIPE is ignored for this). */
         make_file(dfd, "f", "x", 0644, 0, 0, 1);
         assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
         close(pipefd[0]);
