@@ -84,10 +84,11 @@ typedef struct ImgConfig {
         json_t *json;
 } ImgConfig;
 
+/* Layer compression; gzip is the zero value, the default of every layer writer. */
 typedef enum ImgCompression {
-        IMG_COMPRESSION_NONE,
         IMG_COMPRESSION_GZIP,
         IMG_COMPRESSION_ZSTD,
+        IMG_COMPRESSION_NONE,
 } ImgCompression;
 
 bool img_media_type_is_index(const char *media_type);

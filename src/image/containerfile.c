@@ -1,0 +1,1634 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* containerfile.c: Containerfile parsing and substitution, ignore patterns, COPY source lookup */
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <jansson.h>
+#include <linux/openat2.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "common/alloc.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "common/strv.h"
+#include "containerfile.h"
+
+/* Substitutions nest (${A:-${B:-...}}); past this depth the input is refused, not recursed on. */
+#define MAX_NESTING 16
+
+static const char *const kind_names[_IMG_INSTR_MAX] = {
+        [IMG_INSTR_RUN] = "RUN",         [IMG_INSTR_COPY] = "COPY",
+        [IMG_INSTR_ADD] = "ADD",         [IMG_INSTR_ENV] = "ENV",
+        [IMG_INSTR_ARG] = "ARG",         [IMG_INSTR_WORKDIR] = "WORKDIR",
+        [IMG_INSTR_USER] = "USER",       [IMG_INSTR_CMD] = "CMD",
+        [IMG_INSTR_ENTRYPOINT] = "ENTRYPOINT", [IMG_INSTR_EXPOSE] = "EXPOSE",
+        [IMG_INSTR_LABEL] = "LABEL",     [IMG_INSTR_SHELL] = "SHELL",
+        [IMG_INSTR_STOPSIGNAL] = "STOPSIGNAL", [IMG_INSTR_VOLUME] = "VOLUME",
+        [IMG_INSTR_HEALTHCHECK] = "HEALTHCHECK", [IMG_INSTR_ONBUILD] = "ONBUILD",
+        [IMG_INSTR_MAINTAINER] = "MAINTAINER",
+};
+
+const char *img_instr_kind_name(ImgInstrKind kind)
+{
+        return kind >= 0 && kind < _IMG_INSTR_MAX ? kind_names[kind] : "?";
+}
+
+/* ---- a growing string ---- */
+
+typedef struct Buf {
+        char *s;
+        size_t len, cap;
+} Buf;
+
+static void buf_put(Buf *b, const char *s, size_t n)
+{
+        if (b->len + n + 1 > b->cap) {
+                b->cap = (b->len + n + 1) * 2;
+                b->s = xrealloc(b->s, b->cap);
+        }
+        memcpy(b->s + b->len, s, n);
+        b->len += n;
+        b->s[b->len] = 0;
+}
+
+static void buf_putc(Buf *b, char c)
+{
+        buf_put(b, &c, 1);
+}
+
+/* The string, never NULL; b is empty after. */
+static char *buf_steal(Buf *b)
+{
+        char *s = b->s ? b->s : xstrdup("");
+        *b = (Buf){ 0 };
+        return s;
+}
+
+static void buf_done(Buf *b)
+{
+        free(b->s);
+        *b = (Buf){ 0 };
+}
+
+_printf_(3, 4) static int fail(Error **err, unsigned line, const char *fmt, ...)
+{
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        msg = xvasprintf(fmt, ap);
+        va_end(ap);
+        return error_setf(err, EINVAL, "Containerfile line %u: %s", line, msg);
+}
+
+static bool is_blank(char c)
+{
+        return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+static const char *skip_blanks(const char *s)
+{
+        while (is_blank(*s))
+                s++;
+        return s;
+}
+
+/* ---- variables ---- */
+
+/* What a substitution sees: ENV first (it hides an ARG of the same name), then ARG values. */
+typedef struct Vars {
+        char *const *env;  /* "K=V" */
+        char *const *args; /* "K=V", or "K" for an ARG without a value (unset) */
+} Vars;
+
+static const char *vars_get(const Vars *v, const char *name)
+{
+        const char *val = strv_env_get(v->env, name);
+        return val ? val : strv_env_get(v->args, name);
+}
+
+/* ---- words: quotes, escapes and $substitution as Docker's shell-word lexer does them ---- */
+
+typedef struct Lexer {
+        const char *s;
+        size_t i, n;
+        char escape;
+        const Vars *vars; /* NULL: no substitution, '$' is literal */
+        unsigned line;
+        int depth;
+} Lexer;
+
+static int lex_until(Lexer *lx, char stop, Buf *out, Error **err);
+
+static bool is_name_char(char c)
+{
+        return isalnum((unsigned char)c) || c == '_';
+}
+
+/* ${NAME...}: lx->i is just past the '{'. */
+static int lex_braced(Lexer *lx, Buf *out, Error **err)
+{
+        _cleanup_free_ char *name = NULL;
+        Buf word = { 0 };
+        const char *val;
+        char op = 0;
+        bool has_colon = false;
+        size_t start = lx->i;
+        int r;
+
+        while (lx->i < lx->n && is_name_char(lx->s[lx->i]))
+                lx->i++;
+        if (lx->i == start)
+                return fail(err, lx->line, "bad substitution '${%.*s'", (int)(lx->i - start), lx->s + start);
+        name = xstrndup(lx->s + start, lx->i - start);
+        if (lx->i >= lx->n)
+                return fail(err, lx->line, "missing '}' in '${%s'", name);
+        val = vars_get(lx->vars, name);
+        if (lx->s[lx->i] == '}') {
+                lx->i++;
+                if (val)
+                        buf_put(out, val, strlen(val));
+                return 0;
+        }
+        if (lx->s[lx->i] == ':') {
+                has_colon = true;
+                lx->i++;
+        }
+        if (lx->i < lx->n)
+                op = lx->s[lx->i++];
+        if (op != '-' && op != '+' && op != '?')
+                return fail(err, lx->line, "unsupported modifier '%c' in '${%s'", op ? op : ' ', name);
+        if (++lx->depth > MAX_NESTING)
+                return fail(err, lx->line, "substitutions nested too deeply");
+        r = lex_until(lx, '}', &word, err);
+        lx->depth--;
+        if (r < 0) {
+                buf_done(&word);
+                return r;
+        }
+        if (lx->i >= lx->n || lx->s[lx->i] != '}') {
+                buf_done(&word);
+                return fail(err, lx->line, "missing '}' in '${%s'", name);
+        }
+        lx->i++;
+        /* With the colon an empty value counts as unset, as in sh. */
+        bool is_set = val && (!has_colon || *val);
+        if (op == '-')
+                val = is_set ? val : (word.s ? word.s : "");
+        else if (op == '+')
+                val = is_set ? (word.s ? word.s : "") : "";
+        else if (!is_set) {
+                r = fail(err, lx->line, "variable '%s' is required%s%s", name, word.len ? ": " : "",
+                         word.s ? word.s : "");
+                buf_done(&word);
+                return r;
+        }
+        buf_put(out, val, strlen(val));
+        buf_done(&word);
+        return 0;
+}
+
+/* At a '$': a substitution, or a literal '$' when no name follows. */
+static int lex_dollar(Lexer *lx, Buf *out, Error **err)
+{
+        size_t start;
+        char c;
+
+        lx->i++;
+        if (!lx->vars || lx->i >= lx->n) {
+                buf_putc(out, '$');
+                return 0;
+        }
+        c = lx->s[lx->i];
+        if (c == '{') {
+                lx->i++;
+                return lex_braced(lx, out, err);
+        }
+        start = lx->i;
+        if (isdigit((unsigned char)c)) {
+                lx->i++; /* $1: a positional parameter, always empty here */
+        } else if (isalpha((unsigned char)c) || c == '_') {
+                while (lx->i < lx->n && is_name_char(lx->s[lx->i]))
+                        lx->i++;
+        } else {
+                buf_putc(out, '$');
+                return 0;
+        }
+        _cleanup_free_ char *name = xstrndup(lx->s + start, lx->i - start);
+        const char *val = vars_get(lx->vars, name);
+        if (val)
+                buf_put(out, val, strlen(val));
+        return 0;
+}
+
+static int lex_double_quoted(Lexer *lx, Buf *out, Error **err)
+{
+        lx->i++;
+        while (lx->i < lx->n) {
+                char c = lx->s[lx->i];
+                if (c == '"') {
+                        lx->i++;
+                        return 0;
+                }
+                if (c == lx->escape && lx->i + 1 < lx->n) {
+                        char next = lx->s[lx->i + 1];
+                        /* Only these lose their escape inside double quotes, as in sh. */
+                        if (next == '"' || next == '$' || next == lx->escape) {
+                                buf_putc(out, next);
+                                lx->i += 2;
+                                continue;
+                        }
+                }
+                if (c == '$') {
+                        int r = lex_dollar(lx, out, err);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                buf_putc(out, c);
+                lx->i++;
+        }
+        return fail(err, lx->line, "unterminated double quote");
+}
+
+/* Lexes one word up to stop (0: the end; ' ': unquoted white space) into out, quotes removed. */
+static int lex_until(Lexer *lx, char stop, Buf *out, Error **err)
+{
+        while (lx->i < lx->n) {
+                char c = lx->s[lx->i];
+                int r;
+
+                if (stop == ' ' ? is_blank(c) : c == stop && stop)
+                        return 0;
+                if (c == lx->escape) {
+                        if (lx->i + 1 < lx->n) {
+                                buf_putc(out, lx->s[lx->i + 1]);
+                                lx->i += 2;
+                        } else {
+                                buf_putc(out, c);
+                                lx->i++;
+                        }
+                } else if (c == '\'') {
+                        const char *end = memchr(lx->s + lx->i + 1, '\'', lx->n - lx->i - 1);
+                        if (!end)
+                                return fail(err, lx->line, "unterminated single quote");
+                        buf_put(out, lx->s + lx->i + 1, (size_t)(end - (lx->s + lx->i + 1)));
+                        lx->i = (size_t)(end - lx->s) + 1;
+                } else if (c == '"') {
+                        r = lex_double_quoted(lx, out, err);
+                        if (r < 0)
+                                return r;
+                } else if (c == '$') {
+                        r = lex_dollar(lx, out, err);
+                        if (r < 0)
+                                return r;
+                } else {
+                        buf_putc(out, c);
+                        lx->i++;
+                }
+        }
+        return 0;
+}
+
+/* Splits s into words at unquoted white space; each word is unquoted and substituted (vars may
+ * be NULL). A value that expands to spaces stays one word. */
+static int lex_words(const char *s, const Vars *vars, char escape, unsigned line, char ***ret, Error **err)
+{
+        _cleanup_strv_ char **words = NULL;
+        Lexer lx = { .s = s, .n = strlen(s), .escape = escape, .vars = vars, .line = line };
+
+        for (;;) {
+                Buf w = { 0 };
+                int r;
+
+                while (lx.i < lx.n && is_blank(lx.s[lx.i]))
+                        lx.i++;
+                if (lx.i >= lx.n)
+                        break;
+                r = lex_until(&lx, ' ', &w, err);
+                if (r < 0) {
+                        buf_done(&w);
+                        return r;
+                }
+                strv_consume(&words, buf_steal(&w));
+        }
+        *ret = words ? TAKE_PTR(words) : xnew0(char *, 1);
+        return 0;
+}
+
+/* The whole of s as one word (white space kept), unquoted and substituted. */
+static int lex_one(const char *s, const Vars *vars, char escape, unsigned line, char **ret, Error **err)
+{
+        Lexer lx = { .s = s, .n = strlen(s), .escape = escape, .vars = vars, .line = line };
+        Buf w = { 0 };
+        int r = lex_until(&lx, 0, &w, err);
+
+        if (r < 0) {
+                buf_done(&w);
+                return r;
+        }
+        *ret = buf_steal(&w);
+        return 0;
+}
+
+/* ---- instruction helpers ---- */
+
+/* Per stage, while its instructions are substituted in order. */
+typedef struct StageState {
+        const ImgContainerfile *cf;
+        size_t index;
+        char **env;   /* ENV so far */
+        char **args;  /* ARGs declared in the stage */
+        char **shell; /* SHELL in effect */
+} StageState;
+
+/* A "[...]" array of strings: 1 and *ret set; 0 if text is not one (shell form), as Docker decides. */
+static int parse_json_array(const char *text, char ***ret)
+{
+        _cleanup_json_ json_t *j = NULL;
+        _cleanup_strv_ char **v = NULL;
+        size_t i;
+        json_t *e;
+
+        if (*text != '[')
+                return 0;
+        j = json_loadb(text, strlen(text), 0, NULL);
+        if (!j || !json_is_array(j))
+                return 0;
+        json_array_foreach (j, i, e) {
+                if (!json_is_string(e))
+                        return 0;
+                strv_push(&v, json_string_value(e));
+        }
+        *ret = v ? TAKE_PTR(v) : xnew0(char *, 1);
+        return 1;
+}
+
+/* A leading "--name[=value]" flag of text: 1 with name/value (value NULL without '='), 0 if none. */
+static int next_flag(const char **text, char **ret_name, char **ret_value)
+{
+        const char *p = *text, *end, *eq;
+
+        if (strncmp(p, "--", 2) != 0)
+                return 0;
+        end = p;
+        while (*end && !is_blank(*end))
+                end++;
+        eq = memchr(p, '=', (size_t)(end - p));
+        *ret_name = xstrndup(p + 2, (size_t)((eq ? eq : end) - (p + 2)));
+        *ret_value = eq ? xstrndup(eq + 1, (size_t)(end - eq - 1)) : NULL;
+        *text = skip_blanks(end);
+        return 1;
+}
+
+/* Lexically cleans a '/'-separated relative path; false if it climbs above its start. "" for ".". */
+static bool clean_relative(const char *path, char **ret)
+{
+        _cleanup_free_ char *copy = xstrdup(path);
+        Buf out = { 0 };
+        char *save = NULL;
+
+        for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+                if (strcmp(c, ".") == 0)
+                        continue;
+                if (strcmp(c, "..") == 0) {
+                        char *slash;
+                        if (out.len == 0) {
+                                buf_done(&out);
+                                return false;
+                        }
+                        slash = strrchr(out.s, '/');
+                        out.len = slash ? (size_t)(slash - out.s) : 0;
+                        out.s[out.len] = 0;
+                        continue;
+                }
+                if (out.len)
+                        buf_putc(&out, '/');
+                buf_put(&out, c, strlen(c));
+        }
+        *ret = buf_steal(&out);
+        return true;
+}
+
+static bool looks_like_url(const char *s)
+{
+        const char *p = s;
+
+        if (strncmp(s, "git@", 4) == 0)
+                return true;
+        if (!isalpha((unsigned char)*p))
+                return false;
+        while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.')
+                p++;
+        return strncmp(p, "://", 3) == 0;
+}
+
+/* The text of RUN/CMD/ENTRYPOINT/HEALTHCHECK CMD: exec or shell form, and the argv to run. */
+static int parse_command(ImgInstr *in, const char *text, const StageState *st, Error **err)
+{
+        const char *what = img_instr_kind_name(in->kind);
+
+        if (parse_json_array(text, &in->args)) {
+                in->is_exec_form = true;
+                if (!in->args[0] && in->kind == IMG_INSTR_RUN)
+                        return fail(err, in->line, "RUN needs a command");
+                in->argv = strv_copy(in->args);
+                return 0;
+        }
+        if (!*text)
+                return fail(err, in->line, "%s needs a command", what);
+        strv_push(&in->args, text);
+        in->argv = strv_copy(st->shell);
+        strv_push(&in->argv, text);
+        return 0;
+}
+
+static int parse_run(ImgInstr *in, const char *text, StageState *st, Error **err)
+{
+        _cleanup_free_ char *name = NULL, *value = NULL;
+
+        if (next_flag(&text, &name, &value))
+                return fail(err, in->line, "RUN --%s is not supported", name);
+        /* ARG values reach RUN's environment unless an ENV of the same name hides them. */
+        for (size_t i = 0; st->args && st->args[i]; i++) {
+                _cleanup_free_ char *key = NULL;
+                const char *eq = strchr(st->args[i], '=');
+                if (!eq)
+                        continue;
+                key = xstrndup(st->args[i], (size_t)(eq - st->args[i]));
+                if (!strv_env_get(st->env, key))
+                        strv_push(&in->build_env, st->args[i]);
+        }
+        return parse_command(in, text, st, err);
+}
+
+/* Finds the stage a COPY --from names: an earlier stage's name or index; -1 for an image. */
+static int resolve_from_stage(ImgInstr *in, const StageState *st, Error **err)
+{
+        const char *f = in->from;
+        char *end;
+
+        in->from_stage = -1;
+        if (!*f)
+                return fail(err, in->line, "COPY --from needs a stage or an image");
+        if (isdigit((unsigned char)*f)) {
+                unsigned long idx = strtoul(f, &end, 10);
+                if (!*end) {
+                        if (idx >= st->index)
+                                return fail(err, in->line, "COPY --from=%s: no such earlier stage", f);
+                        in->from_stage = (int)idx;
+                        return 0;
+                }
+        }
+        for (size_t i = 0; i < st->index; i++)
+                if (st->cf->stages[i].name && strcasecmp(st->cf->stages[i].name, f) == 0)
+                        in->from_stage = (int)i;
+        for (size_t i = st->index; i < st->cf->n_stages; i++)
+                if (st->cf->stages[i].name && strcasecmp(st->cf->stages[i].name, f) == 0 && in->from_stage < 0)
+                        return fail(err, in->line, "COPY --from=%s: the stage is not an earlier one", f);
+        return 0;
+}
+
+static int parse_copy_flag(ImgInstr *in, const char *name, const char *value, const Vars *vars, char escape,
+                           Error **err)
+{
+        const char *what = img_instr_kind_name(in->kind);
+        char **slot = NULL;
+
+        if (strcmp(name, "chown") == 0)
+                slot = &in->chown;
+        else if (strcmp(name, "chmod") == 0)
+                slot = &in->chmod;
+        else if (strcmp(name, "from") == 0 && in->kind == IMG_INSTR_COPY)
+                slot = &in->from;
+        else
+                return fail(err, in->line, "%s --%s is not supported", what, name);
+        if (!value)
+                return fail(err, in->line, "%s --%s needs a value", what, name);
+        free(*slot);
+        *slot = NULL;
+        int r = lex_one(value, vars, escape, in->line, slot, err);
+        if (r < 0)
+                return r;
+        if (slot == &in->chmod) {
+                char *end;
+                unsigned long mode = strtoul(in->chmod, &end, 8);
+                if (!*in->chmod || *end || mode > 07777)
+                        return fail(err, in->line, "%s --chmod='%s': expected an octal mode", what, in->chmod);
+        }
+        if (slot == &in->chown && !*in->chown)
+                return fail(err, in->line, "%s --chown needs a user", what);
+        return 0;
+}
+
+static int parse_copy(ImgInstr *in, const char *text, StageState *st, const Vars *vars, Error **err)
+{
+        const char *what = img_instr_kind_name(in->kind);
+        char escape = st->cf->escape;
+        char **words = NULL;
+        size_t n;
+        int r;
+
+        for (;;) {
+                _cleanup_free_ char *name = NULL, *value = NULL;
+                if (!next_flag(&text, &name, &value))
+                        break;
+                r = parse_copy_flag(in, name, value, vars, escape, err);
+                if (r < 0)
+                        return r;
+        }
+        if (parse_json_array(text, &words)) {
+                /* The exec form's elements are substituted too, each as one word. */
+                for (size_t i = 0; words[i]; i++) {
+                        char *w = NULL;
+                        r = lex_one(words[i], vars, escape, in->line, &w, err);
+                        if (r < 0) {
+                                strv_free(words);
+                                return r;
+                        }
+                        free(words[i]);
+                        words[i] = w;
+                }
+        } else {
+                r = lex_words(text, vars, escape, in->line, &words, err);
+                if (r < 0)
+                        return r;
+        }
+        in->args = words;
+        n = strv_length(words);
+        if (n < 2)
+                return fail(err, in->line, "%s needs a source and a destination", what);
+        /* An empty dest (a variable not set yet) is the WORKDIR, as for Docker. */
+        in->dest = words[n - 1];
+        words[n - 1] = NULL;
+        if (n > 2 && (!*in->dest || in->dest[strlen(in->dest) - 1] != '/'))
+                return fail(err, in->line, "%s with more than one source needs a destination ending in '/'", what);
+        for (size_t i = 0; in->args[i]; i++) {
+                _cleanup_free_ char *clean = NULL;
+                const char *s = in->args[i];
+
+                if (looks_like_url(s)) {
+                        if (in->kind == IMG_INSTR_ADD)
+                                return fail(err, in->line, "ADD from a URL ('%s') is not supported: nothing is fetched from the network", s);
+                        return fail(err, in->line, "COPY source '%s' is a URL: COPY takes files of the build context", s);
+                }
+                if (!*s)
+                        return fail(err, in->line, "%s: empty source", what);
+                while (*s == '/')
+                        s++;
+                if (!in->from && !clean_relative(s, &clean))
+                        return fail(err, in->line, "%s source '%s': outside the build context", what, in->args[i]);
+        }
+        if (in->from)
+                return resolve_from_stage(in, st, err);
+        in->from_stage = -1;
+        return 0;
+}
+
+/* KEY=VALUE words (substituted with what was in effect before the line), or the old "KEY VALUE". */
+static int parse_pairs(ImgInstr *in, const char *text, const Vars *vars, char escape, Error **err)
+{
+        const char *what = img_instr_kind_name(in->kind);
+        _cleanup_strv_ char **raw = NULL;
+        const char *sp;
+        int r;
+
+        if (!*text)
+                return fail(err, in->line, "%s needs KEY=VALUE", what);
+        /* Split without substitution first, to see which form this is. */
+        r = lex_words(text, NULL, escape, in->line, &raw, err);
+        if (r < 0)
+                return r;
+        if (raw[0] && !strchr(raw[0], '=')) {
+                _cleanup_free_ char *key = NULL, *value = NULL, *key_raw = NULL;
+                /* The old form: the first word is the key, all the rest the value. */
+                sp = text;
+                while (*sp && !is_blank(*sp))
+                        sp++;
+                if (!*skip_blanks(sp))
+                        return fail(err, in->line, "%s needs a value for '%s'", what, raw[0]);
+                key_raw = xstrndup(text, (size_t)(sp - text));
+                r = lex_one(key_raw, vars, escape, in->line, &key, err);
+                if (r >= 0)
+                        r = lex_one(skip_blanks(sp), vars, escape, in->line, &value, err);
+                if (r < 0)
+                        return r;
+                if (!*key)
+                        return fail(err, in->line, "%s needs a non-empty name", what);
+                strv_consume(&in->args, xasprintf("%s=%s", key, value));
+                return 0;
+        }
+        strv_free(raw);
+        raw = NULL;
+        r = lex_words(text, vars, escape, in->line, &raw, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; raw[i]; i++) {
+                if (!strchr(raw[i], '='))
+                        return fail(err, in->line, "%s '%s': expected KEY=VALUE", what, raw[i]);
+                if (raw[i][0] == '=')
+                        return fail(err, in->line, "%s needs a non-empty name", what);
+                strv_push(&in->args, raw[i]);
+        }
+        return 0;
+}
+
+static int parse_arg(ImgInstr *in, const char *text, StageState *st, const Vars *vars, Error **err)
+{
+        _cleanup_strv_ char **words = NULL;
+        int r;
+
+        r = lex_words(text, vars, st->cf->escape, in->line, &words, err);
+        if (r < 0)
+                return r;
+        if (!words[0])
+                return fail(err, in->line, "ARG needs a name");
+        for (size_t i = 0; words[i]; i++) {
+                _cleanup_free_ char *name = NULL;
+                const char *eq = strchr(words[i], '='), *val;
+
+                name = eq ? xstrndup(words[i], (size_t)(eq - words[i])) : xstrdup(words[i]);
+                if (!*name)
+                        return fail(err, in->line, "ARG needs a non-empty name");
+                /* A build arg wins; then the line's default; then a global ARG's value. */
+                val = strv_env_get(st->cf->build_args, name);
+                if (!val)
+                        val = eq ? eq + 1 : NULL;
+                if (!val && st->index != SIZE_MAX)
+                        val = strv_env_get(st->cf->global_args, name);
+                strv_consume(&in->args, val ? xasprintf("%s=%s", name, val) : xstrdup(name));
+        }
+        for (size_t i = 0; in->args[i]; i++) {
+                if (strchr(in->args[i], '='))
+                        strv_env_set(&st->args, in->args[i]);
+                else if (!strv_env_get(st->args, in->args[i]))
+                        strv_push(&st->args, in->args[i]);
+        }
+        return 0;
+}
+
+/* Ports: "80", "80/udp", "8000-8010/tcp". */
+static bool port_valid(const char *p, char **ret)
+{
+        const char *slash = strchr(p, '/'), *proto = slash ? slash + 1 : "tcp";
+        _cleanup_free_ char *num = slash ? xstrndup(p, (size_t)(slash - p)) : xstrdup(p);
+        char *dash = strchr(num, '-'), *end;
+        unsigned long lo, hi;
+
+        if (strcasecmp(proto, "tcp") != 0 && strcasecmp(proto, "udp") != 0 && strcasecmp(proto, "sctp") != 0)
+                return false;
+        if (dash)
+                *dash = 0;
+        if (!isdigit((unsigned char)num[0]))
+                return false;
+        lo = strtoul(num, &end, 10);
+        if (*end || lo == 0 || lo > 65535)
+                return false;
+        hi = lo;
+        if (dash) {
+                if (!isdigit((unsigned char)dash[1]))
+                        return false;
+                hi = strtoul(dash + 1, &end, 10);
+                if (*end || hi < lo || hi > 65535)
+                        return false;
+        }
+        *ret = hi != lo ? xasprintf("%lu-%lu/%s", lo, hi, proto) : xasprintf("%lu/%s", lo, proto);
+        for (char *c = strrchr(*ret, '/'); *c; c++)
+                *c = (char)tolower((unsigned char)*c);
+        return true;
+}
+
+static int parse_expose(ImgInstr *in, const char *text, const Vars *vars, char escape, Error **err)
+{
+        _cleanup_strv_ char **words = NULL;
+        int r = lex_words(text, vars, escape, in->line, &words, err);
+
+        if (r < 0)
+                return r;
+        if (!words[0])
+                return fail(err, in->line, "EXPOSE needs a port");
+        for (size_t i = 0; words[i]; i++) {
+                /* A variable may hold several ports: "EXPOSE $PORTS". */
+                _cleanup_free_ char *copy = xstrdup(words[i]);
+                char *save = NULL;
+                for (char *w = strtok_r(copy, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save)) {
+                        char *port = NULL;
+                        if (!port_valid(w, &port))
+                                return fail(err, in->line, "EXPOSE '%s': expected PORT[/tcp|udp|sctp]", w);
+                        strv_consume(&in->args, port);
+                }
+        }
+        if (!in->args)
+                return fail(err, in->line, "EXPOSE needs a port");
+        return 0;
+}
+
+/* WORKDIR, USER, STOPSIGNAL: one substituted value. */
+static int parse_single(ImgInstr *in, const char *text, const Vars *vars, char escape, Error **err)
+{
+        const char *what = img_instr_kind_name(in->kind);
+        char *v = NULL;
+        int r = lex_one(text, vars, escape, in->line, &v, err);
+
+        if (r < 0)
+                return r;
+        strv_consume(&in->args, v);
+        /* The text is checked, not its value: a variable the base image sets may be empty here
+         * until expand_stage(), and an empty WORKDIR or USER is what Docker accepts too. */
+        if (!*text)
+                return fail(err, in->line, "%s needs a value", what);
+        if (in->kind == IMG_INSTR_STOPSIGNAL && *v) {
+                const char *p = v;
+                while (isalnum((unsigned char)*p) || *p == '+' || *p == '-')
+                        p++;
+                if (*p)
+                        return fail(err, in->line, "STOPSIGNAL '%s': expected a signal name or number", v);
+        }
+        return 0;
+}
+
+static int parse_volume(ImgInstr *in, const char *text, const Vars *vars, char escape, Error **err)
+{
+        char **words = NULL;
+        int r;
+
+        if (!parse_json_array(text, &words)) {
+                r = lex_words(text, vars, escape, in->line, &words, err);
+                if (r < 0)
+                        return r;
+        }
+        in->args = words;
+        if (!words[0])
+                return fail(err, in->line, "VOLUME needs a path");
+        for (size_t i = 0; words[i]; i++)
+                if (!*words[i])
+                        return fail(err, in->line, "VOLUME: empty path");
+        return 0;
+}
+
+static int parse_shell(ImgInstr *in, const char *text, StageState *st, Error **err)
+{
+        if (!parse_json_array(text, &in->args))
+                return fail(err, in->line, "SHELL needs a JSON array, e.g. [\"/bin/sh\", \"-c\"]");
+        if (!in->args[0])
+                return fail(err, in->line, "SHELL needs at least one element");
+        strv_free(st->shell);
+        st->shell = strv_copy(in->args);
+        return 0;
+}
+
+static const char *const health_opts[] = { "interval", "timeout", "start-period", "start-interval", "retries" };
+
+static int parse_healthcheck(ImgInstr *in, const char *text, const StageState *st, Error **err)
+{
+        const char *word;
+        size_t wlen;
+
+        for (;;) {
+                _cleanup_free_ char *name = NULL, *value = NULL;
+                bool is_known = false;
+
+                if (!next_flag(&text, &name, &value))
+                        break;
+                for (size_t i = 0; i < ARRAY_SIZE(health_opts); i++)
+                        is_known = is_known || strcmp(name, health_opts[i]) == 0;
+                if (!is_known)
+                        return fail(err, in->line, "HEALTHCHECK --%s is not an option", name);
+                if (!value || !*value)
+                        return fail(err, in->line, "HEALTHCHECK --%s needs a value", name);
+                strv_consume(&in->opts, xasprintf("--%s=%s", name, value));
+        }
+        word = text;
+        wlen = 0;
+        while (word[wlen] && !is_blank(word[wlen]))
+                wlen++;
+        if (wlen == 4 && strncasecmp(word, "NONE", 4) == 0 && !*skip_blanks(word + 4)) {
+                if (in->opts)
+                        return fail(err, in->line, "HEALTHCHECK NONE takes no options");
+                strv_push(&in->args, "NONE");
+                return 0;
+        }
+        if (wlen != 3 || strncasecmp(word, "CMD", 3) != 0)
+                return fail(err, in->line, "HEALTHCHECK needs NONE or CMD followed by a command");
+        return parse_command(in, skip_blanks(word + 3), st, err);
+}
+
+static ImgInstrKind kind_of(const char *word, size_t len);
+
+static int parse_onbuild(ImgInstr *in, const char *text, Error **err)
+{
+        size_t wlen = 0;
+        int k;
+
+        while (text[wlen] && !is_blank(text[wlen]))
+                wlen++;
+        if (!wlen)
+                return fail(err, in->line, "ONBUILD needs an instruction");
+        k = (int)kind_of(text, wlen);
+        if (wlen == 4 && strncasecmp(text, "FROM", 4) == 0)
+                return fail(err, in->line, "ONBUILD FROM is not allowed");
+        if (k == IMG_INSTR_ONBUILD || k == IMG_INSTR_MAINTAINER)
+                return fail(err, in->line, "ONBUILD %s is not allowed", img_instr_kind_name((ImgInstrKind)k));
+        if (k < 0)
+                return fail(err, in->line, "ONBUILD: unknown instruction '%.*s'", (int)wlen, text);
+        strv_push(&in->args, text);
+        return 0;
+}
+
+/* ---- canonical text ---- */
+
+/* A JSON string literal of s; bytes that are not printable ASCII as \u00XX, so any input is fine. */
+static void put_quoted(Buf *b, const char *s)
+{
+        buf_putc(b, '"');
+        for (; *s; s++) {
+                unsigned char c = (unsigned char)*s;
+                char esc[8];
+                if (c == '"' || c == '\\') {
+                        buf_putc(b, '\\');
+                        buf_putc(b, (char)c);
+                } else if (c < 0x20 || c >= 0x7f) {
+                        snprintf(esc, sizeof(esc), "\\u%04x", c);
+                        buf_put(b, esc, strlen(esc));
+                } else {
+                        buf_putc(b, (char)c);
+                }
+        }
+        buf_putc(b, '"');
+}
+
+static void put_field(Buf *b, const char *key, const char *s, char *const *v)
+{
+        if (!s && !v)
+                return;
+        buf_putc(b, ' ');
+        buf_put(b, key, strlen(key));
+        buf_putc(b, '=');
+        if (s) {
+                put_quoted(b, s);
+                return;
+        }
+        buf_putc(b, '[');
+        for (size_t i = 0; v[i]; i++) {
+                if (i)
+                        buf_putc(b, ',');
+                put_quoted(b, v[i]);
+        }
+        buf_putc(b, ']');
+}
+
+/* "KIND key=value...": every field that changes what the instruction does, in a fixed order,
+ * each value quoted so that no two different instructions give the same text. */
+static char *canonical_text(const ImgInstr *in)
+{
+        Buf b = { 0 };
+
+        buf_put(&b, img_instr_kind_name(in->kind), strlen(img_instr_kind_name(in->kind)));
+        if (in->is_exec_form)
+                buf_put(&b, " exec", 5);
+        put_field(&b, "args", NULL, in->args);
+        put_field(&b, "argv", NULL, in->argv);
+        put_field(&b, "dest", in->dest, NULL);
+        put_field(&b, "chown", in->chown, NULL);
+        put_field(&b, "chmod", in->chmod, NULL);
+        put_field(&b, "from", in->from, NULL);
+        put_field(&b, "opts", NULL, in->opts);
+        put_field(&b, "env", NULL, in->build_env);
+        return buf_steal(&b);
+}
+
+/* ---- instructions and stages ---- */
+
+static void instr_clear(ImgInstr *in)
+{
+        in->args = strv_free(in->args);
+        in->argv = strv_free(in->argv);
+        in->opts = strv_free(in->opts);
+        in->build_env = strv_free(in->build_env);
+        in->dest = mfree(in->dest);
+        in->chown = mfree(in->chown);
+        in->chmod = mfree(in->chmod);
+        in->from = mfree(in->from);
+        in->canonical = mfree(in->canonical);
+        in->is_exec_form = false;
+        in->from_stage = -1;
+}
+
+static int parse_instr(ImgInstr *in, StageState *st, Error **err)
+{
+        const Vars vars = { .env = st->env, .args = st->args };
+        char escape = st->cf->escape;
+        const char *text = in->raw;
+        int r;
+
+        instr_clear(in);
+        switch (in->kind) {
+        case IMG_INSTR_RUN:
+                r = parse_run(in, text, st, err);
+                break;
+        case IMG_INSTR_CMD:
+        case IMG_INSTR_ENTRYPOINT:
+                r = parse_command(in, text, st, err);
+                break;
+        case IMG_INSTR_COPY:
+        case IMG_INSTR_ADD:
+                r = parse_copy(in, text, st, &vars, err);
+                break;
+        case IMG_INSTR_ENV:
+        case IMG_INSTR_LABEL:
+                r = parse_pairs(in, text, &vars, escape, err);
+                /* Applied after the whole line is substituted: ENV A=1 B=$A sees the old A. */
+                for (size_t i = 0; r >= 0 && in->kind == IMG_INSTR_ENV && in->args && in->args[i]; i++)
+                        strv_env_set(&st->env, in->args[i]);
+                break;
+        case IMG_INSTR_ARG:
+                r = parse_arg(in, text, st, &vars, err);
+                break;
+        case IMG_INSTR_WORKDIR:
+        case IMG_INSTR_USER:
+        case IMG_INSTR_STOPSIGNAL:
+                r = parse_single(in, text, &vars, escape, err);
+                break;
+        case IMG_INSTR_EXPOSE:
+                r = parse_expose(in, text, &vars, escape, err);
+                break;
+        case IMG_INSTR_VOLUME:
+                r = parse_volume(in, text, &vars, escape, err);
+                break;
+        case IMG_INSTR_SHELL:
+                r = parse_shell(in, text, st, err);
+                break;
+        case IMG_INSTR_HEALTHCHECK:
+                r = parse_healthcheck(in, text, st, err);
+                break;
+        case IMG_INSTR_ONBUILD:
+                r = parse_onbuild(in, text, err);
+                break;
+        case IMG_INSTR_MAINTAINER:
+                r = *text ? 0 : fail(err, in->line, "MAINTAINER needs a name");
+                if (r >= 0)
+                        strv_push(&in->args, text);
+                break;
+        default:
+                r = fail(err, in->line, "unknown instruction");
+        }
+        if (r < 0)
+                return r;
+        in->canonical = canonical_text(in);
+        return 0;
+}
+
+int img_containerfile_expand_stage(ImgContainerfile *cf, size_t i, char *const *base_env, Error **err)
+{
+        ImgStage *stage;
+        StageState st = { .cf = cf, .index = i };
+        int r = 0;
+
+        if (i >= cf->n_stages)
+                return error_setf(err, EINVAL, "no stage %zu", i);
+        stage = &cf->stages[i];
+        st.env = strv_copy(base_env);
+        strv_push(&st.shell, "/bin/sh");
+        strv_push(&st.shell, "-c");
+        for (size_t k = 0; k < stage->n_instrs && r >= 0; k++)
+                r = parse_instr(&stage->instrs[k], &st, err);
+        strv_free(st.args);
+        strv_free(st.shell);
+        if (r < 0) {
+                strv_free(st.env);
+                return r;
+        }
+        strv_free(stage->env);
+        stage->env = st.env;
+        return 0;
+}
+
+static void stage_done(ImgStage *s)
+{
+        for (size_t i = 0; i < s->n_instrs; i++) {
+                instr_clear(&s->instrs[i]);
+                free(s->instrs[i].raw);
+        }
+        free(s->instrs);
+        free(s->base);
+        free(s->name);
+        free(s->platform);
+        strv_free(s->env);
+}
+
+ImgContainerfile *img_containerfile_free(ImgContainerfile *cf)
+{
+        if (!cf)
+                return NULL;
+        for (size_t i = 0; i < cf->n_stages; i++)
+                stage_done(&cf->stages[i]);
+        free(cf->stages);
+        strv_free(cf->global_args);
+        strv_free(cf->build_args);
+        free(cf);
+        return NULL;
+}
+
+static ImgInstrKind kind_of(const char *word, size_t len)
+{
+        for (int k = 0; k < _IMG_INSTR_MAX; k++)
+                if (strlen(kind_names[k]) == len && strncasecmp(word, kind_names[k], len) == 0)
+                        return (ImgInstrKind)k;
+        return (ImgInstrKind)-1;
+}
+
+static bool stage_name_valid(const char *n)
+{
+        if (!isalpha((unsigned char)*n))
+                return false;
+        for (; *n; n++)
+                if (!isalnum((unsigned char)*n) && *n != '.' && *n != '_' && *n != '-')
+                        return false;
+        return true;
+}
+
+/* FROM [--platform=P] IMAGE [AS NAME], substituted with the global ARGs only. */
+static int parse_from(ImgContainerfile *cf, unsigned line, const char *text, Error **err)
+{
+        const Vars vars = { .args = cf->global_args };
+        _cleanup_strv_ char **words = NULL;
+        _cleanup_free_ char *platform = NULL;
+        ImgStage *s;
+        size_t n;
+        int r;
+
+        for (;;) {
+                _cleanup_free_ char *name = NULL, *value = NULL;
+                if (!next_flag(&text, &name, &value))
+                        break;
+                if (strcmp(name, "platform") != 0 || !value)
+                        return fail(err, line, "FROM --%s is not supported", name);
+                free(platform);
+                platform = NULL;
+                r = lex_one(value, &vars, cf->escape, line, &platform, err);
+                if (r < 0)
+                        return r;
+        }
+        r = lex_words(text, &vars, cf->escape, line, &words, err);
+        if (r < 0)
+                return r;
+        n = strv_length(words);
+        if (n == 0 || !*words[0])
+                return fail(err, line, "FROM needs an image");
+        if (n != 1 && (n != 3 || strcasecmp(words[1], "AS") != 0))
+                return fail(err, line, "FROM takes IMAGE [AS NAME]");
+        s = xappend(cf->stages, cf->n_stages);
+        s->line = line;
+        s->base = xstrdup(words[0]);
+        s->platform = TAKE_PTR(platform);
+        s->base_stage = -1;
+        for (size_t i = 0; i + 1 < cf->n_stages; i++)
+                if (cf->stages[i].name && strcasecmp(cf->stages[i].name, s->base) == 0)
+                        s->base_stage = (int)i;
+        if (n == 3) {
+                for (char *c = words[2]; *c; c++)
+                        *c = (char)tolower((unsigned char)*c);
+                if (!stage_name_valid(words[2]))
+                        return fail(err, line, "stage name '%s': expected a letter then letters, digits, '.', '_', '-'",
+                                    words[2]);
+                for (size_t i = 0; i + 1 < cf->n_stages; i++)
+                        if (cf->stages[i].name && strcmp(cf->stages[i].name, words[2]) == 0)
+                                return fail(err, line, "stage name '%s' is used twice", words[2]);
+                s->name = xstrdup(words[2]);
+        }
+        return 0;
+}
+
+/* ARG before the first FROM: only FROM lines see it. */
+static int parse_global_arg(ImgContainerfile *cf, unsigned line, const char *text, Error **err)
+{
+        StageState st = { .cf = cf, .index = SIZE_MAX, .args = cf->global_args };
+        ImgInstr in = { .kind = IMG_INSTR_ARG, .line = line, .from_stage = -1 };
+        const Vars vars = { .args = cf->global_args };
+        int r;
+
+        r = parse_arg(&in, text, &st, &vars, err);
+        cf->global_args = st.args;
+        instr_clear(&in);
+        return r;
+}
+
+/* ---- lines ---- */
+
+typedef struct Reader {
+        const char *p, *end;
+        unsigned line;
+} Reader;
+
+/* The next physical line, without its "\n" or "\r\n"; false at the end. */
+static bool next_line(Reader *rd, const char **ret, size_t *ret_len)
+{
+        const char *nl;
+        size_t len;
+
+        if (rd->p >= rd->end)
+                return false;
+        nl = memchr(rd->p, '\n', (size_t)(rd->end - rd->p));
+        len = nl ? (size_t)(nl - rd->p) : (size_t)(rd->end - rd->p);
+        *ret = rd->p;
+        rd->p += len + (nl ? 1 : 0);
+        if (len > 0 && (*ret)[len - 1] == '\r')
+                len--;
+        *ret_len = len;
+        rd->line++;
+        return true;
+}
+
+/* "# key=value" at the top of the file: 1 with key (lowercased) and value; 0 if not one. */
+static int directive(const char *l, size_t len, char **ret_key, char **ret_value)
+{
+        const char *p = l, *end = l + len, *k, *v, *ve;
+
+        if (p >= end || *p++ != '#')
+                return 0;
+        while (p < end && (*p == ' ' || *p == '\t'))
+                p++;
+        k = p;
+        while (p < end && isalnum((unsigned char)*p))
+                p++;
+        if (p == k || !isalpha((unsigned char)*k))
+                return 0;
+        *ret_key = xstrndup(k, (size_t)(p - k));
+        while (p < end && (*p == ' ' || *p == '\t'))
+                p++;
+        if (p >= end || *p++ != '=') {
+                *ret_key = mfree(*ret_key);
+                return 0;
+        }
+        while (p < end && (*p == ' ' || *p == '\t'))
+                p++;
+        v = p;
+        ve = end;
+        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+                ve--;
+        for (char *c = *ret_key; *c; c++)
+                *c = (char)tolower((unsigned char)*c);
+        *ret_value = xstrndup(v, (size_t)(ve - v));
+        return 1;
+}
+
+/* Parser directives: only before anything else (a comment, a blank line, an instruction). */
+static int read_directives(Reader *rd, ImgContainerfile *cf, Error **err)
+{
+        bool seen_escape = false;
+
+        for (;;) {
+                _cleanup_free_ char *key = NULL, *value = NULL;
+                Reader save = *rd;
+                const char *l;
+                size_t len;
+
+                if (!next_line(rd, &l, &len))
+                        return 0;
+                if (!directive(l, len, &key, &value)) {
+                        *rd = save;
+                        return 0;
+                }
+                if (strcmp(key, "escape") == 0) {
+                        if (seen_escape)
+                                return fail(err, rd->line, "only one escape directive is allowed");
+                        if (strcmp(value, "\\") != 0 && strcmp(value, "`") != 0)
+                                return fail(err, rd->line, "escape directive '%s': expected '\\' or '`'", value);
+                        cf->escape = value[0];
+                        seen_escape = true;
+                } else if (strcmp(key, "syntax") != 0 && strcmp(key, "check") != 0) {
+                        /* An unknown directive is a comment, and ends the directives. */
+                        return 0;
+                }
+        }
+}
+
+/* True if the line (without trailing blanks) ends in the escape char: it continues on the next. */
+static bool continues(const char *l, size_t *len, char escape)
+{
+        size_t n = *len;
+
+        while (n > 0 && (l[n - 1] == ' ' || l[n - 1] == '\t'))
+                n--;
+        if (n == 0 || l[n - 1] != escape)
+                return false;
+        *len = n - 1;
+        return true;
+}
+
+static bool is_comment_or_blank(const char *l, size_t len)
+{
+        size_t i = 0;
+
+        while (i < len && is_blank(l[i]))
+                i++;
+        return i == len || l[i] == '#';
+}
+
+/* Reads one instruction: continuation lines joined (comments and blank lines among them skipped).
+ * false at the end of the text. */
+static bool next_instruction(Reader *rd, char escape, Buf *out, unsigned *ret_line)
+{
+        const char *l;
+        size_t len;
+
+        do {
+                if (!next_line(rd, &l, &len))
+                        return false;
+        } while (is_comment_or_blank(l, len));
+        *ret_line = rd->line;
+        while (len > 0 && is_blank(*l))
+                l++, len--;
+        for (;;) {
+                bool is_cont = continues(l, &len, escape);
+                buf_put(out, l, len);
+                if (!is_cont)
+                        break;
+                do {
+                        if (!next_line(rd, &l, &len))
+                                return true;
+                } while (is_comment_or_blank(l, len));
+        }
+        return true;
+}
+
+static int add_instruction(ImgContainerfile *cf, unsigned line, const char *text, Error **err)
+{
+        const char *rest = text;
+        ImgInstrKind kind;
+        ImgStage *s;
+        ImgInstr *in;
+        size_t wlen, tlen;
+
+        while (*rest && !is_blank(*rest))
+                rest++;
+        wlen = (size_t)(rest - text);
+        rest = skip_blanks(rest);
+        tlen = strlen(rest);
+        while (tlen > 0 && is_blank(rest[tlen - 1]))
+                tlen--;
+        if (wlen == 4 && strncasecmp(text, "FROM", 4) == 0) {
+                _cleanup_free_ char *t = xstrndup(rest, tlen);
+                return parse_from(cf, line, t, err);
+        }
+        kind = kind_of(text, wlen);
+        if ((int)kind < 0)
+                return fail(err, line, "unknown instruction '%.*s'", (int)(wlen > 40 ? 40 : wlen), text);
+        if (cf->n_stages == 0) {
+                _cleanup_free_ char *t = xstrndup(rest, tlen);
+                if (kind != IMG_INSTR_ARG)
+                        return fail(err, line, "%s before the first FROM", img_instr_kind_name(kind));
+                return parse_global_arg(cf, line, t, err);
+        }
+        if (kind == IMG_INSTR_RUN || kind == IMG_INSTR_COPY || kind == IMG_INSTR_ADD) {
+                /* Checked now, before the heredoc's body lines are taken for instructions. */
+                const char *p = rest;
+                while (strncmp(p, "--", 2) == 0) {
+                        while (*p && !is_blank(*p))
+                                p++;
+                        p = skip_blanks(p);
+                }
+                if (strncmp(p, "<<", 2) == 0)
+                        return fail(err, line, "%s: heredocs are not supported", img_instr_kind_name(kind));
+        }
+        s = &cf->stages[cf->n_stages - 1];
+        in = xappend(s->instrs, s->n_instrs);
+        in->kind = kind;
+        in->line = line;
+        in->raw = xstrndup(rest, tlen);
+        in->from_stage = -1;
+        return 0;
+}
+
+int img_containerfile_parse(const char *text, size_t len, char *const *build_args, ImgContainerfile **ret,
+                            Error **err)
+{
+        _cleanup_(img_containerfile_freep) ImgContainerfile *cf = xnew0(ImgContainerfile, 1);
+        Reader rd = { .p = text, .end = text + len };
+        const char *nul;
+        int r;
+
+        cf->escape = '\\';
+        cf->build_args = strv_copy(build_args);
+        nul = memchr(text, 0, len);
+        if (nul) {
+                unsigned line = 1;
+                for (const char *c = text; c < nul; c++)
+                        line += *c == '\n';
+                return fail(err, line, "NUL byte in the text");
+        }
+        if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+                rd.p += 3;
+        r = read_directives(&rd, cf, err);
+        if (r < 0)
+                return r;
+        for (;;) {
+                Buf b = { 0 };
+                unsigned line;
+
+                if (!next_instruction(&rd, cf->escape, &b, &line)) {
+                        buf_done(&b);
+                        break;
+                }
+                r = add_instruction(cf, line, b.s ? b.s : "", err);
+                buf_done(&b);
+                if (r < 0)
+                        return r;
+        }
+        if (cf->n_stages == 0)
+                return error_setf(err, EINVAL, "Containerfile: no FROM instruction");
+        for (size_t i = 0; i < cf->n_stages; i++) {
+                int base = cf->stages[i].base_stage;
+                r = img_containerfile_expand_stage(cf, i, base >= 0 ? cf->stages[base].env : NULL, err);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(cf);
+        return 0;
+}
+
+/* ---- ignore files ---- */
+
+typedef struct IgnorePattern {
+        char **parts;
+        bool is_exception;
+} IgnorePattern;
+
+struct ImgIgnore {
+        IgnorePattern *pats;
+        size_t n_pats;
+        bool has_exceptions;
+};
+
+static char **split_path(const char *path)
+{
+        _cleanup_free_ char *copy = xstrdup(path);
+        char **parts = xnew0(char *, 1);
+        char *save = NULL;
+
+        for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save))
+                strv_push(&parts, c);
+        return parts;
+}
+
+ImgIgnore *img_ignore_parse(const char *text, size_t len)
+{
+        ImgIgnore *ig = xnew0(ImgIgnore, 1);
+        Reader rd = { .p = text, .end = text + len };
+        const char *l;
+        size_t n;
+
+        while (next_line(&rd, &l, &n)) {
+                _cleanup_free_ char *line = NULL, *clean = NULL;
+                bool is_exception = false;
+                char *p;
+
+                line = xstrndup(l, n); /* stops at a NUL byte: the rest of that line is dropped */
+                p = (char *)skip_blanks(line);
+                if (*p == '#')
+                        continue;
+                for (size_t e = strlen(p); e > 0 && is_blank(p[e - 1]); e--)
+                        p[e - 1] = 0;
+                if (*p == '!') {
+                        is_exception = true;
+                        p = (char *)skip_blanks(p + 1);
+                }
+                while (*p == '/')
+                        p++;
+                /* One that climbs out of the context can match nothing in it. */
+                if (!*p || !clean_relative(p, &clean) || !*clean)
+                        continue;
+                IgnorePattern *pat = xappend(ig->pats, ig->n_pats);
+                pat->parts = split_path(clean);
+                pat->is_exception = is_exception;
+                ig->has_exceptions = ig->has_exceptions || is_exception;
+        }
+        return ig;
+}
+
+int img_ignore_load(int context_fd, ImgIgnore **ret, Error **err)
+{
+        static const char *const names[] = { ".containerignore", ".dockerignore" };
+
+        for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+                _cleanup_free_ char *text = NULL;
+                size_t len;
+                int fd = openat(context_fd, names[i], O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                int r;
+
+                if (fd < 0 && errno == ENOENT)
+                        continue;
+                if (fd < 0)
+                        return error_set(err, errno, "open '%s'", names[i]);
+                r = fd_read_all(fd, &text, &len, err);
+                close(fd);
+                if (r < 0)
+                        return error_wrap(err, r, "'%s'", names[i]);
+                *ret = img_ignore_parse(text, len);
+                return 0;
+        }
+        *ret = xnew0(ImgIgnore, 1);
+        return 0;
+}
+
+/* Whether pattern parts match path parts[0..j) for some j >= 1: the path or one of its parents.
+ * reach[j]: the pattern parts so far match the first j path parts; "**" matches any number. */
+static bool pattern_match(char *const *pat, char *const *parts, size_t n)
+{
+        _cleanup_free_ bool *reach = xnew0(bool, n + 1), *next = xnew0(bool, n + 1);
+
+        reach[0] = true;
+        for (size_t i = 0; pat[i]; i++) {
+                bool is_any = strcmp(pat[i], "**") == 0, seen = false;
+                for (size_t j = 0; j <= n; j++) {
+                        if (is_any) {
+                                seen = seen || reach[j];
+                                next[j] = seen;
+                        } else {
+                                next[j] = j > 0 && reach[j - 1] && fnmatch(pat[i], parts[j - 1], 0) == 0;
+                        }
+                }
+                memcpy(reach, next, (n + 1) * sizeof(bool));
+        }
+        for (size_t j = 1; j <= n; j++)
+                if (reach[j])
+                        return true;
+        return false;
+}
+
+bool img_ignore_match(const ImgIgnore *ig, const char *path)
+{
+        _cleanup_strv_ char **parts = NULL;
+        _cleanup_free_ char *clean = NULL;
+        bool is_excluded = false;
+
+        if (!ig || ig->n_pats == 0)
+                return false;
+        while (*path == '/')
+                path++;
+        if (!clean_relative(path, &clean) || !*clean)
+                return false;
+        parts = split_path(clean);
+        for (size_t i = 0; i < ig->n_pats; i++)
+                if (is_excluded == ig->pats[i].is_exception &&
+                    pattern_match(ig->pats[i].parts, parts, strv_length(parts)))
+                        is_excluded = !ig->pats[i].is_exception;
+        return is_excluded;
+}
+
+bool img_ignore_is_skipped(const char *path, void *ig)
+{
+        return img_ignore_match(ig, path);
+}
+
+bool img_ignore_has_exceptions(const ImgIgnore *ig)
+{
+        return ig && ig->has_exceptions;
+}
+
+ImgIgnore *img_ignore_free(ImgIgnore *ig)
+{
+        if (!ig)
+                return NULL;
+        for (size_t i = 0; i < ig->n_pats; i++)
+                strv_free(ig->pats[i].parts);
+        free(ig->pats);
+        free(ig);
+        return NULL;
+}
+
+/* ---- COPY sources ---- */
+
+/* Opens path below context_fd, never resolving outside it (RESOLVE_BENEATH: a "..", an absolute
+ * symlink or one that climbs out fails with EXDEV). */
+static int open_beneath(int context_fd, const char *path, int flags)
+{
+        struct open_how how = {
+                .flags = (unsigned long long)(flags | O_CLOEXEC),
+                .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+        };
+        int fd;
+
+        do
+                fd = (int)syscall(SYS_openat2, context_fd, *path ? path : ".", &how, sizeof(how));
+        while (fd < 0 && errno == EAGAIN);
+        return fd < 0 ? -errno : fd;
+}
+
+static bool has_glob(const char *s)
+{
+        return strpbrk(s, "*?[\\") != NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *join(const char *dir, const char *name)
+{
+        return *dir ? xasprintf("%s/%s", dir, name) : xstrdup(name);
+}
+
+/* The entries of dir (relative to the context) that match pattern, appended to *out. */
+static int glob_dir(int context_fd, const char *src, const char *dir, const char *pattern, char ***out,
+                    Error **err)
+{
+        int fd = open_beneath(context_fd, dir, O_RDONLY | O_DIRECTORY);
+        struct dirent *de;
+        DIR *d;
+
+        if (fd == -EXDEV || fd == -ELOOP)
+                return error_setf(err, EINVAL, "source '%s': '%s' leads outside the build context", src, dir);
+        if (fd == -ENOENT || fd == -ENOTDIR)
+                return 0;
+        if (fd < 0)
+                return error_set(err, fd, "source '%s': open '%s'", src, dir);
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return error_set(err, errno, "source '%s': read '%s'", src, dir);
+        }
+        while ((de = readdir(d)))
+                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+                    fnmatch(pattern, de->d_name, 0) == 0)
+                        strv_consume(out, join(dir, de->d_name));
+        closedir(d);
+        return 0;
+}
+
+/* Keeps the candidates that exist, inside the context and not ignored; 1 if one was ignored. */
+static int filter_candidates(int context_fd, const char *src, char **cands, const ImgIgnore *ig, char ***out,
+                             Error **err)
+{
+        bool is_any_ignored = false;
+
+        for (size_t i = 0; cands && cands[i]; i++) {
+                struct stat st;
+                int fd = open_beneath(context_fd, cands[i], O_PATH);
+
+                if (fd == -EXDEV || fd == -ELOOP)
+                        return error_setf(err, EINVAL, "source '%s': '%s' leads outside the build context", src,
+                                          cands[i]);
+                if (fd == -ENOENT || fd == -ENOTDIR)
+                        continue;
+                if (fd < 0)
+                        return error_set(err, fd, "source '%s': open '%s'", src, cands[i]);
+                if (fstat(fd, &st) < 0) {
+                        close(fd);
+                        return error_set(err, errno, "source '%s': stat '%s'", src, cands[i]);
+                }
+                close(fd);
+                /* An ignored directory still counts when exceptions may bring back files in it. */
+                if (*cands[i] && img_ignore_match(ig, cands[i]) &&
+                    !(S_ISDIR(st.st_mode) && img_ignore_has_exceptions(ig))) {
+                        is_any_ignored = true;
+                        continue;
+                }
+                strv_push(out, *cands[i] ? cands[i] : ".");
+        }
+        return is_any_ignored;
+}
+
+int img_context_resolve(int context_fd, const char *src, const ImgIgnore *ig, char ***ret_paths, Error **err)
+{
+        _cleanup_free_ char *clean = NULL;
+        _cleanup_strv_ char **parts = NULL, **cands = NULL, **found = NULL;
+        const char *s = src;
+        int r;
+
+        while (*s == '/')
+                s++;
+        if (!clean_relative(s, &clean))
+                return error_setf(err, EINVAL, "source '%s': outside the build context", src);
+        parts = split_path(clean);
+        strv_push(&cands, "");
+        for (size_t i = 0; parts[i]; i++) {
+                _cleanup_strv_ char **next = NULL;
+                for (size_t k = 0; cands[k]; k++) {
+                        if (!has_glob(parts[i])) {
+                                strv_consume(&next, join(cands[k], parts[i]));
+                                continue;
+                        }
+                        r = glob_dir(context_fd, src, cands[k], parts[i], &next, err);
+                        if (r < 0)
+                                return r;
+                }
+                strv_free(cands);
+                cands = TAKE_PTR(next);
+        }
+        r = filter_candidates(context_fd, src, cands, ig, &found, err);
+        if (r < 0)
+                return r;
+        if (!found)
+                return error_setf(err, ENOENT, "source '%s': %s", src,
+                                  r > 0 ? "excluded by the ignore file" : "no such file in the build context");
+        qsort(found, strv_length(found), sizeof(char *), cmp_str);
+        *ret_paths = TAKE_PTR(found);
+        return 0;
+}
