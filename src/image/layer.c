@@ -2,12 +2,14 @@
 /* layer.c: unpacks OCI layers: libarchive parses, each entry is made by hand beneath the layer's root */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -773,8 +775,36 @@ static int unpack_all(Unpack *u, const char *expected_diff_id, char **ret_diff_i
         return 0;
 }
 
-/* Makes layers_dirfd/.tmp-<name>-XXXXXX (0700 while it fills); *ret gets its name. */
-static int make_temp_dir(int layers_dirfd, const char *name, char **ret, Error **err)
+#define TEMP_PREFIX ".tmp-"
+
+/* Opens and locks layers_dirfd/tmp; -ESTALE if a stale-temporary sweep removed it before the lock. */
+static int lock_temp_dir(int layers_dirfd, const char *tmp, Error **err)
+{
+        _cleanup_close_ int fd = openat(layers_dirfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        struct stat st, now;
+
+        if (fd < 0 && errno == ENOENT)
+                return -ESTALE;
+        if (fd < 0)
+                return error_set(err, errno, "open layer directory '%s'", tmp);
+        /* Held until the directory is renamed or removed: img_layer_remove_stale() leaves it alone. */
+        while (flock(fd, LOCK_EX) < 0)
+                if (errno != EINTR)
+                        return error_set(err, errno, "lock layer directory '%s'", tmp);
+        /* Between mkdirat() and flock() a sweep may have taken the lock first and removed it. */
+        if (fstat(fd, &st) < 0)
+                return error_set(err, errno, "stat layer directory '%s'", tmp);
+        if (fstatat(layers_dirfd, tmp, &now, AT_SYMLINK_NOFOLLOW) < 0 || now.st_ino != st.st_ino ||
+            now.st_dev != st.st_dev)
+                return -ESTALE;
+        /* Made 0700 so that nothing is visible before the lock; the layer's root defaults to 0755. */
+        if (fchmod(fd, 0755) < 0)
+                return error_set(err, errno, "chmod layer directory '%s'", tmp);
+        return TAKE_FD(fd);
+}
+
+/* Makes layers_dirfd/.tmp-<name>-XXXXXX, locked; *ret gets its name, *ret_fd an fd of it. */
+static int make_temp_dir(int layers_dirfd, const char *name, char **ret, int *ret_fd, Error **err)
 {
         static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
@@ -782,19 +812,29 @@ static int make_temp_dir(int layers_dirfd, const char *name, char **ret, Error *
                 _cleanup_free_ char *tmp = NULL;
                 unsigned char rnd[6];
                 char suffix[sizeof(rnd) + 1];
+                int fd;
 
                 if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
                         return error_set(err, errno, "getrandom");
                 for (size_t i = 0; i < sizeof(rnd); i++)
                         suffix[i] = chars[rnd[i] % (sizeof(chars) - 1)];
                 suffix[sizeof(rnd)] = 0;
-                tmp = xasprintf(".tmp-%s-%s", name, suffix);
-                if (mkdirat(layers_dirfd, tmp, 0700) == 0) {
-                        *ret = TAKE_PTR(tmp);
-                        return 0;
-                }
-                if (errno != EEXIST)
+                tmp = xasprintf(TEMP_PREFIX "%s-%s", name, suffix);
+                if (mkdirat(layers_dirfd, tmp, 0700) < 0) {
+                        if (errno == EEXIST)
+                                continue;
                         return error_set(err, errno, "make layer directory '%s'", tmp);
+                }
+                fd = lock_temp_dir(layers_dirfd, tmp, err);
+                if (fd == -ESTALE)
+                        continue;
+                if (fd < 0) {
+                        unlinkat(layers_dirfd, tmp, AT_REMOVEDIR);
+                        return fd;
+                }
+                *ret = TAKE_PTR(tmp);
+                *ret_fd = fd;
+                return 0;
         }
         return error_setf(err, EEXIST, "make layer directory for '%s': no free temporary name", name);
 }
@@ -821,19 +861,20 @@ static int unpack_new(int fd, int layers_dirfd, const char *name, const char *ex
         Unpack u = { .in_fd = fd, .root_fd = -EBADF, .parent_fd = -EBADF };
         int r;
 
-        r = make_temp_dir(layers_dirfd, name, &tmp, err);
+        r = make_temp_dir(layers_dirfd, name, &tmp, &u.root_fd, err);
         if (r < 0)
                 return r;
-        u.root_fd = openat(layers_dirfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (u.root_fd < 0 || fchmod(u.root_fd, 0755) < 0) {
-                r = error_set(err, errno, "open layer directory '%s'", tmp);
-                goto fail;
-        }
         u.in_buf = xmalloc(READ_BLOCK);
         u.digest = digest_new();
         r = unpack_all(&u, expected_diff_id, &diff_id, err);
         if (r < 0)
                 goto fail;
+        /* Once renamed, the directory is complete even after a crash: its content reaches the disk
+         * first. One syncfs() costs far less than an fsync() per file. */
+        if (syncfs(u.root_fd) < 0) {
+                r = error_set(err, errno, "sync layer directory '%s'", tmp);
+                goto fail;
+        }
         if (renameat2(layers_dirfd, tmp, layers_dirfd, name, RENAME_NOREPLACE) < 0) {
                 /* EEXIST: a concurrent unpacker of the same layer was first; its copy is as good. */
                 if (errno != EEXIST) {
@@ -848,8 +889,9 @@ static int unpack_new(int fd, int layers_dirfd, const char *name, const char *ex
         unpack_done(&u);
         return 0;
 fail:
-        unpack_done(&u);
+        /* Removed while still locked, so that a sweep does not race this removal. */
         remove_temp_dir(layers_dirfd, tmp);
+        unpack_done(&u);
         return r;
 }
 
@@ -895,4 +937,35 @@ void img_layer_info_done(ImgLayerInfo *i)
                 return;
         free(i->diff_id);
         *i = (ImgLayerInfo){};
+}
+
+int img_layer_remove_stale(int layers_dirfd, Error **err)
+{
+        _cleanup_close_ int fd = openat(layers_dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct dirent *de;
+        DIR *d;
+        int n = 0, r = 0;
+
+        if (fd < 0)
+                return error_set(err, errno, "open layers directory");
+        d = fdopendir(fd);
+        if (!d)
+                return error_set(err, errno, "open layers directory");
+        fd = -EBADF; /* owned by d now */
+        while ((de = readdir(d))) {
+                _cleanup_close_ int tmp_fd = -EBADF;
+
+                if (strncmp(de->d_name, TEMP_PREFIX, strlen(TEMP_PREFIX)) != 0)
+                        continue;
+                tmp_fd = openat(layers_dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                /* Gone already, or locked: an unpacker is at work in it. */
+                if (tmp_fd < 0 || flock(tmp_fd, LOCK_EX | LOCK_NB) < 0)
+                        continue;
+                r = rm_rf_at(layers_dirfd, de->d_name, err);
+                if (r < 0)
+                        break;
+                n++;
+        }
+        closedir(d);
+        return r < 0 ? r : n;
 }
