@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -923,7 +924,8 @@ static void test_enospc(void **state)
 typedef struct Job {
         Fixture *f;
         const char *name;
-        const Buf *layer;
+        const Buf *layer; /* fed through a pipe, or else: */
+        int in_fd;        /* read as it is */
         int r;
         ImgLayerInfo info;
 } Job;
@@ -935,6 +937,10 @@ static void *unpack_job(void *arg)
         pthread_t t;
         Feeder fe;
 
+        if (!j->layer) {
+                j->r = img_layer_unpack(j->in_fd, j->f->layers_fd, j->name, NULL, &j->info, NULL);
+                return NULL;
+        }
         if (pipe2(pipefd, O_CLOEXEC) < 0) {
                 j->r = -errno;
                 return NULL;
@@ -997,6 +1003,98 @@ static void test_concurrent(void **state)
         buf_done(&gz);
 }
 
+/* Writes into fd the first half of b, signals halfway_fd, waits on resume_fd, writes the rest. */
+typedef struct PausedFeeder {
+        int fd, halfway_fd, resume_fd;
+        const Buf *b;
+} PausedFeeder;
+
+static void *feed_paused(void *arg)
+{
+        PausedFeeder *pf = arg;
+        size_t half = pf->b->len / 2;
+        Buf rest = { .p = pf->b->p + half, .len = pf->b->len - half };
+        Feeder fe = { .fd = pf->fd, .b = &rest };
+        char c = 0;
+
+        for (size_t off = 0; off < half;) {
+                ssize_t n = write(pf->fd, pf->b->p + off, half - off);
+                if (n <= 0)
+                        abort();
+                off += (size_t)n;
+        }
+        if (write(pf->halfway_fd, &c, 1) != 1 || read(pf->resume_fd, &c, 1) != 1)
+                abort();
+        return feed(&fe);
+}
+
+/* Temporaries of dead unpackers are swept; a live unpacker's (locked) is not, whatever process. */
+static void test_remove_stale(void **state)
+{
+        Fixture *f = *state;
+        _cleanup_free_ char *big = xmalloc(4 << 20);
+        _cleanup_close_ int locked = -EBADF;
+        int halfway[2], resume[2], pipefd[2], temps;
+        pthread_t feeder, unpacker;
+        Error *e = NULL;
+        PausedFeeder pf;
+        Job job;
+        Buf tar;
+        char c;
+
+        /* Left by an unpacker that died, with content; a live one's; a finished layer. */
+        assert_int_equal(mkdirat(f->layers_fd, ".tmp-dead-AAAAAA", 0700), 0);
+        assert_int_equal(mkdirat(f->layers_fd, ".tmp-dead-AAAAAA/usr", 0755), 0);
+        assert_int_equal(mkdirat(f->layers_fd, ".tmp-live-BBBBBB", 0700), 0);
+        assert_int_equal(mkdirat(f->layers_fd, "done", 0755), 0);
+        locked = openat(f->layers_fd, ".tmp-live-BBBBBB", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_int_equal(flock(locked, LOCK_EX), 0);
+        assert_int_equal(img_layer_remove_stale(f->layers_fd, &e), 1);
+        assert_false(exists_at(f->layers_fd, ".tmp-dead-AAAAAA"));
+        assert_true(exists_at(f->layers_fd, ".tmp-live-BBBBBB"));
+        assert_true(exists_at(f->layers_fd, "done"));
+        close(TAKE_FD(locked));
+        assert_int_equal(img_layer_remove_stale(f->layers_fd, &e), 1);
+        assert_int_equal(count_layers(f, NULL), 1);
+
+        /* A real unpacker, paused halfway through its input while the sweep runs: a pipe holds
+         * 64 KiB, so once 2 MiB are written the unpacker is well into the layer. */
+        memset(big, 'b', (4 << 20) - 1);
+        big[(4 << 20) - 1] = 0;
+        {
+                const Entry entries[] = { { .path = "a", .data = "a" }, { .path = "big", .data = big } };
+                tar = make_tar(entries, 2);
+        }
+        assert_int_equal(pipe2(halfway, O_CLOEXEC), 0);
+        assert_int_equal(pipe2(resume, O_CLOEXEC), 0);
+        assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
+        pf = (PausedFeeder){ .fd = pipefd[1], .halfway_fd = halfway[1], .resume_fd = resume[0], .b = &tar };
+        job = (Job){ .f = f, .name = "paused", .in_fd = pipefd[0] };
+        assert_int_equal(pthread_create(&feeder, NULL, feed_paused, &pf), 0);
+        assert_int_equal(pthread_create(&unpacker, NULL, unpack_job, &job), 0);
+        assert_int_equal(read(halfway[0], &c, 1), 1);
+        assert_int_equal(count_layers(f, &temps), 2);
+        assert_int_equal(temps, 1);
+        assert_int_equal(img_layer_remove_stale(f->layers_fd, &e), 0);
+        assert_int_equal(write(resume[1], &c, 1), 1);
+        pthread_join(unpacker, NULL);
+        pthread_join(feeder, NULL);
+        assert_int_equal(job.r, 0);
+        img_layer_info_done(&job.info);
+        assert_int_equal(count_layers(f, &temps), 2);
+        assert_int_equal(temps, 0);
+        {
+                _cleanup_close_ int fd = open_layer(f, "paused");
+                assert_content(fd, "a", "a");
+        }
+        close(pipefd[0]);
+        close(halfway[0]);
+        close(halfway[1]);
+        close(resume[0]);
+        close(resume[1]);
+        buf_done(&tar);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1010,6 +1108,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_enospc, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_remove_stale, setup, teardown),
         };
 
         if (geteuid() != 0) {
