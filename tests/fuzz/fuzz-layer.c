@@ -9,13 +9,14 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/fs.h"
 #include "image/layer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char scratch[64]; /* /tmp/hull-fuzz-layer.XXXXXX, holding only "layers" between runs */
+static char scratch[64]; /* hull-fuzz-layer.XXXXXX, holding only "layers" between runs */
 static int layers_fd = -EBADF;
 
 static void remove_scratch(void)
@@ -25,9 +26,11 @@ static void remove_scratch(void)
 
 static void make_scratch(void)
 {
+        /* On tmpfs when there is one: each unpack ends in syncfs(), which tmpfs makes free. */
+        const char *tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
         char path[96];
 
-        snprintf(scratch, sizeof(scratch), "/tmp/hull-fuzz-layer.XXXXXX");
+        snprintf(scratch, sizeof(scratch), "%s/hull-fuzz-layer.XXXXXX", tmp);
         if (!mkdtemp(scratch))
                 abort();
         atexit(remove_scratch);
