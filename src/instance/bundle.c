@@ -232,8 +232,10 @@ int inst_user_resolve(const char *user, const char *passwd, const char *group, I
 
         *ret = u;
         name = colon ? xstrndup(option, (size_t)(colon - option)) : xstrdup(option);
-        if (!*name) /* "" and ":group" mean root, as in Docker */
-                name = mfree(name), name = xstrdup("0");
+        if (!*name) { /* "" and ":group" mean root, as in Docker */
+                free(name);
+                name = xstrdup("0");
+        }
         is_numeric = is_all_digits(name);
         if (is_numeric && !parse_id((Span){ name, strlen(name) }, &uid))
                 return error_setf(err, EINVAL, "--user '%s': uid out of range (0-%d)", option, INT32_MAX);
@@ -268,7 +270,7 @@ static int read_root_file(int root_fd, const char *path, char **ret, Error **err
         _cleanup_close_ int pfd = -EBADF, fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
         char fdp[FD_PATH_MAX];
-        size_t len = 0;
+        size_t len = 0, cap;
         struct stat st;
 
         *ret = NULL;
@@ -288,10 +290,16 @@ static int read_root_file(int root_fd, const char *path, char **ret, Error **err
                 return error_set(err, errno, "open '%s' in the image", path);
 
         /* The size may change under us: read to the end, but never past the limit. */
-        buf = xmalloc(USER_FILE_MAX + 1);
+        cap = (size_t)st.st_size + 4096;
+        buf = xmalloc(cap);
         for (;;) {
-                ssize_t n = read(fd, buf + len, USER_FILE_MAX + 1 - len);
+                ssize_t n;
 
+                if (len + 1 >= cap) {
+                        cap = cap * 2 > USER_FILE_MAX + 2 ? USER_FILE_MAX + 2 : cap * 2;
+                        buf = xrealloc(buf, cap);
+                }
+                n = read(fd, buf + len, cap - 1 - len);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0)
@@ -304,7 +312,7 @@ static int read_root_file(int root_fd, const char *path, char **ret, Error **err
                                           USER_FILE_MAX);
         }
         buf[len] = 0;
-        *ret = xrealloc(TAKE_PTR(buf), len + 1);
+        *ret = TAKE_PTR(buf);
         return 0;
 }
 

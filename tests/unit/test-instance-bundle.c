@@ -346,6 +346,21 @@ static void test_user(void **state)
         check_user(NULL, "daemon", 1, 1, "", "/usr/sbin");
         check_user(NULL, "app:audio", 1000, 29, "", "/home/app");
         check_user("nobody", "daemon", 65534, 65534, "", "/nonexistent");
+
+        /* Without an fd the root filesystem is opened from its path. */
+        {
+                InstRunSpec spec = { .id = TEST_ID, .user = "app" };
+                _cleanup_json_ json_t *img = image_config("{'config': {'Cmd': ['id']}}"), *c = NULL;
+                _cleanup_error_ Error *e = NULL;
+
+                assert_int_equal(inst_bundle_config(img, &spec, rootfs, -EBADF, &c, &e), 0);
+                assert_int_equal(json_integer_value(at(c, "process.user.uid")), 1000);
+                json_decref(c);
+                c = NULL;
+                assert_int_equal(inst_bundle_config(img, &spec, "/nonexistent-hull-rootfs", -EBADF, &c, &e),
+                                 -ENOENT);
+                assert_non_null(strstr(e->msg, "open root filesystem '/nonexistent-hull-rootfs'"));
+        }
 }
 
 static void test_user_errors(void **state)
@@ -1163,9 +1178,13 @@ static void test_run_host_programs(void **state)
                              "r = []\n"
                              "ts = [threading.Thread(target=lambda: r.append(os.getpid())) for _ in range(4)]\n"
                              "[t.start() for t in ts]; [t.join() for t in ts]\n"
-                             "print(\"threads\", len(r))'",
+                             "print(\"threads\", len(r))\n"
+                             "import socket\n"
+                             "socket.socket(socket.AF_INET, socket.SOCK_STREAM).close(); print(\"inet\")\n"
+                             "try: socket.socket(40, socket.SOCK_STREAM)\n"
+                             "except PermissionError: print(\"vsock denied\")'",
                              &status);
-                assert_output(out, status, 0, "threads 4\n");
+                assert_output(out, status, 0, "threads 4\ninet\nvsock denied\n");
                 out = mfree(out);
         }
         if (access("/usr/bin/apt-get", X_OK) == 0) {
