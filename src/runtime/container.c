@@ -979,6 +979,21 @@ int rt_container_pids(RtContext *ctx, const char *id, pid_t **ret, size_t *ret_n
         return rt_cgroup_pids(cg, ret, ret_n, err);
 }
 
+int rt_container_stats(RtContext *ctx, const char *id, json_t **ret, Error **err)
+{
+        _cleanup_(rt_state_freep) RtState *st = NULL;
+        _cleanup_(rt_cgroup_freep) RtCgroup *cg = NULL;
+        RtStatus status;
+        int r;
+
+        r = load_with_cgroup(ctx, id, false, &st, &status, &cg, err);
+        if (r < 0)
+                return r;
+        if (status == RT_STATUS_STOPPED)
+                return error_setf(err, EINVAL, "container '%s' is stopped", id);
+        return rt_cgroup_stats(cg, ret, err);
+}
+
 int rt_container_update(RtContext *ctx, const char *id, const json_t *resources, Error **err)
 {
         _cleanup_(rt_state_freep) RtState *st = NULL;

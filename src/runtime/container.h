@@ -49,6 +49,9 @@ int rt_container_pids(RtContext *ctx, const char *id, pid_t **ret, size_t *ret_n
 /* Applies a LinuxResources object to a live container. */
 int rt_container_update(RtContext *ctx, const char *id, const json_t *resources, Error **err);
 
+/* The cgroup figures of a live container (memory usage and limit, cpu time, pids) as a flat object. */
+int rt_container_stats(RtContext *ctx, const char *id, json_t **ret, Error **err);
+
 typedef struct RtExecOptions {
         json_t *process;            /* a process object (exec --process); NULL: built from the fields below */
         char **args;
