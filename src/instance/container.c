@@ -1,0 +1,775 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* container.c: application containers from images: create, run, start under a monitor, stop, remove */
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "bundle.h"
+#include "common/alloc.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/process.h"
+#include "common/strv.h"
+#include "image/store.h"
+#include "instance.h"
+#include "internal.h"
+#include "runtime/container.h"
+#include "storage/overlay.h"
+
+static char *random_id(void)
+{
+        uint8_t b[32];
+        char *id = xmalloc(65);
+
+        if (getrandom(b, sizeof(b), 0) != sizeof(b))
+                abort();
+        for (size_t i = 0; i < sizeof(b); i++)
+                sprintf(id + 2 * i, "%02x", b[i]);
+        return id;
+}
+
+/* A name like docker's when none was given: two words and, on a clash, a number. */
+static char *random_name(InstDb *db)
+{
+        static const char *const adjectives[] = { "brave", "calm", "eager", "fond", "keen", "lucid", "merry",
+                                                  "nimble", "quiet", "sharp", "swift", "tender", "vivid", "witty" };
+        static const char *const nouns[] = { "albatross", "badger", "crane", "dolphin", "falcon", "gecko", "heron",
+                                             "ibis", "lynx", "marten", "otter", "puffin", "raven", "wren" };
+        uint32_t x;
+
+        for (int attempt = 0;; attempt++) {
+                _cleanup_(inst_record_freep) InstRecord *rec = NULL;
+                char *name;
+
+                if (getrandom(&x, sizeof(x), 0) != sizeof(x))
+                        abort();
+                name = attempt < 8 ? xasprintf("%s_%s", adjectives[x % ARRAY_SIZE(adjectives)],
+                                               nouns[(x >> 8) % ARRAY_SIZE(nouns)])
+                                   : xasprintf("%s_%s_%u", adjectives[x % ARRAY_SIZE(adjectives)],
+                                               nouns[(x >> 8) % ARRAY_SIZE(nouns)], (x >> 16) % 10000);
+                if (inst_db_instance_find(db, name, &rec, NULL) == -ENOENT)
+                        return name;
+                free(name);
+        }
+}
+
+int inst_check_name(const char *name, Error **err)
+{
+        size_t n = strlen(name);
+
+        /* docker's rule: [a-zA-Z0-9][a-zA-Z0-9_.-]* */
+        if (n == 0 || n > 128 || !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", name[0]) ||
+            strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != n)
+                return error_setf(err, EINVAL, "invalid name '%s': use letters, digits, '_', '.' and '-'", name);
+        return 0;
+}
+
+/* The image's config document, from the store. */
+static int image_config(InstContext *c, const InstImage *img, json_t **ret, Error **err)
+{
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        ImgStore *store;
+        size_t len;
+        int r;
+
+        r = inst_context_store(c, &store, err);
+        if (r < 0)
+                return r;
+        r = img_store_open_blob(store, img->config_digest, &fd, err);
+        if (r < 0)
+                return error_wrap(err, r, "image config");
+        r = fd_read_all(fd, &buf, &len, err);
+        if (r < 0)
+                return r;
+        return json_parse(buf, len, "image config", ret, err);
+}
+
+/* Mounts the instance's root filesystem unless it already is (it is not after a reboot). */
+static int rootfs_mount(InstContext *c, const char *id, char *const *layers, Error **err)
+{
+        _cleanup_free_ char *rootfs = inst_path(c, id, "rootfs"), *upper = inst_path(c, id, "upper"),
+                                  *work = inst_path(c, id, "work"), *layers_dir = xasprintf("%s/layers", c->root);
+        _cleanup_strv_ char **names = NULL;
+
+        if (stor_overlay_is_mounted(rootfs))
+                return 0;
+        for (size_t i = 0; layers && layers[i]; i++)
+                strv_push(&names, strncmp(layers[i], "sha256:", 7) == 0 ? layers[i] + 7 : layers[i]);
+        return stor_overlay_mount(layers_dir, names, upper, work, rootfs, err);
+}
+
+/* /etc/hosts, /etc/hostname and /etc/resolv.conf of the instance, bind-mounted over the image's. */
+static int write_etc_files(InstContext *c, const char *id, const char *hostname, bool is_host_network,
+                           InstBind files[static 3], Error **err)
+{
+        _cleanup_free_ char *hosts = inst_path(c, id, "hosts"), *hn = inst_path(c, id, "hostname"),
+                                  *resolv = inst_path(c, id, "resolv.conf"), *text = NULL, *host_resolv = NULL;
+        int r;
+
+        text = is_host_network ? NULL
+                               : xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                                           "127.0.1.1\t%s\n",
+                                           hostname);
+        if (is_host_network)
+                read_file_at(AT_FDCWD, "/etc/hosts", &text, NULL, NULL);
+        r = write_file_atomic_at(AT_FDCWD, hosts, text ? text : "", text ? strlen(text) : 0, 0644, err);
+        if (r < 0)
+                return r;
+        free(text);
+        text = xasprintf("%s\n", hostname);
+        r = write_file_atomic_at(AT_FDCWD, hn, text, strlen(text), 0644, err);
+        if (r < 0)
+                return r;
+        read_file_at(AT_FDCWD, "/etc/resolv.conf", &host_resolv, NULL, NULL);
+        r = write_file_atomic_at(AT_FDCWD, resolv, host_resolv ? host_resolv : "",
+                                 host_resolv ? strlen(host_resolv) : 0, 0644, err);
+        if (r < 0)
+                return r;
+        files[0] = (InstBind){ TAKE_PTR(hosts), xstrdup("/etc/hosts"), false };
+        files[1] = (InstBind){ TAKE_PTR(hn), xstrdup("/etc/hostname"), false };
+        files[2] = (InstBind){ TAKE_PTR(resolv), xstrdup("/etc/resolv.conf"), false };
+        return 0;
+}
+
+/* Writes the bundle's config.json from the image's config and the run options. */
+static int write_bundle(InstContext *c, const InstRecord *rec, const InstImage *img, const InstRunOptions *o,
+                        Error **err)
+{
+        _cleanup_free_ char *rootfs = inst_path(c, rec->id, "rootfs"), *cfg_path = inst_path(c, rec->id, "config.json"),
+                                  *cgpath = xasprintf("/hull/%s", rec->id), *text = NULL;
+        _cleanup_json_ json_t *icfg = NULL, *cfg = NULL;
+        _cleanup_close_ int rootfs_fd = -EBADF;
+        InstBind files[3] = {};
+        InstBind *binds = xnew0(InstBind, o->n_binds + 1);
+        bool is_host_network = o->network && strcmp(o->network, "host") == 0;
+        char short_id[13];
+        int r;
+
+        snprintf(short_id, sizeof(short_id), "%.12s", rec->id);
+        r = image_config(c, img, &icfg, err);
+        if (r < 0)
+                goto out;
+        r = write_etc_files(c, rec->id, o->hostname ? o->hostname : short_id, is_host_network, files, err);
+        if (r < 0)
+                goto out;
+        rootfs_fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rootfs_fd < 0) {
+                r = error_set(err, errno, "open '%s'", rootfs);
+                goto out;
+        }
+        for (size_t i = 0; i < o->n_binds; i++)
+                binds[i] = (InstBind){ o->binds[i].source, o->binds[i].destination, o->binds[i].is_readonly };
+        InstRunSpec spec = {
+                .id = rec->id,
+                .cmd = o->cmd,
+                .entrypoint = o->entrypoint,
+                .env = o->env,
+                .binds = binds,
+                .n_binds = o->n_binds,
+                .files = files,
+                .n_files = ARRAY_SIZE(files),
+                .user = o->user,
+                .workdir = o->workdir,
+                .hostname = o->hostname,
+                .is_read_only = o->is_read_only,
+                /* A detached container's terminal is made by its monitor, not by the runtime. */
+                .is_tty = o->is_tty && !o->is_detached,
+                .is_host_network = is_host_network,
+                .is_privileged = o->is_privileged,
+                .memory = o->memory,
+                .cpus = o->cpus,
+                .pids_limit = o->pids_limit,
+                .cap_add = o->cap_add,
+                .cap_drop = o->cap_drop,
+                .cgroups_path = cgpath,
+        };
+        r = inst_bundle_config(icfg, &spec, rootfs, rootfs_fd, &cfg, err);
+        if (r < 0)
+                goto out;
+        text = json_dumps(cfg, JSON_INDENT(2));
+        r = write_file_atomic_at(AT_FDCWD, cfg_path, text, strlen(text), 0600, err);
+out:
+        for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+                free(files[i].source);
+                free(files[i].destination);
+        }
+        free(binds);
+        return r;
+}
+
+/* Removes an instance's files: its mount first, then its directory. */
+static int remove_files(InstContext *c, const char *id, Error **err)
+{
+        _cleanup_free_ char *rootfs = inst_path(c, id, "rootfs"), *dir = inst_dir(c, id);
+        int r;
+
+        r = stor_overlay_umount(rootfs, err);
+        if (r < 0)
+                return r;
+        return rm_rf_at(AT_FDCWD, dir, err);
+}
+
+int inst_create(InstContext *c, const InstImage *img, const char *image_name, const InstRunOptions *o,
+                InstRecord **ret, Error **err)
+{
+        _cleanup_(inst_record_freep) InstRecord *rec = xnew0(InstRecord, 1);
+        _cleanup_json_ json_t *opts = inst_run_options_to_json(o);
+        _cleanup_free_ char *dir = NULL;
+        int r;
+
+        rec->id = random_id();
+        if (o->name) {
+                r = inst_check_name(o->name, err);
+                if (r < 0)
+                        return r;
+        }
+        rec->name = o->name ? xstrdup(o->name) : random_name(c->db);
+        rec->kind = INST_KIND_CONTAINER;
+        rec->image_id = xstrdup(img->id);
+        rec->image_name = xstrdup(image_name);
+        rec->options = json_dump_compact(opts);
+        rec->created = time(NULL);
+        rec->exit_code = -1;
+        rec->is_auto_remove = o->is_auto_remove;
+
+        /* The record first: from here on `hull rm` can remove whatever part of it exists. */
+        r = inst_db_instance_add(c->db, rec, err);
+        if (r < 0)
+                return r;
+        dir = inst_dir(c, rec->id);
+        r = mkdir_p(dir, 0700, err);
+        if (r >= 0)
+                r = rootfs_mount(c, rec->id, img->layers, err);
+        if (r >= 0)
+                r = write_bundle(c, rec, img, o, err);
+        if (r < 0) {
+                remove_files(c, rec->id, NULL);
+                inst_db_instance_remove(c->db, rec->id, NULL);
+                return r;
+        }
+        *ret = TAKE_PTR(rec);
+        return 0;
+}
+
+const char *inst_state_name(InstState s)
+{
+        static const char *const names[] = {
+                [INST_STATE_CREATED] = "created",
+                [INST_STATE_RUNNING] = "running",
+                [INST_STATE_PAUSED] = "paused",
+                [INST_STATE_EXITED] = "exited",
+        };
+        return s < ARRAY_SIZE(names) ? names[s] : "unknown";
+}
+
+/* The monitor's pid and start time, from its pid file; 0 when there is none or it is gone. */
+static pid_t monitor_pid(InstContext *c, const char *id)
+{
+        _cleanup_free_ char *path = inst_path(c, id, "monitor.pid"), *text = NULL;
+        unsigned long long start = 0;
+        int pid = 0;
+
+        if (read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0 || sscanf(text, "%d %llu", &pid, &start) != 2)
+                return 0;
+        return process_is_alive(pid, start) ? pid : 0;
+}
+
+/* Waits up to ms for a process to end. */
+static void wait_pid_gone(pid_t pid, int ms)
+{
+        _cleanup_close_ int pfd = pidfd_open_pid(pid);
+        struct pollfd p = { .fd = pfd, .events = POLLIN };
+
+        if (pfd >= 0)
+                poll(&p, 1, ms);
+}
+
+/* The exit status the monitor recorded, or -1. */
+static int read_exit_file(InstContext *c, const char *id)
+{
+        _cleanup_free_ char *path = inst_path(c, id, "exit"), *text = NULL;
+        int status;
+
+        if (read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0 || sscanf(text, "%d", &status) != 1)
+                return -1;
+        return status;
+}
+
+/* A stopped container: takes its exit status into the record and drops its runtime state. */
+static int collect_exit(InstContext *c, InstRecord *rec, Error **err)
+{
+        RtContext *rt;
+        pid_t mon = monitor_pid(c, rec->id);
+        int status, r;
+
+        /* The monitor writes the status just after it reaps the init: give it a moment. */
+        if (mon > 0)
+                wait_pid_gone(mon, 5000);
+        status = read_exit_file(c, rec->id);
+        r = inst_context_runtime(c, &rt, err);
+        if (r < 0)
+                return r;
+        r = rt_container_delete(rt, rec->id, true, err);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        rec->finished = time(NULL);
+        rec->exit_code = status;
+        return inst_db_instance_set_run(c->db, rec->id, rec->started, rec->finished, rec->exit_code, err);
+}
+
+int inst_state(InstContext *c, InstRecord *rec, InstState *ret, pid_t *ret_pid, Error **err)
+{
+        _cleanup_json_ json_t *st = NULL;
+        const char *status = NULL;
+        json_int_t pid = 0;
+        RtContext *rt;
+        int r;
+
+        if (ret_pid)
+                *ret_pid = 0;
+        r = inst_context_runtime(c, &rt, err);
+        if (r < 0)
+                return r;
+        r = rt_container_state(rt, rec->id, &st, NULL);
+        if (r == -ENOENT) {
+                *ret = rec->started ? INST_STATE_EXITED : INST_STATE_CREATED;
+                return 0;
+        }
+        if (r < 0)
+                return rt_container_state(rt, rec->id, &st, err);
+        json_unpack(st, "{s:s, s?:I}", "status", &status, "pid", &pid);
+        if (strcmp(status, "stopped") == 0) {
+                r = collect_exit(c, rec, err);
+                if (r < 0)
+                        return r;
+                *ret = INST_STATE_EXITED;
+                return 0;
+        }
+        if (ret_pid)
+                *ret_pid = (pid_t)pid;
+        if (strcmp(status, "running") == 0)
+                *ret = INST_STATE_RUNNING;
+        else if (strcmp(status, "paused") == 0)
+                *ret = INST_STATE_PAUSED;
+        else
+                *ret = INST_STATE_CREATED;
+        return 0;
+}
+
+/* Loads the record's options. */
+static int record_options(const InstRecord *rec, InstRunOptions *ret, Error **err)
+{
+        _cleanup_json_ json_t *j = NULL;
+        int r = json_parse(rec->options, strlen(rec->options), "instance options", &j, err);
+
+        return r < 0 ? r : inst_run_options_from_json(j, ret, err);
+}
+
+/* Makes sure the instance can be started: not running, root file system mounted, no stale state. */
+static int prepare_start(InstContext *c, InstRecord *rec, Error **err)
+{
+        _cleanup_(inst_image_freep) InstImage *img = NULL;
+        _cleanup_free_ char *exit_path = inst_path(c, rec->id, "exit");
+        InstState state;
+        int r;
+
+        r = inst_state(c, rec, &state, NULL, err);
+        if (r < 0)
+                return r;
+        if (state == INST_STATE_RUNNING || state == INST_STATE_PAUSED)
+                return error_setf(err, EBUSY, "'%s' is already %s", rec->name, inst_state_name(state));
+        if (state == INST_STATE_CREATED) {
+                /* A create that never started (a crash between the two): start from scratch. */
+                RtContext *rt;
+                r = inst_context_runtime(c, &rt, err);
+                if (r < 0)
+                        return r;
+                r = rt_container_delete(rt, rec->id, true, NULL);
+                (void)r;
+        }
+        r = inst_db_image_find(c->db, rec->image_id, &img, err);
+        if (r < 0)
+                return error_wrap(err, r, "image of '%s'", rec->name);
+        r = rootfs_mount(c, rec->id, img->layers, err);
+        if (r < 0)
+                return r;
+        if (unlink(exit_path) < 0 && errno != ENOENT)
+                return error_set(err, errno, "remove '%s'", exit_path);
+        return 0;
+}
+
+int inst_run_foreground(InstContext *c, InstRecord *rec, int *ret_status, Error **err)
+{
+        _cleanup_free_ char *bundle = inst_dir(c, rec->id);
+        RtCreateOptions ro = { .bundle = bundle };
+        RtContext *rt;
+        int status = -1, r;
+
+        r = prepare_start(c, rec, err);
+        if (r < 0)
+                return r;
+        r = inst_context_runtime(c, &rt, err);
+        if (r < 0)
+                return r;
+        rec->started = time(NULL);
+        rec->finished = 0;
+        r = inst_db_instance_set_run(c->db, rec->id, rec->started, 0, -1, err);
+        if (r < 0)
+                return r;
+        r = rt_container_run(rt, rec->id, &ro, &status, err);
+        rec->finished = time(NULL);
+        rec->exit_code = r < 0 ? -1 : status;
+        inst_db_instance_set_run(c->db, rec->id, rec->started, rec->finished, rec->exit_code, NULL);
+        if (r < 0)
+                return r;
+        *ret_status = status;
+        return 0;
+}
+
+/* Where hull-monitor is: beside this binary (build tree and bin/), else the installed libexec dir. */
+static char *monitor_path(const InstContext *c)
+{
+        if (getenv("HULL_MONITOR"))
+                return xstrdup(getenv("HULL_MONITOR"));
+        if (c->self_exe) {
+                _cleanup_free_ char *dir = xstrdup(c->self_exe);
+                char *slash = strrchr(dir, '/');
+                if (slash) {
+                        *slash = '\0';
+                        char *p = xasprintf("%s/hull-monitor", dir);
+                        if (access(p, X_OK) == 0)
+                                return p;
+                        free(p);
+                }
+        }
+        return xstrdup(HULL_LIBEXECDIR "/hull-monitor");
+}
+
+/* Sends a failure from the monitor's child to the waiting parent, and exits. */
+_noreturn_ static void child_fail(int sync_fd, int r, Error *e)
+{
+        const char *msg = error_message(e, r);
+        ssize_t w = write(sync_fd, msg, strlen(msg));
+        (void)w;
+        _exit(1);
+}
+
+/*
+ * The child that becomes the monitor: a new session, a child subreaper, the container's stdio
+ * made from pipes (or a pseudo-terminal), the container created, then hull-monitor in our place.
+ */
+_noreturn_ static void monitor_child(InstContext *c, const InstRecord *rec, const InstRunOptions *o,
+                                     const char *monitor, int sync_fd)
+{
+        _cleanup_free_ char *bundle = inst_dir(c, rec->id), *log = inst_path(c, rec->id, "ctr.log"),
+                                  *exit_path = inst_path(c, rec->id, "exit"),
+                                  *pid_file = inst_path(c, rec->id, "pid");
+        RtCreateOptions ro = { .bundle = bundle, .pid_file = pid_file };
+        Error *e = NULL;
+        RtContext *rt;
+        int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, in[2] = { -1, -1 }, devnull, logfd, r;
+        char outs[16], errs[16], pids[16];
+
+        setsid();
+        prctl(PR_SET_CHILD_SUBREAPER, 1);
+        /* Our own messages (the runtime's warnings) go to the parent's stderr, not the container log. */
+        logfd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+        log_setup(logfd, false, log_max_level());
+        devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (o->is_tty) {
+                int master, slave;
+                if (openpty(&master, &slave, NULL, NULL, NULL) < 0)
+                        child_fail(sync_fd, error_set(&e, errno, "openpty"), e);
+                out[0] = master;
+                out[1] = slave;
+                in[0] = slave;
+        } else {
+                if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
+                        child_fail(sync_fd, error_set(&e, errno, "pipe"), e);
+                /* -i: stdin stays open (the monitor holds its write end) instead of reading EOF. */
+                if (o->is_interactive && pipe2(in, 0) < 0)
+                        child_fail(sync_fd, error_set(&e, errno, "pipe"), e);
+        }
+        dup2(in[0] >= 0 ? in[0] : devnull, STDIN_FILENO);
+        dup2(out[1], STDOUT_FILENO);
+        dup2(errp[1] >= 0 ? errp[1] : out[1], STDERR_FILENO);
+        r = inst_context_runtime(c, &rt, &e);
+        if (r >= 0)
+                r = rt_container_create(rt, rec->id, &ro, &e);
+        if (r < 0)
+                child_fail(sync_fd, r, e);
+        /* Only the container holds the write ends now. */
+        dup2(devnull, STDIN_FILENO);
+        dup2(devnull, STDOUT_FILENO);
+        dup2(devnull, STDERR_FILENO);
+        close(out[1]);
+        if (errp[1] >= 0)
+                close(errp[1]);
+        if (in[0] >= 0 && !o->is_tty)
+                close(in[0]);
+        {
+                _cleanup_free_ char *text = NULL;
+                if (read_file_at(AT_FDCWD, pid_file, &text, NULL, NULL) < 0)
+                        child_fail(sync_fd, error_setf(&e, EIO, "no pid file"), e);
+                snprintf(pids, sizeof(pids), "%d", atoi(text));
+        }
+        /* The read ends go to the monitor: they must outlive the exec. */
+        fcntl(out[0], F_SETFD, 0);
+        if (errp[0] >= 0)
+                fcntl(errp[0], F_SETFD, 0);
+        snprintf(outs, sizeof(outs), "%d", out[0]);
+        snprintf(errs, sizeof(errs), "%d", errp[0]);
+        close(sync_fd);
+        if (rec->is_auto_remove && c->self_exe)
+                execl(monitor, monitor, log, exit_path, pids, outs, errs, c->self_exe, c->root, rec->name, NULL);
+        else
+                execl(monitor, monitor, log, exit_path, pids, outs, errs, NULL);
+        _exit(127);
+}
+
+int inst_start_detached(InstContext *c, InstRecord *rec, Error **err)
+{
+        _cleanup_(inst_run_options_done) InstRunOptions o = {};
+        _cleanup_free_ char *monitor = monitor_path(c), *mon_pid_path = inst_path(c, rec->id, "monitor.pid"),
+                                  *text = NULL;
+        _cleanup_close_ int rd = -EBADF;
+        int sync[2];
+        char msg[2048];
+        uint64_t start = 0;
+        RtContext *rt;
+        ssize_t n;
+        pid_t pid;
+        int r;
+
+        if (access(monitor, X_OK) < 0)
+                return error_set(err, errno, "monitor '%s'", monitor);
+        r = record_options(rec, &o, err);
+        if (r < 0)
+                return r;
+        r = prepare_start(c, rec, err);
+        if (r < 0)
+                return r;
+        r = inst_context_runtime(c, &rt, err);
+        if (r < 0)
+                return r;
+        if (pipe2(sync, O_CLOEXEC) < 0)
+                return error_set(err, errno, "pipe");
+        pid = fork();
+        if (pid < 0) {
+                close(sync[0]);
+                close(sync[1]);
+                return error_set(err, errno, "fork");
+        }
+        if (pid == 0) {
+                close(sync[0]);
+                monitor_child(c, rec, &o, monitor, sync[1]);
+        }
+        close(sync[1]);
+        rd = sync[0];
+        /* EOF without a word: the container is created and the monitor runs. */
+        do
+                n = read(rd, msg, sizeof(msg) - 1);
+        while (n < 0 && errno == EINTR);
+        if (n > 0) {
+                msg[n] = '\0';
+                waitpid(pid, NULL, 0);
+                return error_setf(err, EIO, "%s", msg);
+        }
+        process_start_time(pid, &start);
+        text = xasprintf("%d %llu\n", (int)pid, (unsigned long long)start);
+        r = write_file_atomic_at(AT_FDCWD, mon_pid_path, text, strlen(text), 0644, err);
+        if (r >= 0) {
+                rec->started = time(NULL);
+                rec->finished = 0;
+                r = inst_db_instance_set_run(c->db, rec->id, rec->started, 0, -1, err);
+        }
+        if (r >= 0)
+                r = rt_container_start(rt, rec->id, err);
+        if (r < 0) {
+                rt_container_delete(rt, rec->id, true, NULL);
+                return r;
+        }
+        return 0;
+}
+
+/* Waits up to timeout_ms for the container's init to end; true if it did. */
+static bool wait_exit(pid_t pid, int timeout_ms)
+{
+        _cleanup_close_ int pfd = pidfd_open_pid(pid);
+        struct pollfd p = { .fd = pfd, .events = POLLIN };
+
+        if (pfd < 0)
+                return true; /* already gone */
+        return poll(&p, 1, timeout_ms) > 0;
+}
+
+int inst_stop(InstContext *c, InstRecord *rec, int timeout, Error **err)
+{
+        _cleanup_(inst_run_options_done) InstRunOptions o = {};
+        InstState state;
+        RtContext *rt;
+        pid_t pid;
+        int r;
+
+        r = inst_state(c, rec, &state, &pid, err);
+        if (r < 0)
+                return r;
+        if (state != INST_STATE_RUNNING && state != INST_STATE_PAUSED)
+                return 0;
+        r = record_options(rec, &o, err);
+        if (r < 0)
+                return r;
+        if (timeout < 0)
+                timeout = o.stop_timeout >= 0 ? o.stop_timeout : 10;
+        r = inst_context_runtime(c, &rt, err);
+        if (r < 0)
+                return r;
+        r = rt_container_kill(rt, rec->id, SIGTERM, false, NULL);
+        if (state == INST_STATE_PAUSED)
+                rt_container_pause(rt, rec->id, false, NULL); /* a frozen process cannot act on it */
+        if (r < 0 || !wait_exit(pid, timeout * 1000)) {
+                r = rt_container_kill(rt, rec->id, SIGKILL, true, err);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+                wait_exit(pid, 10000);
+        }
+        return inst_state(c, rec, &state, NULL, err);
+}
+
+int inst_kill(InstContext *c, InstRecord *rec, int sig, Error **err)
+{
+        InstState state;
+        RtContext *rt;
+        int r;
+
+        r = inst_state(c, rec, &state, NULL, err);
+        if (r < 0)
+                return r;
+        if (state != INST_STATE_RUNNING && state != INST_STATE_PAUSED)
+                return error_setf(err, EINVAL, "'%s' is not running", rec->name);
+        r = inst_context_runtime(c, &rt, err);
+        if (r < 0)
+                return r;
+        return rt_container_kill(rt, rec->id, sig, false, err);
+}
+
+int inst_remove(InstContext *c, InstRecord *rec, bool is_force, Error **err)
+{
+        InstState state;
+        RtContext *rt;
+        pid_t pid;
+        int r;
+
+        r = inst_state(c, rec, &state, &pid, err);
+        if (r < 0)
+                return r;
+        if ((state == INST_STATE_RUNNING || state == INST_STATE_PAUSED) && !is_force)
+                return error_setf(err, EBUSY, "'%s' is %s: stop it first, or use rm -f", rec->name,
+                                  inst_state_name(state));
+        r = inst_context_runtime(c, &rt, err);
+        if (r < 0)
+                return r;
+        if (state != INST_STATE_EXITED) {
+                r = rt_container_delete(rt, rec->id, true, err);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+                if (pid > 0)
+                        wait_exit(pid, 10000);
+        }
+        /* The record goes before the files: a crash in between leaves only files to sweep. */
+        r = inst_db_instance_remove(c->db, rec->id, err);
+        if (r < 0)
+                return r;
+        return remove_files(c, rec->id, err);
+}
+
+int inst_exec(InstContext *c, InstRecord *rec, const InstExecOptions *o, int *ret_status, Error **err)
+{
+        _cleanup_free_ char *user = NULL;
+        InstState state;
+        RtContext *rt;
+        int r;
+
+        r = inst_state(c, rec, &state, NULL, err);
+        if (r < 0)
+                return r;
+        if (state != INST_STATE_RUNNING)
+                return error_setf(err, EINVAL, "'%s' is %s, not running", rec->name, inst_state_name(state));
+        if (o->user) {
+                _cleanup_free_ char *rootfs = inst_path(c, rec->id, "rootfs");
+                _cleanup_close_ int fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                InstUser u = {};
+                r = inst_user_resolve_in_root(o->user, fd, &u, err);
+                if (r < 0)
+                        return r;
+                user = xasprintf("%u:%u", u.uid, u.gid);
+                inst_user_done(&u);
+        }
+        r = inst_context_runtime(c, &rt, err);
+        if (r < 0)
+                return r;
+        RtExecOptions eo = {
+                .args = o->args,
+                .env = o->env,
+                .cwd = o->workdir,
+                .user = user,
+                .is_tty = o->is_tty,
+                .is_detached = o->is_detached,
+        };
+        return rt_container_exec(rt, rec->id, &eo, ret_status, err);
+}
+
+int inst_stats(InstContext *c, InstRecord *rec, json_t **ret, Error **err)
+{
+        InstState state;
+        RtContext *rt;
+        int r;
+
+        r = inst_state(c, rec, &state, NULL, err);
+        if (r < 0)
+                return r;
+        if (state == INST_STATE_EXITED || state == INST_STATE_CREATED)
+                return error_setf(err, EINVAL, "'%s' is %s, not running", rec->name, inst_state_name(state));
+        r = inst_context_runtime(c, &rt, err);
+        if (r < 0)
+                return r;
+        r = rt_container_stats(rt, rec->id, ret, err);
+        if (r >= 0) {
+                json_object_set_new(*ret, "id", json_string(rec->id));
+                json_object_set_new(*ret, "name", json_string(rec->name));
+        }
+        return r;
+}
+
+int inst_inspect(InstContext *c, InstRecord *rec, json_t **ret, Error **err)
+{
+        _cleanup_json_ json_t *opts = NULL;
+        _cleanup_free_ char *dir = inst_dir(c, rec->id), *rootfs = inst_path(c, rec->id, "rootfs"),
+                            *log = inst_path(c, rec->id, "ctr.log");
+        InstState state;
+        pid_t pid;
+        int r;
+
+        r = inst_state(c, rec, &state, &pid, err);
+        if (r < 0)
+                return r;
+        r = json_parse(rec->options, strlen(rec->options), "instance options", &opts, err);
+        if (r < 0)
+                return r;
+        *ret = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:i, s:O, s:o, s:o, s:o}", "id",
+                         rec->id, "name", rec->name, "kind", inst_kind_name(rec->kind), "image", rec->image_name,
+                         "image_id", rec->image_id ? rec->image_id : "", "state", inst_state_name(state), "pid",
+                         (int)pid, "created", (json_int_t)rec->created, "started", (json_int_t)rec->started,
+                         "finished", (json_int_t)rec->finished, "exit_code", rec->exit_code, "options", opts,
+                         "bundle", json_string(dir), "rootfs", json_string(rootfs), "log", json_string(log));
+        return 0;
+}

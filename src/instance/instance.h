@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* instance.h: instances (containers for now) made from images: their records, files and lifecycle */
+#pragma once
+
+#include <jansson.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "common/error.h"
+#include "db.h"
+
+typedef struct ImgStore ImgStore;
+typedef struct RtContext RtContext;
+
+/* Where hull keeps everything: the state root ($root: database, blobs, layers, instances) and
+ * the run root (runtime state that does not survive a reboot). */
+typedef struct InstContext {
+        char *root;
+        char *runroot;
+        InstDb *db;
+        ImgStore *store;  /* opened on first use */
+        RtContext *rt;    /* the OCI runtime's context under $runroot/oci, opened on first use */
+        char *self_exe;   /* this hull binary, for the monitor's --rm */
+        int store_lock_fd; /* $root/store.lock while held */
+        unsigned store_lock_depth;
+} InstContext;
+
+/* Opens the state under root (made when missing, mode 0700) and runroot (NULL: root/run). */
+int inst_context_open(const char *root, const char *runroot, InstContext **ret, Error **err);
+InstContext *inst_context_free(InstContext *c);
+DEFINE_CLEANUP_FUNC(InstContext *, inst_context_free)
+int inst_context_store(InstContext *c, ImgStore **ret, Error **err);
+int inst_context_runtime(InstContext *c, RtContext **ret, Error **err);
+/* $root/instances/<id> and files in it. */
+char *inst_dir(const InstContext *c, const char *id);
+char *inst_path(const InstContext *c, const char *id, const char *file);
+
+typedef enum InstState {
+        INST_STATE_CREATED,
+        INST_STATE_RUNNING,
+        INST_STATE_PAUSED,
+        INST_STATE_EXITED,
+} InstState;
+
+const char *inst_state_name(InstState s);
+
+/* An instance's live state: the runtime's view, with a stopped container's exit status recorded in
+ * the database and its runtime state removed (so a later start can create it again). */
+int inst_state(InstContext *c, InstRecord *rec, InstState *ret, pid_t *ret_pid, Error **err);
+
+typedef struct InstBindSpec {
+        char *source;
+        char *destination;
+        bool is_readonly;
+} InstBindSpec;
+
+/* What `hull run` was asked for; kept as JSON in the instance record, so start can rebuild it. */
+typedef struct InstRunOptions {
+        char *name;
+        char **cmd;
+        char **entrypoint;
+        char **env;
+        InstBindSpec *binds;
+        size_t n_binds;
+        char *user;
+        char *workdir;
+        char *hostname;
+        char *network;   /* "none" or "host" */
+        int64_t memory;  /* bytes */
+        double cpus;
+        int64_t pids_limit;
+        char **cap_add;
+        char **cap_drop;
+        bool is_read_only;
+        bool is_tty;
+        bool is_interactive;
+        bool is_detached;
+        bool is_auto_remove;
+        bool is_privileged;
+        int stop_timeout; /* seconds; -1: default 10 */
+} InstRunOptions;
+
+void inst_run_options_done(InstRunOptions *o);
+json_t *inst_run_options_to_json(const InstRunOptions *o);
+int inst_run_options_from_json(const json_t *j, InstRunOptions *ret, Error **err);
+
+/*
+ * Creates an instance of image (already resolved): its record, directory, root filesystem (an
+ * overlay over the image's layers) and bundle. On failure nothing is left. *ret gets the record.
+ */
+int inst_create(InstContext *c, const InstImage *img, const char *image_name, const InstRunOptions *o,
+                InstRecord **ret, Error **err);
+
+/* Runs a created or exited instance in the foreground: the caller's terminal or stdio is the
+ * container's; returns once it exits, with its status (code or 128+signal) in *ret_status. */
+int inst_run_foreground(InstContext *c, InstRecord *rec, int *ret_status, Error **err);
+
+/* Starts an instance detached, under its monitor (logs, exit status). Returns once it runs. */
+int inst_start_detached(InstContext *c, InstRecord *rec, Error **err);
+
+/* Stops a running instance: its stop signal, then SIGKILL after timeout seconds (-1: its own). */
+int inst_stop(InstContext *c, InstRecord *rec, int timeout, Error **err);
+int inst_kill(InstContext *c, InstRecord *rec, int sig, Error **err);
+/* Removes an instance, files and record; a running one only with is_force (killed first). */
+int inst_remove(InstContext *c, InstRecord *rec, bool is_force, Error **err);
+
+typedef struct InstExecOptions {
+        char **args;
+        char **env;
+        const char *user;
+        const char *workdir;
+        bool is_tty;
+        bool is_detached;
+} InstExecOptions;
+
+int inst_exec(InstContext *c, InstRecord *rec, const InstExecOptions *o, int *ret_status, Error **err);
+
+/* Copies the instance's log to stdout/stderr, following it while the instance runs when is_follow. */
+int inst_logs(InstContext *c, InstRecord *rec, bool is_follow, bool has_timestamps, Error **err);
+
+/* The inspect document of an instance. */
+int inst_inspect(InstContext *c, InstRecord *rec, json_t **ret, Error **err);
+/* cgroup figures of a running instance. */
+int inst_stats(InstContext *c, InstRecord *rec, json_t **ret, Error **err);

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* monitor.c: hull-monitor, the small process that stays with a detached container: its logs and exit status */
+/*
+ * hull starts a detached container from a child that becomes a child subreaper, creates the
+ * container, and then executes this program in its place (the subreaper flag survives execve), so
+ * the container's init is our child. We copy what the container writes to its stdout and stderr
+ * into a log file, one CRI-format line per line ("<RFC 3339 time> stdout F <text>"), and when the
+ * init exits we write its status (shell form: code, or 128+signal) to the exit file. This program
+ * links only against libc, statically where the toolchain allows, so that it costs well under a MiB.
+ *
+ * usage: hull-monitor LOG EXIT PID OUT_FD ERR_FD [HULL ROOT NAME]
+ *   OUT_FD and ERR_FD are the read ends of the container's stdout and stderr (ERR_FD may be -1 when
+ *   both go to one terminal); with HULL ROOT NAME, `HULL --root ROOT rm -f NAME` is executed once
+ *   the container has exited (run --rm -d).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BUF_SIZE 16384
+
+typedef struct Stream {
+        int fd;
+        const char *name;
+        char line[BUF_SIZE]; /* a partial line not yet written */
+        size_t len;
+} Stream;
+
+static int log_fd = -1;
+
+static void write_all(int fd, const char *p, size_t n)
+{
+        while (n > 0) {
+                ssize_t w = write(fd, p, n);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0)
+                        return; /* a full disk loses log lines, never the container */
+                p += w;
+                n -= (size_t)w;
+        }
+}
+
+/* Writes one log record; is_partial marks a line cut at the buffer size or at the end of output. */
+static void log_line(const Stream *s, const char *text, size_t n, bool is_partial)
+{
+        char head[96];
+        struct timespec ts;
+        struct tm tm;
+        int h;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        h = snprintf(head, sizeof(head), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ %s %c ", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec, s->name,
+                     is_partial ? 'P' : 'F');
+        write_all(log_fd, head, (size_t)h);
+        write_all(log_fd, text, n);
+        write_all(log_fd, "\n", 1);
+}
+
+/* Reads what is available; returns false at end of stream. */
+static bool stream_read(Stream *s)
+{
+        ssize_t n;
+
+        do
+                n = read(s->fd, s->line + s->len, sizeof(s->line) - s->len);
+        while (n < 0 && errno == EINTR);
+        if (n < 0 && errno == EAGAIN)
+                return true;
+        if (n <= 0) {
+                if (s->len > 0)
+                        log_line(s, s->line, s->len, true);
+                s->len = 0;
+                return false;
+        }
+        s->len += (size_t)n;
+        size_t start = 0;
+        for (size_t i = 0; i < s->len; i++) {
+                if (s->line[i] != '\n')
+                        continue;
+                size_t end = i;
+                if (end > start && s->line[end - 1] == '\r')
+                        end--;
+                log_line(s, s->line + start, end - start, false);
+                start = i + 1;
+        }
+        if (start == 0 && s->len == sizeof(s->line)) {
+                log_line(s, s->line, s->len, true);
+                start = s->len;
+        }
+        memmove(s->line, s->line + start, s->len - start);
+        s->len -= start;
+        return true;
+}
+
+/* Writes the exit file through a temporary name, so a reader sees a whole status or none. */
+static void write_status(const char *path, int status)
+{
+        char tmp[4096], text[16];
+        int fd, n;
+
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return;
+        n = snprintf(text, sizeof(text), "%d\n", status);
+        write_all(fd, text, (size_t)n);
+        fsync(fd);
+        close(fd);
+        rename(tmp, path);
+}
+
+int main(int argc, char **argv)
+{
+        Stream streams[2] = { { .name = "stdout" }, { .name = "stderr" } };
+        struct pollfd pfd[3];
+        sigset_t mask;
+        pid_t pid;
+        int sfd, status = -1, open_streams = 0;
+        bool has_exited = false;
+
+        if (argc != 6 && argc != 9) {
+                fprintf(stderr, "usage: hull-monitor LOG EXIT PID OUT_FD ERR_FD [HULL ROOT NAME]\n");
+                return 2;
+        }
+        pid = (pid_t)atoi(argv[3]);
+        streams[0].fd = atoi(argv[4]);
+        streams[1].fd = atoi(argv[5]);
+
+        /* The container must not die of our signals, nor we of theirs. */
+        signal(SIGHUP, SIG_IGN);
+        signal(SIGINT, SIG_IGN);
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGPIPE, SIG_IGN);
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+        log_fd = open(argv[1], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+        for (int i = 0; i < 2; i++) {
+                if (streams[i].fd < 0)
+                        continue;
+                fcntl(streams[i].fd, F_SETFD, FD_CLOEXEC);
+                fcntl(streams[i].fd, F_SETFL, O_NONBLOCK);
+                open_streams++;
+        }
+
+        for (;;) {
+                int n = 0, timeout = -1;
+
+                /* Reap first: the init may have exited before the signalfd existed. */
+                for (;;) {
+                        int st;
+                        pid_t p = waitpid(-1, &st, WNOHANG);
+                        if (p <= 0)
+                                break;
+                        if (p == pid) {
+                                status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+                                has_exited = true;
+                        }
+                }
+                if (has_exited && open_streams == 0)
+                        break;
+                /* After the init is gone, its streams close with its pid namespace; a process that
+                 * escaped with them must not hold the status back for long. */
+                if (has_exited)
+                        timeout = 2000;
+                for (int i = 0; i < 2; i++)
+                        if (streams[i].fd >= 0)
+                                pfd[n++] = (struct pollfd){ .fd = streams[i].fd, .events = POLLIN };
+                pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+                int r = poll(pfd, (nfds_t)n, timeout);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r == 0)
+                        break;
+                for (int i = 0; i < n; i++) {
+                        if (!pfd[i].revents)
+                                continue;
+                        if (pfd[i].fd == sfd) {
+                                struct signalfd_siginfo si;
+                                while (read(sfd, &si, sizeof(si)) > 0)
+                                        ;
+                                continue;
+                        }
+                        Stream *s = pfd[i].fd == streams[0].fd ? &streams[0] : &streams[1];
+                        if (!stream_read(s)) {
+                                close(s->fd);
+                                s->fd = -1;
+                                open_streams--;
+                        }
+                }
+        }
+        for (int i = 0; i < 2; i++)
+                if (streams[i].fd >= 0 && streams[i].len > 0)
+                        log_line(&streams[i], streams[i].line, streams[i].len, true);
+        write_status(argv[2], status);
+        if (argc == 9) {
+                /* run --rm -d: the container goes once it has exited. */
+                char *rm[] = { argv[6], "--root", argv[7], "rm", "-f", argv[8], NULL };
+                int devnull = open("/dev/null", O_RDWR);
+                if (devnull >= 0) {
+                        dup2(devnull, STDOUT_FILENO);
+                        dup2(devnull, STDERR_FILENO);
+                }
+                execv(argv[6], rm);
+                return 1;
+        }
+        return 0;
+}
