@@ -4,16 +4,71 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "cli.h"
 #include "common/log.h"
+#include "instance/instance.h"
 
 static const struct {
         const char *name;
         int (*main)(int argc, char **argv);
         const char *help;
 } verbs[] = {
+        { "run", cli_run_main, "run a command in a new container from an image" },
+        { "create", cli_create_main, "create a container without starting it" },
+        { "start", cli_start_main, "start stopped containers" },
+        { "stop", cli_stop_main, "stop containers (SIGTERM, then SIGKILL)" },
+        { "restart", cli_restart_main, "stop and start containers" },
+        { "kill", cli_kill_main, "send a signal to containers" },
+        { "rm", cli_rm_main, "remove containers" },
+        { "exec", cli_exec_main, "run a command in a running container" },
+        { "logs", cli_logs_main, "print a container's output" },
+        { "ps", cli_ps_main, "list containers" },
+        { "inspect", cli_inspect_main, "show a container's or an image's details" },
+        { "stats", cli_stats_main, "show containers' cgroup figures" },
+        { "pull", cli_pull_main, "fetch an image from a registry" },
+        { "push", cli_push_main, "send an image to a registry" },
+        { "images", cli_images_main, "list images" },
+        { "rmi", cli_rmi_main, "remove images" },
+        { "tag", cli_tag_main, "give an image another name" },
+        { "image", cli_image_main, "image commands: ls, pull, push, rm, tag, inspect, import, export, prune" },
+        { "build", cli_build_main, "build an image from a Containerfile" },
+        { "login", cli_login_main, "store credentials for a registry" },
+        { "logout", cli_logout_main, "remove stored credentials for a registry" },
         { "oci", cli_oci_main, "the OCI runtime, command-line compatible with runc" },
 };
+
+/* The global options, given before the verb. */
+static const char *opt_root, *opt_runroot;
+
+int cli_open(InstContext **ret)
+{
+        _cleanup_error_ Error *err = NULL;
+        const char *root = opt_root ? opt_root : getenv("HULL_ROOT") ? getenv("HULL_ROOT") : "/var/lib/hull";
+        const char *runroot = opt_runroot ? opt_runroot : getenv("HULL_RUNROOT");
+        int r;
+
+        /* The default root keeps its run-time state where such state belongs. */
+        if (!runroot && !opt_root && !getenv("HULL_ROOT"))
+                runroot = "/run/hull";
+        r = inst_context_open(root, runroot, ret, &err);
+        return r < 0 ? cli_fail(r, err) : 0;
+}
+
+int cli_bad_option(const char *cmd, int c, char **argv)
+{
+        if (c == ':')
+                return cli_usage_error("%s: flag '%s' needs a value", cmd, argv[optind - 1]);
+        return cli_usage_error("%s: unknown flag '%s'", cmd, argv[optind - 1]);
+}
+
+void cli_print_json(json_t *j)
+{
+        char *s = json_dumps(j, JSON_INDENT(2));
+        puts(s);
+        free(s);
+}
 
 int cli_fail(int r, Error *err)
 {
@@ -43,7 +98,7 @@ int cli_usage_error(const char *fmt, ...)
 
 static void usage(FILE *f)
 {
-        fprintf(f, "usage: hull COMMAND [ARG...]\n\ncommands:\n");
+        fprintf(f, "usage: hull [--root DIR] [--runroot DIR] [--debug] COMMAND [ARG...]\n\ncommands:\n");
         for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
                 fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].help);
         fprintf(f, "  %-10s %s\n", "version", "print the version");
@@ -56,6 +111,25 @@ int main(int argc, char **argv)
         /* hull-oci is the runtime under another name, for tools that want a runc-like binary. */
         if (strcmp(self, "hull-oci") == 0)
                 return cli_oci_main(argc, argv);
+        /* Global options, before the verb. */
+        while (argc > 1 && argv[1][0] == '-') {
+                if ((strcmp(argv[1], "--root") == 0 || strcmp(argv[1], "--runroot") == 0) && argc > 2) {
+                        *(argv[1][2] == 'r' && argv[1][3] == 'o' ? &opt_root : &opt_runroot) = argv[2];
+                        argc -= 2;
+                        argv += 2;
+                } else if (strncmp(argv[1], "--root=", 7) == 0 || strncmp(argv[1], "--runroot=", 10) == 0) {
+                        bool is_root = argv[1][3] == 'o';
+                        *(is_root ? &opt_root : &opt_runroot) = strchr(argv[1], '=') + 1;
+                        argc--;
+                        argv++;
+                } else if (strcmp(argv[1], "--debug") == 0) {
+                        log_setup(STDERR_FILENO, false, LOG_LEVEL_DEBUG);
+                        argc--;
+                        argv++;
+                } else {
+                        break;
+                }
+        }
         if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0 ||
             strcmp(argv[1], "-h") == 0) {
                 usage(argc < 2 ? stderr : stdout);

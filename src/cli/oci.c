@@ -28,17 +28,6 @@ typedef struct Globals {
 
 typedef int (*CommandFn)(Globals *g, int argc, char **argv);
 
-/* getopt_long over a command's own arguments (argv[0] is the command): stops at the first
- * operand, as runc's flag parser does, so "exec ID sh -c x" keeps "-c" for the program. */
-#define FOR_EACH_OPT(c, argc, argv, shorts, longs)                                                       \
-        for (optind = 1, opterr = 0; ((c) = getopt_long((argc), (argv), "+:" shorts, (longs), NULL)) != -1;)
-
-static int bad_option(const char *cmd, int c, char **argv)
-{
-        if (c == ':')
-                return cli_usage_error("%s: flag '%s' needs a value", cmd, argv[optind - 1]);
-        return cli_usage_error("%s: unknown flag '%s'", cmd, argv[optind - 1]);
-}
 
 static int open_context(Globals *g, RtContext **ret)
 {
@@ -57,12 +46,6 @@ static int need_id(const char *cmd, int argc, char **argv, int extra_allowed)
         return 0;
 }
 
-static void print_json(json_t *j)
-{
-        char *s = json_dumps(j, JSON_INDENT(2));
-        puts(s);
-        free(s);
-}
 
 static int parse_int_arg(const char *cmd, const char *flag, const char *v, int *ret)
 {
@@ -87,13 +70,13 @@ static int cmd_spec(Globals *g, int argc, char **argv)
         _cleanup_error_ Error *err = NULL;
         int c, r;
 
-        FOR_EACH_OPT (c, argc, argv, "b:", longs) {
+        CLI_FOR_EACH_OPT (c, argc, argv, "b:", longs) {
                 if (c == 'b')
                         bundle = optarg;
                 else if (c == 'R')
                         is_rootless = true;
                 else
-                        return bad_option("spec", c, argv);
+                        return cli_bad_option("spec", c, argv);
         }
         path = xasprintf("%s/config.json", bundle);
         if (access(path, F_OK) == 0)
@@ -121,7 +104,7 @@ static int create_or_run(Globals *g, int argc, char **argv, bool is_run)
         RtCreateOptions o = {};
         int c, r, status = 0;
 
-        FOR_EACH_OPT (c, argc, argv, "b:d", longs) {
+        CLI_FOR_EACH_OPT (c, argc, argv, "b:d", longs) {
                 switch (c) {
                 case 'b':
                         o.bundle = optarg;
@@ -144,14 +127,14 @@ static int create_or_run(Globals *g, int argc, char **argv, bool is_run)
                         break;
                 case 'd':
                         if (!is_run)
-                                return bad_option(cmd, '?', argv);
+                                return cli_bad_option(cmd, '?', argv);
                         o.is_detached = true;
                         break;
                 case 'k':
                         o.keep = true;
                         break;
                 default:
-                        return bad_option(cmd, c, argv);
+                        return cli_bad_option(cmd, c, argv);
                 }
         }
         if (need_id(cmd, argc, argv, 0) != 0)
@@ -184,8 +167,8 @@ static int simple_command(Globals *g, int argc, char **argv, int extra, RtContex
         static const struct option longs[] = { {} };
         int c;
 
-        FOR_EACH_OPT (c, argc, argv, "", longs)
-                return bad_option(argv[0], c, argv);
+        CLI_FOR_EACH_OPT (c, argc, argv, "", longs)
+                return cli_bad_option(argv[0], c, argv);
         if (need_id(argv[0], argc, argv, extra) != 0)
                 return 1;
         return open_context(g, ret_ctx);
@@ -215,7 +198,7 @@ static int cmd_state(Globals *g, int argc, char **argv)
         r = rt_container_state(ctx, argv[optind], &j, &err);
         if (r < 0)
                 return cli_fail(r, err);
-        print_json(j);
+        cli_print_json(j);
         return 0;
 }
 
@@ -274,11 +257,11 @@ static int cmd_kill(Globals *g, int argc, char **argv)
         bool is_all = false;
         int c, r, sig = SIGTERM;
 
-        FOR_EACH_OPT (c, argc, argv, "a", longs) {
+        CLI_FOR_EACH_OPT (c, argc, argv, "a", longs) {
                 if (c == 'a')
                         is_all = true;
                 else
-                        return bad_option("kill", c, argv);
+                        return cli_bad_option("kill", c, argv);
         }
         if (need_id("kill", argc, argv, 1) != 0)
                 return 1;
@@ -300,11 +283,11 @@ static int cmd_delete(Globals *g, int argc, char **argv)
         bool is_force = false;
         int c, status = 0;
 
-        FOR_EACH_OPT (c, argc, argv, "f", longs) {
+        CLI_FOR_EACH_OPT (c, argc, argv, "f", longs) {
                 if (c == 'f')
                         is_force = true;
                 else
-                        return bad_option("delete", c, argv);
+                        return cli_bad_option("delete", c, argv);
         }
         if (need_id("delete", argc, argv, -1) != 0)
                 return 1;
@@ -332,13 +315,13 @@ static int cmd_list(Globals *g, int argc, char **argv)
         size_t i;
         int c, r;
 
-        FOR_EACH_OPT (c, argc, argv, "f:q", longs) {
+        CLI_FOR_EACH_OPT (c, argc, argv, "f:q", longs) {
                 if (c == 'f')
                         format = optarg;
                 else if (c == 'q')
                         is_quiet = true;
                 else
-                        return bad_option("list", c, argv);
+                        return cli_bad_option("list", c, argv);
         }
         if (strcmp(format, "table") != 0 && strcmp(format, "json") != 0)
                 return cli_usage_error("list: --format '%s': expected table or json", format);
@@ -381,11 +364,11 @@ static int cmd_ps(Globals *g, int argc, char **argv)
         size_t n = 0;
         int c, r;
 
-        FOR_EACH_OPT (c, argc, argv, "f:", longs) {
+        CLI_FOR_EACH_OPT (c, argc, argv, "f:", longs) {
                 if (c == 'f')
                         format = optarg;
                 else
-                        return bad_option("ps", c, argv);
+                        return cli_bad_option("ps", c, argv);
         }
         if (strcmp(format, "table") != 0 && strcmp(format, "json") != 0)
                 return cli_usage_error("ps: --format '%s': expected table or json", format);
@@ -474,7 +457,7 @@ static int cmd_exec(Globals *g, int argc, char **argv)
         RtExecOptions o = {};
         int c, r, status = 0;
 
-        FOR_EACH_OPT (c, argc, argv, "e:tu:g:p:dc:", longs) {
+        CLI_FOR_EACH_OPT (c, argc, argv, "e:tu:g:p:dc:", longs) {
                 switch (c) {
                 case 'C': o.console_socket = optarg; break;
                 case 'w': o.cwd = optarg; break;
@@ -505,7 +488,7 @@ static int cmd_exec(Globals *g, int argc, char **argv)
                 case 'I':
                         break;
                 default:
-                        return bad_option("exec", c, argv);
+                        return cli_bad_option("exec", c, argv);
                 }
         }
         if (need_id("exec", argc, argv, -1) != 0)
@@ -589,7 +572,7 @@ static int cmd_update(Globals *g, int argc, char **argv)
         longs[ARRAY_SIZE(update_flags) + 1] = (struct option){ "l3-cache-schema", required_argument, NULL, 'L' };
         longs[ARRAY_SIZE(update_flags) + 2] = (struct option){ "mem-bw-schema", required_argument, NULL, 'L' };
 
-        FOR_EACH_OPT (c, argc, argv, "r:", longs) {
+        CLI_FOR_EACH_OPT (c, argc, argv, "r:", longs) {
                 if (c == 'r') {
                         resources = optarg;
                 } else if (c == 'L') {
@@ -611,7 +594,7 @@ static int cmd_update(Globals *g, int argc, char **argv)
                                                        optarg);
                         json_object_set_new(sec, update_flags[i].key, json_integer(v));
                 } else {
-                        return bad_option("update", c, argv);
+                        return cli_bad_option("update", c, argv);
                 }
         }
         if (need_id("update", argc, argv, 0) != 0)
@@ -640,7 +623,7 @@ static int cmd_features(Globals *g, int argc, char **argv)
         if (argc > 1)
                 return cli_usage_error("features: unexpected argument '%s'", argv[1]);
         j = rt_features();
-        print_json(j);
+        cli_print_json(j);
         return 0;
 }
 
@@ -697,7 +680,7 @@ int cli_oci_main(int argc, char **argv)
                 case 'h': usage(stdout, argv[0]); return 0;
                 case 'v': printf("hull version 0.1.0\nspec: 1.1.0\n"); return 0;
                 default:
-                        return bad_option("oci", c, argv);
+                        return cli_bad_option("oci", c, argv);
                 }
         }
         if (strcmp(log_format, "text") != 0 && strcmp(log_format, "json") != 0)
