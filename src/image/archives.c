@@ -172,8 +172,9 @@ static int import_dir(ImgStore *store, const char *path, const char *platform, I
 /* A regular file of a tar archive, kept in memory (small metadata) or stored as a blob. */
 typedef struct TarFile {
         char *path;
-        char *digest;
+        char *digest; /* NULL for a symlink */
         int64_t size;
+        char *target; /* a symlink's target, resolved against its directory */
 } TarFile;
 
 /* Copies the data of the current entry to fd. */
@@ -272,12 +273,58 @@ static const char *layer_type_of(ImgStore *store, const char *digest)
         return IMG_MEDIA_OCI_LAYER;
 }
 
+/* The file at path, following symlinks within the archive (skopeo links <id>/layer.tar to <digest>.tar). */
 static const TarFile *find_file(const TarFile *files, size_t n, const char *path)
 {
-        for (size_t i = 0; i < n; i++)
-                if (strcmp(files[i].path, path) == 0)
-                        return &files[i];
+        for (int depth = 0; depth < 8; depth++) {
+                const TarFile *f = NULL;
+                for (size_t i = 0; i < n && !f; i++)
+                        if (strcmp(files[i].path, path) == 0)
+                                f = &files[i];
+                if (!f || f->digest)
+                        return f;
+                path = f->target;
+        }
         return NULL;
+}
+
+/* "a/b/../c.tar" → "a/c.tar"; NULL when it climbs out of the archive. */
+static char *resolve_link(const char *entry, const char *target)
+{
+        _cleanup_strv_ char **parts = NULL;
+        _cleanup_free_ char *joined = NULL;
+        const char *slash = strrchr(entry, '/');
+        char *save = NULL, *out;
+        size_t len = 0;
+
+        joined = target[0] == '/' ? xstrdup(target + 1)
+                 : slash          ? xasprintf("%.*s/%s", (int)(slash - entry), entry, target)
+                                  : xstrdup(target);
+        for (char *t = strtok_r(joined, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
+                if (strcmp(t, ".") == 0)
+                        continue;
+                if (strcmp(t, "..") == 0) {
+                        size_t n = strv_length(parts);
+                        if (n == 0)
+                                return NULL;
+                        free(parts[n - 1]);
+                        parts[n - 1] = NULL;
+                        continue;
+                }
+                strv_push(&parts, t);
+        }
+        out = xstrdup("");
+        for (char **p = parts; p && *p; p++) {
+                out = xrealloc(out, len + strlen(*p) + 2);
+                len += (size_t)sprintf(out + len, "%s%s", len ? "/" : "", *p);
+        }
+        return out;
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+        size_t n = strlen(s), k = strlen(suffix);
+        return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
 /* docker save's manifest.json: each image's config and layers become an OCI manifest in the store. */
@@ -367,10 +414,20 @@ static int import_tar(ImgStore *store, const char *path, const char *platform, I
                 const char *name = archive_entry_pathname(e);
                 int64_t size = archive_entry_size(e);
 
-                if (!name || archive_entry_filetype(e) != AE_IFREG)
+                if (!name)
                         continue;
                 if (strncmp(name, "./", 2) == 0)
                         name += 2;
+                if (archive_entry_filetype(e) == AE_IFLNK && archive_entry_symlink(e)) {
+                        char *target = resolve_link(name, archive_entry_symlink(e));
+                        if (target) {
+                                TarFile *f = xappend(files, n_files);
+                                *f = (TarFile){ xstrdup(name), NULL, 0, target };
+                        }
+                        continue;
+                }
+                if (archive_entry_filetype(e) != AE_IFREG)
+                        continue;
                 if (strcmp(name, "index.json") == 0) {
                         r = read_entry(a, size, &index, &index_len, err);
                 } else if (strcmp(name, "manifest.json") == 0) {
@@ -382,14 +439,14 @@ static int import_tar(ImgStore *store, const char *path, const char *platform, I
                         if (r >= 0 && !img_store_has(store, expected))
                                 r = store_entry(store, a, expected, size, NULL, err);
                         f = xappend(files, n_files);
-                        *f = (TarFile){ xstrdup(name), xstrdup(expected), size };
-                } else if (strstr(name, "layer.tar") || (strlen(name) > 5 && !strcmp(name + strlen(name) - 5, ".json"))) {
-                        /* docker's legacy names: <id>/layer.tar, <config digest>.json */
+                        *f = (TarFile){ xstrdup(name), xstrdup(expected), size, NULL };
+                } else if (has_suffix(name, ".tar") || has_suffix(name, ".json")) {
+                        /* docker's names: <id>/layer.tar or <digest>.tar, <config digest>.json */
                         char *digest = NULL;
                         r = store_entry(store, a, NULL, size, &digest, err);
                         if (r >= 0) {
                                 TarFile *f = xappend(files, n_files);
-                                *f = (TarFile){ xstrdup(name), digest, size };
+                                *f = (TarFile){ xstrdup(name), digest, size, NULL };
                         }
                 }
                 if (r < 0) {
@@ -413,6 +470,7 @@ out:
         for (size_t i = 0; i < n_files; i++) {
                 free(files[i].path);
                 free(files[i].digest);
+                free(files[i].target);
         }
         free(files);
         return r;

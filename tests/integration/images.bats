@@ -190,3 +190,57 @@ bad_layer() {
 	kill "$authpid"
 	wait "$authpid" 2>/dev/null || true
 }
+
+@test "import: an OCI layout directory, and oci-archive and docker-archive tars as skopeo writes them" {
+	make_image "$TEST_DIR/layout" 7 --cmd '["echo","from-layout"]' >/dev/null
+	run h image import "$TEST_DIR/layout" local/layout:7
+	[ "$status" -eq 0 ]
+	[ "$(h run --rm local/layout:7)" = from-layout ]
+	skopeo copy -q --src-tls-verify=false "docker://$BUSYBOX" "oci-archive:$TEST_DIR/bb-oci.tar:1"
+	skopeo copy -q --src-tls-verify=false "docker://$BUSYBOX" "docker-archive:$TEST_DIR/bb-docker.tar:saved/busybox:2"
+	run h image import "$TEST_DIR/bb-oci.tar" from/oci:1
+	[ "$status" -eq 0 ]
+	run h image import "$TEST_DIR/bb-docker.tar"
+	[ "$status" -eq 0 ]
+	# docker-archive keeps its own name (RepoTags).
+	[ "$(h run --rm saved/busybox:2 echo ok)" = ok ]
+	[ "$(h run --rm from/oci:1 echo ok)" = ok ]
+	# All three carry the same busybox layer, whatever the archive: unpacked once.
+	[ "$(ls "$HROOT/layers" | grep -vc '^\.')" -eq 1 ]
+}
+
+@test "export: oci-dir, oci-archive and docker-archive that skopeo reads, and that import back to the same image" {
+	h pull "$BUSYBOX" >/dev/null
+	id=$(h image inspect "$BUSYBOX" | jq -r '.[0].id')
+	h image export --format oci-dir "$BUSYBOX" "$TEST_DIR/out-dir"
+	h image export --format oci-archive "$BUSYBOX" "$TEST_DIR/out-oci.tar"
+	h image export --format docker-archive "$BUSYBOX" "$TEST_DIR/out-docker.tar"
+	[ "$(skopeo inspect --format '{{.Digest}}' "oci:$TEST_DIR/out-dir")" = "$(h image inspect "$BUSYBOX" | jq -r '.[0].manifest_digest')" ]
+	skopeo inspect "oci-archive:$TEST_DIR/out-oci.tar" >/dev/null
+	skopeo inspect "docker-archive:$TEST_DIR/out-docker.tar" >/dev/null
+	for f in out-dir out-oci.tar out-docker.tar; do
+		run "$HULL" --root "$TEST_DIR/r-$f" image import "$TEST_DIR/$f"
+		echo "$f: $output"
+		[ "$status" -eq 0 ]
+		[ "$output" = "$id" ]
+		[ "$("$HULL" --root "$TEST_DIR/r-$f" run --rm "$id" echo ok)" = ok ]
+		"$HULL" --root "$TEST_DIR/r-$f" rm -f $("$HULL" --root "$TEST_DIR/r-$f" ps -aq) >/dev/null 2>&1 || true
+	done
+}
+
+@test "import: a corrupt or truncated archive fails clearly and leaves the store as it was" {
+	h pull "$BUSYBOX" >/dev/null
+	skopeo copy -q --src-tls-verify=false "docker://$BUSYBOX" "oci-archive:$TEST_DIR/bb.tar:1"
+	head -c 300000 "$TEST_DIR/bb.tar" >"$TEST_DIR/cut.tar"
+	before=$(store_state)
+	run h image import "$TEST_DIR/cut.tar" cut:1
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$(store_state)" = "$before" ]
+	echo garbage >"$TEST_DIR/garbage.tar"
+	run h image import "$TEST_DIR/garbage.tar"
+	[ "$status" -ne 0 ]
+	[ "$(store_state)" = "$before" ]
+	run h image import "$TEST_DIR/nothere.tar"
+	[ "$status" -ne 0 ]
+}
