@@ -3,7 +3,10 @@
 # pull.sh [HULL_BINARY]: pull and unpack of a multi-layer Debian image (debootstrap minbase packed
 # into four gzip layers) from a local docker-registry on 127.0.0.1: `hull pull` against `podman
 # pull` and `skopeo copy` + `umoci unpack`, interleaved, RUNS (3) runs each, every run into an empty
-# store. Prints the median of each and the ratios hull/podman and hull/(skopeo+umoci).
+# store on a fresh ext4 file system of its own (a loop device), so no tool pays for the inodes the
+# previous one freed (ext4 scans recently deleted inodes when allocating: on a busy root file
+# system that alone doubles unpack times from run to run). Prints the median of each and the
+# ratios hull/podman and hull/(skopeo+umoci).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -49,9 +52,6 @@ tmp=$(mktemp -d /tmp/hull-bench-pull.XXXXXX)
 reg_pid=
 cleanup() {
 	[[ -n $reg_pid ]] && kill "$reg_pid" 2>/dev/null
-	for d in "$tmp"/podman-*; do
-		[[ -d $d ]] && podman --root "$d/root" --runroot "$d/run" system reset -f >/dev/null 2>&1 || true
-	done
 	grep -F "$tmp" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
 	rm -rf "$tmp"
 }
@@ -77,25 +77,46 @@ skopeo copy -q --dest-tls-verify=false "oci:$cache/minbase-oci:12" "docker://$re
 size=$(du -sb "$cache/minbase-oci/blobs" | cut -f1)
 echo "image: $ref, 4 gzip layers, $((size / 1000000)) MB of blobs"
 
+# fresh_fs NAME: a new, empty ext4 file system mounted at $tmp/NAME (falls back to a plain
+# directory where loop devices are not available).
+fresh_fs() {
+	mkdir -p "$tmp/$1"
+	truncate -s 4G "$tmp/$1.img"
+	if mkfs.ext4 -q "$tmp/$1.img" && mount -o loop "$tmp/$1.img" "$tmp/$1" 2>/dev/null; then
+		return 0
+	fi
+	echo "bench/pull.sh: no loop device: measuring on $(df --output=source "$tmp" | tail -1)" >&2
+}
+drop_fs() {
+	umount "$tmp/$1" 2>/dev/null || true
+	rm -rf "${tmp:?}/$1" "$tmp/$1.img"
+}
+
 now() { date +%s.%N; }
 declare -A times
 for i in $(seq "$runs"); do
-	sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
+	fresh_fs hull
+	sync
 	t0=$(now)
-	"$hull" --root "$tmp/hull-$i" pull -q "$ref" >/dev/null
+	"$hull" --root "$tmp/hull/root" pull -q "$ref" >/dev/null
 	times[hull]+="$(echo "$(now) - $t0" | bc) "
+	drop_fs hull
 
-	sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
+	fresh_fs podman
+	sync
 	t0=$(now)
-	podman --root "$tmp/podman-$i/root" --runroot "$tmp/podman-$i/run" pull -q --tls-verify=false "$ref" >/dev/null
+	podman --root "$tmp/podman/root" --runroot "$tmp/podman/run" pull -q --tls-verify=false "$ref" >/dev/null
 	times[podman]+="$(echo "$(now) - $t0" | bc) "
+	podman --root "$tmp/podman/root" --runroot "$tmp/podman/run" system reset -f >/dev/null 2>&1 || true
+	drop_fs podman
 
-	sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
+	fresh_fs skopeo
+	sync
 	t0=$(now)
-	skopeo copy -q --src-tls-verify=false "docker://$ref" "oci:$tmp/skopeo-$i:12"
-	umoci unpack --image "$tmp/skopeo-$i:12" "$tmp/umoci-$i" >/dev/null
+	skopeo copy -q --src-tls-verify=false "docker://$ref" "oci:$tmp/skopeo/oci:12"
+	umoci unpack --image "$tmp/skopeo/oci:12" "$tmp/skopeo/bundle" >/dev/null
 	times[skopeo+umoci]+="$(echo "$(now) - $t0" | bc) "
-	rm -rf "$tmp/hull-$i" "$tmp/skopeo-$i" "$tmp/umoci-$i"
+	drop_fs skopeo
 done
 
 median() { printf '%s\n' $1 | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

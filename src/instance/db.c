@@ -195,22 +195,42 @@ static int db_strv(InstDb *db, sqlite3_stmt *s, char ***ret, Error **err)
         return 0;
 }
 
-static int db_upgrade(InstDb *db, Error **err)
+/* PRAGMA user_version: how many schema steps the database has had. */
+static int db_version(InstDb *db, int *ret, Error **err)
 {
         _cleanup_stmt_ sqlite3_stmt *s = NULL;
-        int version, r;
+        int r;
 
-        r = db_exec(db, "BEGIN IMMEDIATE", err);
-        if (r < 0)
-                return r;
         r = db_prepare(db, &s, err, "PRAGMA user_version", NULL);
         if (r >= 0)
                 r = db_row(db, s, err);
-        if (r <= 0) {
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return error_setf(err, EIO, "database: no user_version");
+        *ret = sqlite3_column_int(s, 0);
+        return 0;
+}
+
+static int db_upgrade(InstDb *db, Error **err)
+{
+        int version, r;
+
+        /* The common case, a database that is up to date, takes no write lock. */
+        r = db_version(db, &version, err);
+        if (r < 0)
+                return r;
+        if (version == (int)ARRAY_SIZE(schema_steps))
+                return 0;
+        r = db_exec(db, "BEGIN IMMEDIATE", err);
+        if (r < 0)
+                return r;
+        /* Again under the lock: another hull may have upgraded it meanwhile. */
+        r = db_version(db, &version, err);
+        if (r < 0) {
                 db_exec(db, "ROLLBACK", NULL);
-                return r < 0 ? r : error_setf(err, EIO, "database: no user_version");
+                return r;
         }
-        version = sqlite3_column_int(s, 0);
         if (version > (int)ARRAY_SIZE(schema_steps)) {
                 db_exec(db, "ROLLBACK", NULL);
                 return error_setf(err, EPROTONOSUPPORT,
@@ -247,6 +267,10 @@ int inst_db_open(const char *root, InstDb **ret, Error **err)
                 return error_setf(err, sqlite_errno(rc), "open database '%s': %s", path,
                                   db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
         sqlite3_busy_timeout(db->h, 30000);
+        /* Each hull command is a short-lived connection: checkpointing and deleting the WAL as the
+         * last one closes would sync the database on every command. The WAL stays, and is folded
+         * into the database by the automatic checkpoints of later writers. */
+        sqlite3_db_config(db->h, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
         /* WAL keeps readers off the writer's back; NORMAL syncs at checkpoints, which in WAL mode
          * still leaves a consistent database after a crash (only the newest commits may be lost). */
         r = db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err);

@@ -164,7 +164,8 @@ static int load_bundle(Spawn *s, Error **err)
                 if (r < 0)
                         return r;
         }
-        r = rt_seccomp_prepare(s->spec->seccomp, "linux.seccomp", &s->seccomp, err);
+        _cleanup_close_ int cache_fd = rt_seccomp_cache_open(s->ctx);
+        r = rt_seccomp_prepare(s->spec->seccomp, "linux.seccomp", cache_fd, &s->seccomp, err);
         if (r < 0)
                 return r;
         return rt_resources_parse(s->spec->resources, "linux.resources", &s->resources, err);
@@ -903,6 +904,14 @@ int rt_container_run(RtContext *ctx, const char *id, const RtCreateOptions *o, i
         spawn_free(&s);
         sigprocmask(SIG_SETMASK, &old, NULL);
         return r;
+}
+
+int rt_seccomp_cache_open(RtContext *ctx)
+{
+        /* A dot name: never taken for a container by list. */
+        if (mkdirat(ctx->root_fd, ".seccomp", 0700) < 0 && errno != EEXIST)
+                return -errno;
+        return openat(ctx->root_fd, ".seccomp", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 }
 
 int rt_container_list(RtContext *ctx, json_t **ret, Error **err)

@@ -35,3 +35,7 @@ int rt_foreground_wait(pid_t pid, int pidfd, int pty_master, const sigset_t *mas
 /* Runs spec's hooks of kind (poststart, poststop) with st's state as status; as the spec asks,
  * their failures are logged and do not fail the operation. */
 void rt_run_hooks_logged(const RtSpec *spec, RtHookKind kind, RtState *st, RtStatus status);
+
+/* The directory of compiled seccomp programs under the runtime root (made when missing), or -errno:
+ * then nothing is cached. */
+int rt_seccomp_cache_open(RtContext *ctx);

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* seccomp.c: linux.seccomp compiled through libseccomp, loaded by the container process */
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 
 /* libseccomp's: this works because src/runtime is not on the include path (meson.build sets
@@ -14,6 +19,8 @@
 #endif
 
 #include "common/alloc.h"
+#include "common/digest.h"
+#include "common/fs.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/strv.h"
@@ -30,11 +37,17 @@
 #define OPTIMIZE_MIN_RULES 32
 
 struct RtSeccomp {
-        scmp_filter_ctx ctx;
+        scmp_filter_ctx ctx; /* NULL when the program came from the cache */
         char *listener_path;
         char *listener_metadata;
         bool has_notify; /* a SCMP_ACT_NOTIFY rule made it into the filter */
+        struct sock_filter *prog; /* the compiled program, when compiled ahead of the load */
+        size_t n_prog;
+        unsigned kernel_flags; /* SECCOMP_FILTER_FLAG_* for a load of prog */
 };
+
+/* Compiled programs larger than this are not real ones (the kernel's limit is 4096 instructions). */
+#define PROG_MAX_INSNS 4096
 
 typedef struct Action {
         const char *name;
@@ -117,6 +130,7 @@ RtSeccomp *rt_seccomp_free(RtSeccomp *s)
                 return NULL;
         if (s->ctx)
                 seccomp_release(s->ctx);
+        free(s->prog);
         free(s->listener_path);
         free(s->listener_metadata);
         free(s);
@@ -441,18 +455,12 @@ static int new_filter(uint32_t default_action, const char *where, RtSeccomp **re
         return 0;
 }
 
-int rt_seccomp_prepare(const json_t *json, const char *where, RtSeccomp **ret, Error **err)
+static int prepare_filter(const json_t *json, const char *where, RtSeccomp **ret, Error **err)
 {
         _cleanup_(rt_seccomp_freep) RtSeccomp *s = NULL;
         uint32_t default_action;
         int r;
 
-        if (!where)
-                where = "linux.seccomp";
-        if (!json || json_is_null(json)) {
-                *ret = NULL;
-                return 0;
-        }
         if (!json_is_object(json))
                 return error_setf(err, EINVAL, "%s: expected an object", where);
 
@@ -486,12 +494,139 @@ int rt_seccomp_prepare(const json_t *json, const char *where, RtSeccomp **ret, E
         return 0;
 }
 
+/* The kernel flags the profile's "flags" ask for, for loading a compiled program ourselves. */
+static unsigned kernel_flags_of(const json_t *json)
+{
+        static const struct {
+                const char *name;
+                unsigned flag;
+        } map[] = {
+                { "SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC },
+                { "SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG },
+                { "SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW },
+        };
+        json_t *v;
+        size_t i;
+        unsigned bits = 0;
+
+        json_array_foreach (json_object_get(json, "flags"), i, v)
+                for (size_t k = 0; k < ARRAY_SIZE(map); k++)
+                        if (json_is_string(v) && strcmp(json_string_value(v), map[k].name) == 0)
+                                bits |= map[k].flag;
+        return bits;
+}
+
+/* The cache file of a profile: its canonical JSON, libseccomp's version and the native arch. */
+static char *cache_name(const json_t *json)
+{
+        _cleanup_(digest_freep) Digest *d = digest_new();
+        _cleanup_free_ char *text = json_dumps(json, JSON_COMPACT | JSON_SORT_KEYS), *digest = NULL;
+        const struct scmp_version *v = seccomp_version();
+        char tail[64];
+
+        digest_update(d, text, strlen(text));
+        snprintf(tail, sizeof(tail), "\n%u.%u.%u\n%u", v->major, v->minor, v->micro, seccomp_arch_native());
+        digest_update(d, tail, strlen(tail));
+        digest = digest_finish(d);
+        return xasprintf("%s.bpf", digest + strlen("sha256:"));
+}
+
+/* Compiles the filter to BPF now (libseccomp writes it to an fd), so the load needs no compiling. */
+static int compile(RtSeccomp *s, Error **err)
+{
+        _cleanup_close_ int fd = memfd_create("seccomp", MFD_CLOEXEC);
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+        int r;
+
+        if (fd < 0)
+                return error_set(err, errno, "memfd");
+        r = seccomp_export_bpf(s->ctx, fd);
+        if (r < 0)
+                return error_set(err, r, "compile seccomp filter");
+        if (lseek(fd, 0, SEEK_SET) < 0)
+                return error_set(err, errno, "rewind seccomp program");
+        r = fd_read_all(fd, &buf, &len, err);
+        if (r < 0)
+                return r;
+        if (len == 0 || len % sizeof(struct sock_filter) || len / sizeof(struct sock_filter) > PROG_MAX_INSNS)
+                return error_setf(err, EBADMSG, "compiled seccomp filter of %zu bytes", len);
+        s->n_prog = len / sizeof(struct sock_filter);
+        s->prog = (struct sock_filter *)TAKE_PTR(buf);
+        return 0;
+}
+
+/* A program from the cache, or -ENOENT. */
+static int cache_read(int cache_fd, const char *name, RtSeccomp **ret)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+        RtSeccomp *s;
+
+        if (read_file_at(cache_fd, name, &buf, &len, NULL) < 0)
+                return -ENOENT;
+        if (len == 0 || len % sizeof(struct sock_filter) || len / sizeof(struct sock_filter) > PROG_MAX_INSNS)
+                return -ENOENT;
+        s = xnew0(RtSeccomp, 1);
+        s->n_prog = len / sizeof(struct sock_filter);
+        s->prog = (struct sock_filter *)TAKE_PTR(buf);
+        *ret = s;
+        return 0;
+}
+
+int rt_seccomp_prepare(const json_t *json, const char *where, int cache_fd, RtSeccomp **ret, Error **err)
+{
+        _cleanup_(rt_seccomp_freep) RtSeccomp *s = NULL;
+        _cleanup_free_ char *name = NULL;
+        int r;
+
+        if (!where)
+                where = "linux.seccomp";
+        if (!json || json_is_null(json)) {
+                *ret = NULL;
+                return 0;
+        }
+        if (!json_is_object(json))
+                return error_setf(err, EINVAL, "%s: expected an object", where);
+        /*
+         * Compiling a profile as large as Docker's takes libseccomp longer than the rest of a
+         * container's start. A profile compiles to the same program every time (for one libseccomp
+         * and architecture), and only profiles that compiled (so were valid) are cached.
+         */
+        if (cache_fd >= 0) {
+                name = cache_name(json);
+                if (cache_read(cache_fd, name, &s) >= 0) {
+                        s->kernel_flags = kernel_flags_of(json);
+                        *ret = TAKE_PTR(s);
+                        return 0;
+                }
+        }
+        r = prepare_filter(json, where, &s, err);
+        if (r < 0)
+                return r;
+        /* With notify rules the listener fd comes from libseccomp's own load. */
+        if (cache_fd >= 0 && !s->has_notify && compile(s, NULL) >= 0) {
+                s->kernel_flags = kernel_flags_of(json);
+                if (write_file_atomic_at(cache_fd, name, s->prog, s->n_prog * sizeof(struct sock_filter), 0600,
+                                         NULL) < 0)
+                        log_debug("cache seccomp program '%s' failed, ignoring", name);
+        }
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
 int rt_seccomp_load(RtSeccomp *s, int *ret_notify_fd, Error **err)
 {
         int fd, r;
 
         if (ret_notify_fd)
                 *ret_notify_fd = -EBADF;
+        if (s->prog) {
+                struct sock_fprog prog = { .len = (unsigned short)s->n_prog, .filter = s->prog };
+                if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, s->kernel_flags, &prog) < 0)
+                        return error_set(err, errno, "load seccomp filter");
+                return 0;
+        }
         r = seccomp_load(s->ctx);
         if (r < 0)
                 return error_set(err, r, "load seccomp filter");

@@ -10,9 +10,11 @@ typedef struct RtSeccomp RtSeccomp;
 /*
  * Validates linux.seccomp (NULL json: *ret = NULL, returns 0) and builds the filter without loading
  * it, so that every error is reported before any process is made. `where` prefixes field names
- * ("linux.seccomp.syscalls[3].action: unknown action 'SCMP_ACT_FOO'").
+ * ("linux.seccomp.syscalls[3].action: unknown action 'SCMP_ACT_FOO'"). With cache_fd (a directory,
+ * or -1 for none) the compiled program is kept there under a digest of the profile, and a profile
+ * found there is not compiled again (profiles with SCMP_ACT_NOTIFY are not cached).
  */
-int rt_seccomp_prepare(const json_t *json, const char *where, RtSeccomp **ret, Error **err);
+int rt_seccomp_prepare(const json_t *json, const char *where, int cache_fd, RtSeccomp **ret, Error **err);
 
 /*
  * Loads the filter into the calling process (the container's process, after fork, just before

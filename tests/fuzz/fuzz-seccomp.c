@@ -16,6 +16,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (json_parse((const char *)data, size, "fuzz input", &json, NULL) < 0)
                 return 0;
-        (void)rt_seccomp_prepare(json, "linux.seccomp", &s, &err);
+        (void)rt_seccomp_prepare(json, "linux.seccomp", -1, &s, &err);
         return 0;
 }

@@ -110,5 +110,5 @@ teardown() { teardown_root; }
 	[ "$(echo "$output" | jq '[.[] | select(.name != null and (.name | test("fail")))] | length')" -eq 0 ]
 	# No build container, mount or directory is left.
 	[ -z "$(ls -A "$HROOT/build" 2>/dev/null)" ]
-	[ -z "$(ls -A "$HROOT/run/oci" 2>/dev/null)" ]
+	[ -z "$(ls "$HROOT/run/oci" 2>/dev/null)" ]
 }

@@ -594,7 +594,7 @@ static void assert_seccomp_compiles(const json_t *c)
 {
         _cleanup_(rt_seccomp_freep) RtSeccomp *s = NULL;
         _cleanup_error_ Error *e = NULL;
-        int r = rt_seccomp_prepare(at(c, "linux.seccomp"), NULL, &s, &e);
+        int r = rt_seccomp_prepare(at(c, "linux.seccomp"), NULL, -1, &s, &e);
 
         if (r < 0)
                 fail_msg("rt_seccomp_prepare: %s", error_message(e, r));

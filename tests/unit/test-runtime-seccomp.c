@@ -55,7 +55,7 @@ _printf_(3, 4) static int prepare_fmt(RtSeccomp **ret, Error **err, const char *
         j = json_loads(text, 0, &jerr);
         if (!j)
                 fail_msg("bad test JSON: %s: %s", jerr.text, text);
-        return rt_seccomp_prepare(j, "linux.seccomp", ret, err);
+        return rt_seccomp_prepare(j, "linux.seccomp", -1, ret, err);
 }
 
 #define PREPARE_OK(s, ...)                                                                               \
@@ -152,7 +152,7 @@ static void test_prepare_null(void **state)
 {
         RtSeccomp *s = (RtSeccomp *)0x1;
 
-        assert_int_equal(rt_seccomp_prepare(NULL, "linux.seccomp", &s, NULL), 0);
+        assert_int_equal(rt_seccomp_prepare(NULL, "linux.seccomp", -1, &s, NULL), 0);
         assert_null(s);
         assert_null(rt_seccomp_listener_path(NULL));
 }
