@@ -1,18 +1,41 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# setup.sh: installs the dependencies, builds hull, and runs a demo container from a busybox
-# bundle through hull's OCI runtime.
+# setup.sh: installs the dependencies, builds hull, then shows its main job on a local image: builds
+# a busybox image with `hull build` (no registry needed), runs a container from it in the
+# foreground and one detached, reads the detached one's logs, and removes everything again.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/deps.sh
 [ -d build ] || meson setup build >/dev/null
 ninja -C build >/dev/null
 
-demo=$(mktemp -d /tmp/hull-demo.XXXXXX)
-trap 'rm -rf "$demo"' EXIT
-sh tests/lib/busybox-rootfs.sh "$demo/rootfs"
 hull=$PWD/build/src/cli/hull
-(cd "$demo" && "$hull" oci spec)
-jq '.process.terminal = false | .process.args = ["sh", "-c", "echo \"hello from $(hostname), pid $$ in its own namespace\"; uname -sr"]' \
-	"$demo/config.json" > "$demo/config.json.new" && mv "$demo/config.json.new" "$demo/config.json"
-"$hull" oci --root "$demo/state" run --bundle "$demo" demo
+demo=$(mktemp -d /tmp/hull-demo.XXXXXX)
+h() { "$hull" --root "$demo/state" "$@"; }
+cleanup() {
+	h rm -f demo-web >/dev/null 2>&1 || true
+	rm -rf "$demo"
+}
+trap cleanup EXIT
+
+mkdir "$demo/ctx"
+cp "$(command -v busybox)" "$demo/ctx/busybox"
+cat >"$demo/ctx/Containerfile" <<'CF'
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+ENV GREETING=hello
+CMD ["sh", "-c", "echo \"$GREETING from $(hostname), pid $$ in its own namespaces; $(uname -sr)\""]
+CF
+echo "== hull build -t demo:1"
+h build -q -t demo:1 "$demo/ctx"
+h images
+echo "== hull run --rm demo:1"
+h run --rm demo:1
+echo "== hull run -d, logs, stop"
+h run -d --name demo-web --memory 64m demo:1 sh -c 'echo serving; trap "exit 0" TERM; while :; do sleep 0.1; done' >/dev/null
+sleep 0.3
+h ps
+h logs demo-web
+h stop demo-web
+h rm demo-web >/dev/null
