@@ -11,14 +11,18 @@
 /*
  * The allowlist: what ordinary programs (shells, coreutils, package managers, interpreters, threaded
  * glibc and static musl binaries) call. Left out on purpose, so that they fail with EPERM: what
- * changes the host or the kernel (modules, reboot, clock, swap, accounting), what reaches into other
- * processes (ptrace, process_vm_*), what builds new mounts or namespaces, and the large attack
+ * changes the host or the kernel (modules, reboot, clock, swap, accounting), what takes another
+ * process's descriptors (pidfd_getfd), what builds new mounts or namespaces, and the large attack
  * surfaces containers do not need (bpf, perf, userfaultfd, io_uring, modify_ldt). Most of these come
  * back with the capability they need (cap_groups below); the keyrings never do, as they are not
  * namespaced. Names this libseccomp or architecture does not know are skipped by the runtime, so the
  * list may name syscalls of every architecture and of newer kernels.
  */
 static const char *const base_syscalls[] = {
+        /* tracing the container's own processes (strace, gdb): since Linux 4.8 a tracer can no longer
+         * use ptrace to slip past the tracee's seccomp filter, so Docker allows these by default too;
+         * the kernel's own checks (same uid, Yama) still apply. */
+        "ptrace", "process_vm_readv", "process_vm_writev", "kcmp",
         /* files: data */
         "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2",
         "open", "openat", "openat2", "creat", "close", "close_range", "lseek", "_llseek", "dup", "dup2", "dup3",
@@ -99,9 +103,7 @@ static const char *const sys_admin_syscalls[] = {
         "lookup_dcookie", "fanotify_init", "fanotify_mark", "name_to_handle_at", "swapon", "swapoff", "bpf",
         "perf_event_open", NULL
 };
-static const char *const sys_ptrace_syscalls[] = {
-        "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd", "process_madvise", NULL
-};
+static const char *const sys_ptrace_syscalls[] = { "pidfd_getfd", "process_madvise", NULL };
 static const char *const sys_chroot_syscalls[] = { "chroot", NULL };
 static const char *const sys_module_syscalls[] = { "init_module", "finit_module", "delete_module", NULL };
 static const char *const sys_time_syscalls[] = {
