@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* container.c: application containers from images: create, run, start under a monitor, stop, remove */
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
@@ -689,7 +690,34 @@ int inst_remove(InstContext *c, InstRecord *rec, bool is_force, Error **err)
         r = inst_db_instance_remove(c->db, rec->id, err);
         if (r < 0)
                 return r;
-        return remove_files(c, rec->id, err);
+        r = remove_files(c, rec->id, err);
+        if (r < 0)
+                return r;
+        inst_sweep_orphans(c);
+        return 0;
+}
+
+void inst_sweep_orphans(InstContext *c)
+{
+        _cleanup_free_ char *dir = xasprintf("%s/instances", c->root);
+        DIR *d = opendir(dir);
+        struct dirent *de;
+
+        /* An instance directory whose record is gone: a removal that crashed half-way. Records are
+         * made before directories and removed before them, so no live instance looks like this. */
+        while (d && (de = readdir(d))) {
+                _cleanup_(inst_record_freep) InstRecord *rec = NULL;
+                RtContext *rt;
+                if (strlen(de->d_name) != 64 || strspn(de->d_name, "0123456789abcdef") != 64)
+                        continue;
+                if (inst_db_instance_find(c->db, de->d_name, &rec, NULL) != -ENOENT)
+                        continue;
+                if (inst_context_runtime(c, &rt, NULL) >= 0)
+                        rt_container_delete(rt, de->d_name, true, NULL);
+                remove_files(c, de->d_name, NULL);
+        }
+        if (d)
+                closedir(d);
 }
 
 int inst_exec(InstContext *c, InstRecord *rec, const InstExecOptions *o, int *ret_status, Error **err)

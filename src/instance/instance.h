@@ -102,6 +102,9 @@ int inst_stop(InstContext *c, InstRecord *rec, int timeout, Error **err);
 int inst_kill(InstContext *c, InstRecord *rec, int sig, Error **err);
 /* Removes an instance, files and record; a running one only with is_force (killed first). */
 int inst_remove(InstContext *c, InstRecord *rec, bool is_force, Error **err);
+/* Removes what instances without a record left (a removal that crashed half-way): mounts, runtime
+ * state, directories. */
+void inst_sweep_orphans(InstContext *c);
 
 typedef struct InstExecOptions {
         char **args;

@@ -244,3 +244,26 @@ bad_layer() {
 	run h image import "$TEST_DIR/nothere.tar"
 	[ "$status" -ne 0 ]
 }
+
+@test "crash: a pull killed half-way leaves a store the next pull completes; a removal killed half-way is swept" {
+	# A big enough image that the pull is still under way when it is killed.
+	mkdir -p "$TEST_DIR/big"
+	head -c 30000000 /dev/urandom >"$TEST_DIR/big/blob"
+	make_image "$TEST_DIR/bigimg" 1 --layer "$TEST_DIR/big" >/dev/null
+	push_image "$TEST_DIR/bigimg:1" big:1
+	"$HULL" --root "$HROOT" pull -q "$REGISTRY/big:1" >/dev/null 2>&1 &
+	local pid=$!
+	sleep 0.3
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	run h pull -q "$REGISTRY/big:1"
+	[ "$status" -eq 0 ]
+	[ "$(h run --rm "$REGISTRY/big:1" wc -c /blob | awk '{print $1}')" -eq 30000000 ]
+	# An instance whose record went but whose files stayed (as a removal killed in between leaves it).
+	id=$(h create --name half "$REGISTRY/big:1" true)
+	sqlite3 "$HROOT/hull.db" "DELETE FROM instances WHERE id = '$id'"
+	[ -d "$HROOT/instances/$id" ]
+	h run --rm "$REGISTRY/big:1" true
+	[ ! -d "$HROOT/instances/$id" ]
+	! grep -q "$id" /proc/self/mountinfo
+}
