@@ -102,6 +102,8 @@ DEFINE_CLEANUP_FUNC(ImgContainerfile *, img_containerfile_free)
 /* "RUN", "COPY", ... */
 const char *img_instr_kind_name(ImgInstrKind kind);
 
+/* ---- the build context (ignore.c) ---- */
+
 /* Patterns of a .containerignore/.dockerignore: Go filepath.Match globs per path component,
  * "**" for any number of components, "!" for exceptions; the last matching line decides. */
 typedef struct ImgIgnore ImgIgnore;
@@ -121,6 +123,10 @@ bool img_ignore_is_skipped(const char *path, void *ig);
 bool img_ignore_has_exceptions(const ImgIgnore *ig);
 ImgIgnore *img_ignore_free(ImgIgnore *ig);
 DEFINE_CLEANUP_FUNC(ImgIgnore *, img_ignore_free)
+
+/* Lexically cleans a '/'-separated path relative to the context ("." and "a/.." dropped, "" for the
+ * context itself) into *ret, owned by the caller. False, *ret untouched, if it climbs above its start. */
+bool img_context_clean_path(const char *path, char **ret);
 
 /*
  * Expands one COPY/ADD source inside the build context context_fd: src is relative to the context

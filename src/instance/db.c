@@ -634,9 +634,16 @@ int inst_db_instance_add(InstDb *db, const InstRecord *rec, Error **err)
                 return r;
         r = db_run(db, s, err);
         if (r == -EEXIST) {
-                /* The constraint's own words name the column; the name itself says more. */
+                /* The constraint's own words name the column; the value itself says more. Only the
+                 * UNIQUE name is a name in use: an image that is not recorded fails the foreign key. */
+                int ext = sqlite3_extended_errcode(db->h);
+
+                if (ext != SQLITE_CONSTRAINT_UNIQUE && ext != SQLITE_CONSTRAINT_FOREIGNKEY)
+                        return r;
                 if (err)
                         *err = error_free(*err);
+                if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
+                        return error_setf(err, ENOENT, "image '%.12s' is not recorded", rec->image_id);
                 return error_setf(err, EEXIST, "the name '%s' is already in use", rec->name);
         }
         return r;
