@@ -189,3 +189,20 @@ teardown() { teardown_root; }
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"nosuch"* ]]
 }
+
+@test "run -it: the container gets a terminal; exec -t too" {
+	command -v script >/dev/null || skip "script (util-linux) is not installed"
+	h pull "$BUSYBOX" >/dev/null
+	run script -qc "\"$HULL\" --root \"$HROOT\" run --rm -it \"$BUSYBOX\" sh -c 'tty; echo \$TERM'" /dev/null </dev/null
+	[ "$status" -eq 0 ]
+	# script(1) with no input sends the terminal an end-of-file, which the container's terminal
+	# echoes (^@) ahead of the output: match inside the line.
+	[[ "${lines[0]}" == */dev/pts/* ]]
+	[[ "${lines[1]}" == xterm* ]]
+	h run -d --name term "$BUSYBOX" sleep 100 >/dev/null
+	run script -qc "\"$HULL\" --root \"$HROOT\" exec -it term tty" /dev/null </dev/null
+	[[ "${lines[0]}" == */dev/pts/* ]]
+	# Without -t there is no terminal.
+	run h exec term tty
+	[ "$status" -ne 0 ]
+}

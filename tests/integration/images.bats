@@ -267,3 +267,14 @@ bad_layer() {
 	[ ! -d "$HROOT/instances/$id" ]
 	! grep -q "$id" /proc/self/mountinfo
 }
+
+@test "pull: per-layer progress bars on a terminal, nothing when not a terminal" {
+	command -v script >/dev/null || skip "script (util-linux) is not installed"
+	run script -qc "\"$HULL\" --root \"$HROOT\" pull \"$BUSYBOX\"" /dev/null </dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"layer 1   ["*"MB"* ]]
+	run h rmi "$BUSYBOX"
+	run h pull "$BUSYBOX"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+}
