@@ -114,45 +114,61 @@ static int parse_creds(const char *v, InstRemoteOptions *o, char **buf)
         return 0;
 }
 
-int cli_pull_main(int argc, char **argv)
+/* The options pull and push share: --tls-verify, --creds, -q, and --platform for pull. */
+static int parse_remote(int argc, char **argv, bool has_platform, InstRemoteOptions *o, char **creds,
+                        Progress *p)
 {
         static const struct option longs[] = {
                 { "tls-verify", optional_argument, NULL, OPT_TLS }, { "platform", required_argument, NULL, OPT_PLATFORM },
                 { "creds", required_argument, NULL, OPT_CREDS },     { "quiet", no_argument, NULL, 'q' },
                 {}
         };
-        _cleanup_(inst_context_freep) InstContext *c = NULL;
-        _cleanup_(inst_image_freep) InstImage *img = NULL;
-        _cleanup_error_ Error *err = NULL;
-        _cleanup_free_ char *creds = NULL;
-        InstRemoteOptions o = { .tls_verify = -1 };
-        Progress p = {};
         bool is_quiet = !isatty(STDERR_FILENO);
-        int ch, r;
+        int ch;
 
+        *o = (InstRemoteOptions){ .tls_verify = -1 };
         CLI_FOR_EACH_OPT (ch, argc, argv, "q", longs) {
                 switch (ch) {
                 case OPT_TLS:
-                        if (parse_tls(optarg, &o.tls_verify))
+                        if (parse_tls(optarg, &o->tls_verify))
                                 return 1;
                         break;
-                case OPT_PLATFORM: o.platform = optarg; break;
+                case OPT_PLATFORM:
+                        if (!has_platform)
+                                return cli_bad_option(argv[0], '?', argv);
+                        o->platform = optarg;
+                        break;
                 case OPT_CREDS:
-                        if (parse_creds(optarg, &o, &creds))
+                        if (parse_creds(optarg, o, creds))
                                 return 1;
                         break;
                 case 'q': is_quiet = true; break;
                 default: return cli_bad_option(argv[0], ch, argv);
                 }
         }
+        if (!is_quiet) {
+                o->progress = progress_cb;
+                o->userdata = p;
+        }
+        return 0;
+}
+
+int cli_pull_main(int argc, char **argv)
+{
+        _cleanup_(inst_context_freep) InstContext *c = NULL;
+        _cleanup_(inst_image_freep) InstImage *img = NULL;
+        _cleanup_error_ Error *err = NULL;
+        _cleanup_free_ char *creds = NULL;
+        InstRemoteOptions o;
+        Progress p = {};
+        int r;
+
+        if (parse_remote(argc, argv, true, &o, &creds, &p) != 0)
+                return 1;
         if (argc - optind != 1)
                 return cli_usage_error("pull: one image reference is required");
         if (cli_open(&c) != 0)
                 return 1;
-        if (!is_quiet) {
-                o.progress = progress_cb;
-                o.userdata = &p;
-        }
         r = inst_image_pull(c, argv[optind], &o, &img, &err);
         progress_done(&p);
         if (r < 0)
@@ -163,40 +179,19 @@ int cli_pull_main(int argc, char **argv)
 
 int cli_push_main(int argc, char **argv)
 {
-        static const struct option longs[] = {
-                { "tls-verify", optional_argument, NULL, OPT_TLS }, { "creds", required_argument, NULL, OPT_CREDS },
-                { "quiet", no_argument, NULL, 'q' }, {}
-        };
         _cleanup_(inst_context_freep) InstContext *c = NULL;
         _cleanup_error_ Error *err = NULL;
         _cleanup_free_ char *creds = NULL, *digest = NULL;
-        InstRemoteOptions o = { .tls_verify = -1 };
+        InstRemoteOptions o;
         Progress p = {};
-        bool is_quiet = !isatty(STDERR_FILENO);
-        int ch, r;
+        int r;
 
-        CLI_FOR_EACH_OPT (ch, argc, argv, "q", longs) {
-                switch (ch) {
-                case OPT_TLS:
-                        if (parse_tls(optarg, &o.tls_verify))
-                                return 1;
-                        break;
-                case OPT_CREDS:
-                        if (parse_creds(optarg, &o, &creds))
-                                return 1;
-                        break;
-                case 'q': is_quiet = true; break;
-                default: return cli_bad_option(argv[0], ch, argv);
-                }
-        }
+        if (parse_remote(argc, argv, false, &o, &creds, &p) != 0)
+                return 1;
         if (argc - optind < 1 || argc - optind > 2)
                 return cli_usage_error("push: usage: push IMAGE [DESTINATION]");
         if (cli_open(&c) != 0)
                 return 1;
-        if (!is_quiet) {
-                o.progress = progress_cb;
-                o.userdata = &p;
-        }
         r = inst_image_push(c, argv[optind], argc - optind == 2 ? argv[optind + 1] : NULL, &o, &digest, &err);
         progress_done(&p);
         if (r < 0)

@@ -613,6 +613,15 @@ static bool wait_exit(pid_t pid, int timeout_ms)
         return poll(&p, 1, timeout_ms) > 0;
 }
 
+/* The instance's state and pid, and the runtime context to act on it. */
+static int state_and_runtime(InstContext *c, InstRecord *rec, InstState *ret_state, pid_t *ret_pid,
+                             RtContext **ret_rt, Error **err)
+{
+        int r = inst_state(c, rec, ret_state, ret_pid, err);
+
+        return r < 0 ? r : inst_context_runtime(c, ret_rt, err);
+}
+
 int inst_stop(InstContext *c, InstRecord *rec, int timeout, Error **err)
 {
         _cleanup_(inst_run_options_done) InstRunOptions o = {};
@@ -621,7 +630,7 @@ int inst_stop(InstContext *c, InstRecord *rec, int timeout, Error **err)
         pid_t pid;
         int r;
 
-        r = inst_state(c, rec, &state, &pid, err);
+        r = state_and_runtime(c, rec, &state, &pid, &rt, err);
         if (r < 0)
                 return r;
         if (state != INST_STATE_RUNNING && state != INST_STATE_PAUSED)
@@ -631,9 +640,6 @@ int inst_stop(InstContext *c, InstRecord *rec, int timeout, Error **err)
                 return r;
         if (timeout < 0)
                 timeout = o.stop_timeout >= 0 ? o.stop_timeout : 10;
-        r = inst_context_runtime(c, &rt, err);
-        if (r < 0)
-                return r;
         r = rt_container_kill(rt, rec->id, SIGTERM, false, NULL);
         if (state == INST_STATE_PAUSED)
                 rt_container_pause(rt, rec->id, false, NULL); /* a frozen process cannot act on it */
@@ -652,14 +658,11 @@ int inst_kill(InstContext *c, InstRecord *rec, int sig, Error **err)
         RtContext *rt;
         int r;
 
-        r = inst_state(c, rec, &state, NULL, err);
+        r = state_and_runtime(c, rec, &state, NULL, &rt, err);
         if (r < 0)
                 return r;
         if (state != INST_STATE_RUNNING && state != INST_STATE_PAUSED)
                 return error_setf(err, EINVAL, "'%s' is not running", rec->name);
-        r = inst_context_runtime(c, &rt, err);
-        if (r < 0)
-                return r;
         return rt_container_kill(rt, rec->id, sig, false, err);
 }
 
@@ -670,15 +673,12 @@ int inst_remove(InstContext *c, InstRecord *rec, bool is_force, Error **err)
         pid_t pid;
         int r;
 
-        r = inst_state(c, rec, &state, &pid, err);
+        r = state_and_runtime(c, rec, &state, &pid, &rt, err);
         if (r < 0)
                 return r;
         if ((state == INST_STATE_RUNNING || state == INST_STATE_PAUSED) && !is_force)
                 return error_setf(err, EBUSY, "'%s' is %s: stop it first, or use rm -f", rec->name,
                                   inst_state_name(state));
-        r = inst_context_runtime(c, &rt, err);
-        if (r < 0)
-                return r;
         if (state != INST_STATE_EXITED) {
                 r = rt_container_delete(rt, rec->id, true, err);
                 if (r < 0 && r != -ENOENT)
@@ -762,14 +762,11 @@ int inst_stats(InstContext *c, InstRecord *rec, json_t **ret, Error **err)
         RtContext *rt;
         int r;
 
-        r = inst_state(c, rec, &state, NULL, err);
+        r = state_and_runtime(c, rec, &state, NULL, &rt, err);
         if (r < 0)
                 return r;
         if (state == INST_STATE_EXITED || state == INST_STATE_CREATED)
                 return error_setf(err, EINVAL, "'%s' is %s, not running", rec->name, inst_state_name(state));
-        r = inst_context_runtime(c, &rt, err);
-        if (r < 0)
-                return r;
         r = rt_container_stats(rt, rec->id, ret, err);
         if (r >= 0) {
                 json_object_set_new(*ret, "id", json_string(rec->id));

@@ -340,11 +340,30 @@ int inst_image_collect(InstContext *c, Error **err)
         return r;
 }
 
+/*
+ * Ends a transaction that removed images (r: how it went so far): drops the records of layers no
+ * image uses any more, commits, then removes the files no record names. Records first, files
+ * after: a crash in between leaves files that the next collection sweeps.
+ */
+static int commit_and_collect(InstContext *c, int r, Error **err)
+{
+        _cleanup_strv_ char **unused = NULL;
+
+        if (r >= 0)
+                r = inst_db_layers_take_unused(c->db, &unused, err);
+        if (r >= 0)
+                r = inst_db_commit(c->db, err);
+        if (r < 0) {
+                inst_db_rollback(c->db);
+                return r;
+        }
+        return inst_image_collect(c, err);
+}
+
 int inst_image_remove(InstContext *c, const char *key, bool *ret_untagged, Error **err)
 {
         _cleanup_(inst_image_freep) InstImage *img = NULL;
         _cleanup_free_ char *canonical = NULL;
-        _cleanup_strv_ char **unused = NULL;
         const char *name = NULL;
         int users, r;
 
@@ -375,16 +394,7 @@ int inst_image_remove(InstContext *c, const char *key, bool *ret_untagged, Error
                 r = users;
         if (r >= 0)
                 r = inst_db_image_remove(c->db, img->id, err);
-        if (r >= 0)
-                r = inst_db_layers_take_unused(c->db, &unused, err);
-        if (r >= 0)
-                r = inst_db_commit(c->db, err);
-        if (r < 0) {
-                inst_db_rollback(c->db);
-                return r;
-        }
-        /* Records first, files after: a crash in between leaves files that prune sweeps. */
-        return inst_image_collect(c, err);
+        return commit_and_collect(c, r, err);
 }
 
 int inst_image_tag(InstContext *c, const char *src, const char *dst, Error **err)
@@ -405,7 +415,6 @@ int inst_image_tag(InstContext *c, const char *src, const char *dst, Error **err
 int inst_image_prune(InstContext *c, Error **err)
 {
         InstImage **images = NULL;
-        _cleanup_strv_ char **unused = NULL;
         size_t n = 0;
         int removed = 0, r;
 
@@ -427,15 +436,7 @@ int inst_image_prune(InstContext *c, Error **err)
         for (size_t i = 0; i < n; i++)
                 inst_image_free(images[i]);
         free(images);
-        if (r >= 0)
-                r = inst_db_layers_take_unused(c->db, &unused, err);
-        if (r >= 0)
-                r = inst_db_commit(c->db, err);
-        if (r < 0) {
-                inst_db_rollback(c->db);
-                return r;
-        }
-        r = inst_image_collect(c, err);
+        r = commit_and_collect(c, r, err);
         return r < 0 ? r : removed;
 }
 

@@ -988,34 +988,40 @@ int rt_container_pids(RtContext *ctx, const char *id, pid_t **ret, size_t *ret_n
         return rt_cgroup_pids(cg, ret, ret_n, err);
 }
 
-int rt_container_stats(RtContext *ctx, const char *id, json_t **ret, Error **err)
+/* The cgroup of a container that is not stopped (locked when is_locked). */
+static int load_live_cgroup(RtContext *ctx, const char *id, bool is_locked, RtCgroup **ret, Error **err)
 {
         _cleanup_(rt_state_freep) RtState *st = NULL;
         _cleanup_(rt_cgroup_freep) RtCgroup *cg = NULL;
         RtStatus status;
         int r;
 
-        r = load_with_cgroup(ctx, id, false, &st, &status, &cg, err);
+        r = load_with_cgroup(ctx, id, is_locked, &st, &status, &cg, err);
         if (r < 0)
                 return r;
         if (status == RT_STATUS_STOPPED)
                 return error_setf(err, EINVAL, "container '%s' is stopped", id);
-        return rt_cgroup_stats(cg, ret, err);
+        *ret = TAKE_PTR(cg);
+        return 0;
+}
+
+int rt_container_stats(RtContext *ctx, const char *id, json_t **ret, Error **err)
+{
+        _cleanup_(rt_cgroup_freep) RtCgroup *cg = NULL;
+        int r = load_live_cgroup(ctx, id, false, &cg, err);
+
+        return r < 0 ? r : rt_cgroup_stats(cg, ret, err);
 }
 
 int rt_container_update(RtContext *ctx, const char *id, const json_t *resources, Error **err)
 {
-        _cleanup_(rt_state_freep) RtState *st = NULL;
         _cleanup_(rt_cgroup_freep) RtCgroup *cg = NULL;
         _cleanup_(rt_resources_freep) RtResources *res = NULL;
-        RtStatus status;
         int r;
 
-        r = load_with_cgroup(ctx, id, true, &st, &status, &cg, err);
+        r = load_live_cgroup(ctx, id, true, &cg, err);
         if (r < 0)
                 return r;
-        if (status == RT_STATUS_STOPPED)
-                return error_setf(err, EINVAL, "container '%s' is stopped", id);
         r = rt_resources_parse(resources, "resources", &res, err);
         if (r < 0)
                 return r;
