@@ -9,7 +9,7 @@ packages="meson ninja-build gcc pkg-config libjansson-dev libseccomp-dev libcap-
 libarchive-dev libzstd-dev libcurl4-openssl-dev libsqlite3-dev
 busybox-static bats jq python3 iproute2 procps util-linux crun runc
 qemu-system-x86 linux-image-cloud-amd64 cpio
-docker-registry skopeo apache2-utils zstd"
+docker-registry skopeo apache2-utils zstd sqlite3 curl"
 
 missing=""
 for p in $packages; do
