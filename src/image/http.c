@@ -416,24 +416,18 @@ int img_http_error(const ImgHttpRequest *r, Error **err)
 }
 
 /* A WWW-Authenticate challenge: scheme and the realm, service and scope parameters. */
-typedef struct Challenge {
-        ImgHttpAuth kind;
-        char *realm, *service, *scope;
-} Challenge;
-
-static void challenge_done(Challenge *ch)
+void img_http_challenge_done(ImgHttpChallenge *ch)
 {
         free(ch->realm);
         free(ch->service);
         free(ch->scope);
 }
 
-/* Parses `Bearer realm="...",service="...",scope="..."` (RFC 7235 auth-params, quoted or not). */
-static void challenge_parse(const char *h, Challenge *ret)
+void img_http_challenge_parse(const char *h, ImgHttpChallenge *ret)
 {
         const char *p = h;
 
-        *ret = (Challenge){};
+        *ret = (ImgHttpChallenge){};
         if (strncasecmp(p, "bearer", 6) == 0 && (p[6] == ' ' || p[6] == '\0'))
                 ret->kind = IMG_HTTP_AUTH_BEARER;
         else if (strncasecmp(p, "basic", 5) == 0 && (p[5] == ' ' || p[5] == '\0'))
@@ -495,7 +489,7 @@ static void token_forget(ImgHttpClient *c, const char *scope)
 }
 
 /* Takes the parameters of a challenge: the registry asks for this kind of authentication. */
-static void client_take_challenge(ImgHttpClient *c, const Challenge *ch)
+static void client_take_challenge(ImgHttpClient *c, const ImgHttpChallenge *ch)
 {
         if (ch->kind == IMG_HTTP_AUTH_BEARER && ch->realm) {
                 if (!c->realm || strcmp(c->realm, ch->realm) != 0)
@@ -621,11 +615,11 @@ static int token_get(ImgHttpClient *c, const char *scope, char **ret, Error **er
 /* A 401: answer the challenge if that can help, once. 1: send the request again. */
 static int request_challenged(ImgHttpClient *c, ImgHttpRequest *r)
 {
-        Challenge ch;
+        ImgHttpChallenge ch;
 
         if (r->status != 401 || r->is_retried || !r->use_auth || !r->www_authenticate)
                 return 0;
-        challenge_parse(r->www_authenticate, &ch);
+        img_http_challenge_parse(r->www_authenticate, &ch);
         r->is_retried = true;
         if (ch.kind == IMG_HTTP_AUTH_BEARER && ch.realm) {
                 client_take_challenge(c, &ch);
@@ -635,15 +629,15 @@ static int request_challenged(ImgHttpClient *c, ImgHttpRequest *r)
                 }
                 /* A cached token may have expired. */
                 token_forget(c, r->scope ? r->scope : "");
-                challenge_done(&ch);
+                img_http_challenge_done(&ch);
                 return 1;
         }
         if (ch.kind == IMG_HTTP_AUTH_BASIC && c->user && !r->use_basic) {
                 client_take_challenge(c, &ch);
-                challenge_done(&ch);
+                img_http_challenge_done(&ch);
                 return 1;
         }
-        challenge_done(&ch);
+        img_http_challenge_done(&ch);
         return 0;
 }
 
@@ -835,7 +829,7 @@ int img_http_client_ping(ImgHttpClient *c, Error **err)
         for (size_t i = 0; i < (c->is_insecure ? 2u : 1u); i++) {
                 _cleanup_(img_http_request_freep) ImgHttpRequest *r = NULL;
                 _cleanup_error_ Error *e = NULL;
-                Challenge ch;
+                ImgHttpChallenge ch;
 
                 free(c->base);
                 c->base = xasprintf("%s://%s", schemes[i], host);
@@ -848,9 +842,9 @@ int img_http_client_ping(ImgHttpClient *c, Error **err)
                         continue;
                 }
                 if (r->status == 401 && r->www_authenticate) {
-                        challenge_parse(r->www_authenticate, &ch);
+                        img_http_challenge_parse(r->www_authenticate, &ch);
                         client_take_challenge(c, &ch);
-                        challenge_done(&ch);
+                        img_http_challenge_done(&ch);
                 }
                 return 0;
         }

@@ -133,3 +133,14 @@ bool img_http_is_2xx(long status);
 /* Appends "?key=value" (or "&key=value" once the URL has a query) to *url, reallocating it; the
  * value is percent-encoded. */
 void img_http_append_param(char **url, const char *key, const char *value);
+
+/* A WWW-Authenticate challenge: its scheme, and for bearer the token server's parameters. */
+typedef struct ImgHttpChallenge {
+        ImgHttpAuth kind; /* 0 (none) for a scheme hull does not speak */
+        char *realm, *service, *scope;
+} ImgHttpChallenge;
+
+/* Parses `Bearer realm="...",service="...",scope="..."` (RFC 7235 auth-params, quoted or not) from
+ * an untrusted header value. Never fails: what it cannot read it leaves out. */
+void img_http_challenge_parse(const char *h, ImgHttpChallenge *ret);
+void img_http_challenge_done(ImgHttpChallenge *ch);
