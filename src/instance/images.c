@@ -176,6 +176,45 @@ static int load_manifest(InstContext *c, const char *manifest_digest, ImgManifes
         return 0;
 }
 
+/*
+ * $root/index.json: every named image, so the store is an OCI image layout other tools can read
+ * (`skopeo copy oci:$root:NAME ...`). Rewritten whole, atomically, from the records after each
+ * change of names; a failure only leaves the previous index, which nothing of hull reads.
+ */
+static void write_store_index(InstContext *c)
+{
+        _cleanup_json_ json_t *index = NULL, *manifests = json_array();
+        _cleanup_free_ char *text = NULL, *path = xasprintf("%s/index.json", c->root);
+        InstImage **images = NULL;
+        size_t n = 0;
+
+        if (inst_db_image_list(c->db, &images, &n, NULL) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *mbuf = NULL;
+                _cleanup_json_ json_t *m = NULL;
+                size_t mlen = 0;
+                const char *type = IMG_MEDIA_OCI_MANIFEST;
+
+                if (inst_read_blob(c, images[i]->manifest_digest, IMG_MANIFEST_MAX, &mbuf, &mlen, NULL) >= 0 &&
+                    json_parse(mbuf, mlen, "manifest", &m, NULL) >= 0 &&
+                    json_is_string(json_object_get(m, "mediaType")))
+                        type = json_string_value(json_object_get(m, "mediaType"));
+                for (char **name = images[i]->names; name && *name; name++)
+                        json_array_append_new(manifests,
+                                              json_pack("{s:s, s:s, s:I, s:{s:s}}", "mediaType", type, "digest",
+                                                        images[i]->manifest_digest, "size", (json_int_t)mlen,
+                                                        "annotations", "org.opencontainers.image.ref.name", *name));
+                inst_image_free(images[i]);
+        }
+        free(images);
+        index = json_pack("{s:i, s:s, s:O}", "schemaVersion", 2, "mediaType", IMG_MEDIA_OCI_INDEX, "manifests",
+                          manifests);
+        text = json_dumps(index, JSON_INDENT(2));
+        if (write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0644, NULL) < 0)
+                log_debug("write the store's index.json failed, ignoring");
+}
+
 int inst_image_install(InstContext *c, const char *top_digest, const char *manifest_digest, const char *name,
                        InstImage **ret, Error **err)
 {
@@ -229,6 +268,7 @@ int inst_image_install(InstContext *c, const char *top_digest, const char *manif
                 inst_db_rollback(c->db);
                 return r;
         }
+        write_store_index(c);
         if (ret) {
                 inst_image_freep(&img);
                 return inst_db_image_find(c->db, manifest_digest, ret, err);
@@ -357,6 +397,7 @@ static int commit_and_collect(InstContext *c, int r, Error **err)
                 inst_db_rollback(c->db);
                 return r;
         }
+        write_store_index(c);
         return inst_image_collect(c, err);
 }
 
@@ -384,6 +425,8 @@ int inst_image_remove(InstContext *c, const char *key, bool *ret_untagged, Error
                         r = inst_db_commit(c->db, err);
                 if (r < 0)
                         inst_db_rollback(c->db);
+                else
+                        write_store_index(c);
                 *ret_untagged = r >= 0;
                 return r;
         }
@@ -409,7 +452,10 @@ int inst_image_tag(InstContext *c, const char *src, const char *dst, Error **err
         r = inst_image_canonical_name(dst, &canonical, err);
         if (r < 0)
                 return r;
-        return inst_db_tag_set(c->db, canonical, img->id, err);
+        r = inst_db_tag_set(c->db, canonical, img->id, err);
+        if (r >= 0)
+                write_store_index(c);
+        return r;
 }
 
 int inst_image_prune(InstContext *c, Error **err)

@@ -278,3 +278,14 @@ bad_layer() {
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 1 ]
 }
+
+@test "store: the root is an OCI image layout that skopeo reads, its index.json naming every image" {
+	h pull "$BUSYBOX" >/dev/null
+	h tag "$BUSYBOX" local/also:2
+	[ "$(jq -r '.manifests | length' "$HROOT/index.json")" -eq 2 ]
+	# Names are stored canonical, as a reference normalises.
+	skopeo copy -q "oci:$HROOT:docker.io/local/also:2" "oci:$TEST_DIR/copied:x"
+	[ "$(skopeo inspect --format '{{.Digest}}' "oci:$TEST_DIR/copied:x")" = "$(h image inspect local/also:2 | jq -r '.[0].manifest_digest')" ]
+	h rmi local/also:2 >/dev/null
+	[ "$(jq -r '.manifests | length' "$HROOT/index.json")" -eq 1 ]
+}
