@@ -113,6 +113,13 @@ static int find_or_pull(InstContext *c, const char *image, InstImage **ret)
         return r;
 }
 
+/* The status of a container that could not be run, as docker and podman give it: 127 when the
+ * command was not found, 126 when it could not be executed, 125 for any other failure. */
+static int run_failure_status(int r)
+{
+        return r == -ENOENT ? 127 : r == -EACCES || r == -ENOEXEC ? 126 : 125;
+}
+
 enum {
         OPT_RM = 0x100,
         OPT_NAME,
@@ -261,7 +268,7 @@ static int run_or_create(int argc, char **argv, bool is_run)
                         cli_fail(k, e2);
         }
         if (r < 0)
-                return cli_fail(r, err), 125;
+                return cli_fail(r, err), run_failure_status(r);
         return status;
 }
 
@@ -441,10 +448,11 @@ int cli_exec_main(int argc, char **argv)
         if (cli_open(&c) != 0)
                 return 125;
         r = inst_db_instance_find(c->db, argv[optind], &rec, &err);
-        if (r >= 0)
-                r = inst_exec(c, rec, &o, &status, &err);
         if (r < 0)
                 return cli_fail(r, err), 125;
+        r = inst_exec(c, rec, &o, &status, &err);
+        if (r < 0)
+                return cli_fail(r, err), run_failure_status(r);
         return status;
 }
 
