@@ -181,10 +181,8 @@ teardown() { teardown_root; }
 	[ "$status" -ne 0 ]
 	[[ "$output" == "hull: "* ]]
 	# docker's statuses for a command that is missing or cannot be executed.
-	run h run --rm "$BUSYBOX" /nonexistent
-	[ "$status" -eq 127 ]
-	run h run --rm "$BUSYBOX" /etc/passwd
-	[ "$status" -eq 126 ]
+	run -127 h run --rm "$BUSYBOX" /nonexistent
+	run -126 h run --rm "$BUSYBOX" /etc/passwd
 	run h run --rm --memory lots "$BUSYBOX" true
 	[ "$status" -ne 0 ]
 	run h run --rm --network bridge "$BUSYBOX" true
