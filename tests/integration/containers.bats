@@ -3,6 +3,7 @@
 # containers.bats: hull run and the application-container commands, on images pulled from a real
 # registry: options, default confinement, detached containers under their monitor, logs, stop.
 
+bats_require_minimum_version 1.5.0
 load instance-helpers
 
 setup_file() { setup_registry_file; }
