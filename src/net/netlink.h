@@ -52,7 +52,7 @@ int net_link_set_master(NetLink *nl, const char *name, const char *master, Error
 /* Sets or clears IFF_UP on link name. */
 int net_link_set_up(NetLink *nl, const char *name, bool is_up, Error **err);
 
-/* Renames link name to new_name; the kernel refuses (-EBUSY) while the link is up. */
+/* Renames link name to new_name; kernels before 6.2 refuse (-EBUSY) while the link is up. */
 int net_link_rename(NetLink *nl, const char *name, const char *new_name, Error **err);
 
 /* Moves link name into the network namespace netns_fd (not owned). */
