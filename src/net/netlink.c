@@ -98,7 +98,7 @@ int net_link_open(NetLink **ret, Error **err)
 
 typedef struct NsSocket {
         int netns_fd;
-        int fd;    /* the socket, or -errno */
+        int fd; /* the socket, or -errno */
         bool is_setns_failure;
 } NsSocket;
 
@@ -124,7 +124,7 @@ static void *ns_socket_thread(void *arg)
 
 int net_link_open_in(int netns_fd, NetLink **ret, Error **err)
 {
-        NsSocket s = { .netns_fd = netns_fd, .fd = -EBADF };
+        NsSocket s = {.netns_fd = netns_fd, .fd = -EBADF};
         pthread_t t;
         int r;
 
@@ -137,8 +137,9 @@ int net_link_open_in(int netns_fd, NetLink **ret, Error **err)
         if (r != 0)
                 return error_set(err, r, "open rtnetlink socket: join thread");
         if (s.fd < 0)
-                return error_set(err, s.fd, s.is_setns_failure ? "enter network namespace fd %d" :
-                                                                  "open rtnetlink socket in namespace fd %d",
+                return error_set(err, s.fd,
+                                 s.is_setns_failure ? "enter network namespace fd %d"
+                                                    : "open rtnetlink socket in namespace fd %d",
                                  netns_fd);
         return link_from_fd(s.fd, ret, err);
 }
@@ -273,8 +274,7 @@ int net_bridge_create(NetLink *nl, const char *name, uint32_t mtu, Error **err)
         return 0;
 }
 
-int net_veth_create(NetLink *nl, const char *host_name, const char *peer_name, int peer_netns_fd,
-                    Error **err)
+int net_veth_create(NetLink *nl, const char *host_name, const char *peer_name, int peer_netns_fd, Error **err)
 {
         _Alignas(struct nlmsghdr) char buf[NET_SEND_SIZE];
         struct nlmsghdr *nlh;
@@ -370,8 +370,7 @@ static void fill_up(struct nlmsghdr *nlh, struct ifinfomsg *ifi, const void *arg
 
 int net_link_set_up(NetLink *nl, const char *name, bool is_up, Error **err)
 {
-        return link_change(nl, name, RTM_NEWLINK, fill_up, &is_up, is_up ? "set up" : "set down", "",
-                           err);
+        return link_change(nl, name, RTM_NEWLINK, fill_up, &is_up, is_up ? "set up" : "set down", "", err);
 }
 
 static void fill_name(struct nlmsghdr *nlh, struct ifinfomsg *ifi, const void *arg)
@@ -423,8 +422,7 @@ static int family_size(int family, uint8_t prefixlen, size_t *ret_size)
         return -EINVAL;
 }
 
-int net_addr_add(NetLink *nl, const char *name, int family, const void *addr, uint8_t prefixlen,
-                 Error **err)
+int net_addr_add(NetLink *nl, const char *name, int family, const void *addr, uint8_t prefixlen, Error **err)
 {
         _Alignas(struct nlmsghdr) char buf[NET_SEND_SIZE], text[INET6_ADDRSTRLEN] = "?";
         struct nlmsghdr *nlh;

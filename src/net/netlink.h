@@ -65,8 +65,7 @@ int net_link_delete(NetLink *nl, const char *name, Error **err);
  * Adds address addr (a struct in_addr for AF_INET, struct in6_addr for AF_INET6) with prefixlen to
  * link name. -EEXIST when the link already has it; -EINVAL for another family or a prefix too long.
  */
-int net_addr_add(NetLink *nl, const char *name, int family, const void *addr, uint8_t prefixlen,
-                 Error **err);
+int net_addr_add(NetLink *nl, const char *name, int family, const void *addr, uint8_t prefixlen, Error **err);
 
 /*
  * Adds a default route (0.0.0.0/0 or ::/0, main table) via gateway (in_addr or in6_addr) out of

@@ -23,8 +23,8 @@
 static char *host_links_before;
 
 typedef struct Fixture {
-        int ns_fd;  /* a fresh network namespace, alive while this fd is open */
-        int ns2_fd; /* a second one, for veth peers and moves */
+        int ns_fd;    /* a fresh network namespace, alive while this fd is open */
+        int ns2_fd;   /* a second one, for veth peers and moves */
         NetLink *nl;  /* a socket in ns_fd */
         NetLink *nl2; /* a socket in ns2_fd */
 } Fixture;
@@ -51,7 +51,7 @@ static void *new_ns_thread(void *arg)
 /* An fd of a new, empty network namespace (only "lo"), or -errno. */
 static int new_netns(void)
 {
-        NewNs n = { .fd = -EBADF };
+        NewNs n = {.fd = -EBADF};
         pthread_t t;
 
         if (pthread_create(&t, NULL, new_ns_thread, &n) != 0 || pthread_join(t, NULL) != 0)
@@ -77,7 +77,8 @@ static char *host_links(void)
 /* The output of `ip -o ARGS` run inside the namespace ns_fd (entered by nsenter, not by us). */
 static char *ip_in(int ns_fd, const char *args)
 {
-        _cleanup_free_ char *cmd = xasprintf("nsenter --net=/proc/%d/fd/%d ip -o %s 2>&1", (int)getpid(), ns_fd, args);
+        _cleanup_free_ char *cmd =
+            xasprintf("nsenter --net=/proc/%d/fd/%d ip -o %s 2>&1", (int)getpid(), ns_fd, args);
         char *out = xmalloc(65536);
         size_t n;
         FILE *p;
@@ -349,7 +350,7 @@ static void test_move_and_delete(void **state)
 static void test_invalid_names(void **state)
 {
         static const char *const bad[] = {
-                "", "0123456789abcdef", "a/b", "a b", "a\tb", "a\nb", ".", "..", "a:1",
+            "", "0123456789abcdef", "a/b", "a b", "a\tb", "a\nb", ".", "..", "a:1",
         };
         Fixture *f = *state;
         int index = 0;
@@ -357,7 +358,7 @@ static void test_invalid_names(void **state)
         for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
                 _cleanup_(error_freep) Error *e1 = NULL, *e2 = NULL, *e3 = NULL, *e4 = NULL, *e5 = NULL;
                 _cleanup_(error_freep) Error *e6 = NULL, *e7 = NULL;
-                struct in_addr v4 = { .s_addr = htonl(0x0a000001) };
+                struct in_addr v4 = {.s_addr = htonl(0x0a000001)};
 
                 assert_int_equal(net_bridge_create(f->nl, bad[i], 0, &e1), -EINVAL);
                 assert_non_null(strstr(e1->msg, "invalid interface name"));
@@ -387,15 +388,15 @@ static void test_host_unchanged(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_open_in_keeps_caller_ns, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_bridge_create, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_veth_peer_in_other_ns, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_master_up_rename, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_addresses, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_default_route, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_move_and_delete, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_invalid_names, setup, teardown),
-                cmocka_unit_test(test_host_unchanged),
+            cmocka_unit_test_setup_teardown(test_open_in_keeps_caller_ns, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_bridge_create, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_veth_peer_in_other_ns, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_master_up_rename, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_addresses, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_default_route, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_move_and_delete, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_invalid_names, setup, teardown),
+            cmocka_unit_test(test_host_unchanged),
         };
         int fd, r;
 
