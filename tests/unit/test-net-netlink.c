@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test-net-netlink.c: links, addresses and routes made in throwaway network namespaces, read back with ip */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "net/netlink.h"
+
+/* Host links as "index:name," before the tests, to see afterwards that none was touched. */
+static char *host_links_before;
+
+typedef struct Fixture {
+        int ns_fd;    /* a fresh network namespace, alive while this fd is open */
+        int ns2_fd;   /* a second one, for veth peers and moves */
+        NetLink *nl;  /* a socket in ns_fd */
+        NetLink *nl2; /* a socket in ns2_fd */
+} Fixture;
+
+typedef struct NewNs {
+        int fd; /* or -errno */
+} NewNs;
+
+/* unshare() in a thread of our own: only that thread enters the new namespace, and it ends. */
+static void *new_ns_thread(void *arg)
+{
+        NewNs *n = arg;
+
+        if (unshare(CLONE_NEWNET) < 0) {
+                n->fd = -errno;
+                return NULL;
+        }
+        n->fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (n->fd < 0)
+                n->fd = -errno;
+        return NULL;
+}
+
+/* An fd of a new, empty network namespace (only "lo"), or -errno. */
+static int new_netns(void)
+{
+        NewNs n = {.fd = -EBADF};
+        pthread_t t;
+
+        if (pthread_create(&t, NULL, new_ns_thread, &n) != 0 || pthread_join(t, NULL) != 0)
+                return -EAGAIN;
+        return n.fd;
+}
+
+static char *host_links(void)
+{
+        struct if_nameindex *ifs = if_nameindex();
+        char *s = xstrdup("");
+
+        assert_non_null(ifs);
+        for (struct if_nameindex *i = ifs; i->if_index; i++) {
+                char *n = xasprintf("%s%u:%s,", s, i->if_index, i->if_name);
+                free(s);
+                s = n;
+        }
+        if_freenameindex(ifs);
+        return s;
+}
+
+/* The output of `ip -o ARGS` run inside the namespace ns_fd (entered by nsenter, not by us). */
+static char *ip_in(int ns_fd, const char *args)
+{
+        _cleanup_free_ char *cmd =
+            xasprintf("nsenter --net=/proc/%d/fd/%d ip -o %s 2>&1", (int)getpid(), ns_fd, args);
+        char *out = xmalloc(65536);
+        size_t n;
+        FILE *p;
+
+        p = popen(cmd, "r");
+        assert_non_null(p);
+        n = fread(out, 1, 65535, p);
+        out[n] = '\0';
+        assert_int_equal(pclose(p), 0);
+        return out;
+}
+
+static void assert_ip_has(int ns_fd, const char *args, const char *needle)
+{
+        _cleanup_free_ char *out = ip_in(ns_fd, args);
+
+        if (!strstr(out, needle))
+                fail_msg("'ip -o %s' lacks '%s':\n%s", args, needle, out);
+}
+
+static void assert_ip_lacks(int ns_fd, const char *args, const char *needle)
+{
+        _cleanup_free_ char *out = ip_in(ns_fd, args);
+
+        if (strstr(out, needle))
+                fail_msg("'ip -o %s' has '%s':\n%s", args, needle, out);
+}
+
+static int setup(void **state)
+{
+        Fixture *f = xnew0(Fixture, 1);
+
+        f->ns_fd = new_netns();
+        f->ns2_fd = new_netns();
+        if (f->ns_fd < 0 || f->ns2_fd < 0)
+                return -1;
+        if (net_link_open_in(f->ns_fd, &f->nl, NULL) < 0 || net_link_open_in(f->ns2_fd, &f->nl2, NULL) < 0)
+                return -1;
+        *state = f;
+        return 0;
+}
+
+/* Closing the last fd of a namespace destroys it with every link still in it. */
+static int teardown(void **state)
+{
+        Fixture *f = *state;
+
+        net_link_close(f->nl);
+        net_link_close(f->nl2);
+        close(f->ns_fd);
+        close(f->ns2_fd);
+        free(f);
+        return 0;
+}
+
+static ino_t own_netns_inode(void)
+{
+        struct stat st;
+
+        assert_int_equal(stat("/proc/thread-self/ns/net", &st), 0);
+        return st.st_ino;
+}
+
+static void test_open_in_keeps_caller_ns(void **state)
+{
+        Fixture *f = *state;
+        ino_t before = own_netns_inode();
+        _cleanup_(error_freep) Error *e = NULL;
+        NetLink *host = NULL, *other = NULL;
+
+        assert_int_equal(net_link_open_in(f->ns_fd, &other, &e), 0);
+        assert_int_equal(own_netns_inode(), before);
+        assert_int_equal(net_link_open(&host, &e), 0);
+
+        /* A bridge made through the namespace's socket is there and not in ours (read-only check). */
+        assert_int_equal(net_bridge_create(other, "hullns0", 0, &e), 0);
+        assert_int_equal(net_link_exists(f->nl, "hullns0"), 1);
+        assert_int_equal(net_link_exists(host, "hullns0"), 0);
+        assert_int_equal(net_link_exists(f->nl2, "hullns0"), 0);
+        assert_int_equal(net_link_exists(host, "lo"), 1);
+
+        assert_int_equal(net_link_open_in(-1, &other, &e), -EBADF);
+        assert_non_null(e);
+        net_link_close(other);
+        net_link_close(host);
+        assert_null(net_link_close(NULL));
+}
+
+static void test_bridge_create(void **state)
+{
+        Fixture *f = *state;
+        _cleanup_(error_freep) Error *e = NULL;
+        int index = 0;
+
+        assert_int_equal(net_bridge_create(f->nl, "hull0", 1400, &e), 0);
+        assert_null(e);
+        assert_int_equal(net_link_index(f->nl, "hull0", &index, &e), 0);
+        assert_true(index > 1);
+        assert_ip_has(f->ns_fd, "-d link show hull0", "mtu 1400");
+        assert_ip_has(f->ns_fd, "-d link show hull0", "bridge");
+        assert_ip_has(f->ns_fd, "link show hull0", "state DOWN");
+
+        assert_int_equal(net_bridge_create(f->nl, "hull0", 0, &e), -EEXIST);
+        assert_non_null(e);
+        assert_string_equal(e->msg, "create bridge 'hull0': File exists");
+        assert_int_equal(e->code, EEXIST);
+}
+
+static void test_veth_peer_in_other_ns(void **state)
+{
+        Fixture *f = *state;
+        _cleanup_(error_freep) Error *e = NULL;
+
+        assert_int_equal(net_veth_create(f->nl, "vh0", "vp0", f->ns2_fd, &e), 0);
+        assert_int_equal(net_link_exists(f->nl, "vh0"), 1);
+        assert_int_equal(net_link_exists(f->nl, "vp0"), 0);
+        assert_int_equal(net_link_exists(f->nl2, "vp0"), 1);
+        assert_int_equal(net_link_exists(f->nl2, "vh0"), 0);
+        assert_ip_has(f->ns_fd, "-d link show vh0", "veth");
+        assert_ip_has(f->ns2_fd, "-d link show vp0", "veth");
+
+        /* Both ends in one namespace; then a taken name either side. */
+        assert_int_equal(net_veth_create(f->nl, "va", "vb", -1, &e), 0);
+        assert_int_equal(net_link_exists(f->nl, "va"), 1);
+        assert_int_equal(net_link_exists(f->nl, "vb"), 1);
+        assert_int_equal(net_veth_create(f->nl, "va", "vc", -1, &e), -EEXIST);
+        assert_non_null(strstr(e->msg, "'va'"));
+        e = error_free(e);
+        assert_int_equal(net_veth_create(f->nl, "vd", "vp0", f->ns2_fd, &e), -EEXIST);
+        assert_int_equal(net_link_exists(f->nl, "vd"), 0);
+}
+
+static void test_master_up_rename(void **state)
+{
+        Fixture *f = *state;
+        _cleanup_(error_freep) Error *e = NULL;
+        int index = 0, renamed_index = 0;
+
+        assert_int_equal(net_bridge_create(f->nl, "br0", 0, &e), 0);
+        assert_int_equal(net_veth_create(f->nl, "a0", "b0", -1, &e), 0);
+        assert_int_equal(net_link_set_master(f->nl, "a0", "br0", &e), 0);
+        assert_ip_has(f->ns_fd, "link show a0", "master br0");
+
+        assert_int_equal(net_link_set_up(f->nl, "br0", true, &e), 0);
+        assert_int_equal(net_link_set_up(f->nl, "a0", true, &e), 0);
+        assert_int_equal(net_link_set_up(f->nl, "b0", true, &e), 0);
+        assert_ip_has(f->ns_fd, "link show a0", ",UP");
+        assert_ip_has(f->ns_fd, "link show b0", "state UP");
+
+        /* Kernels before 6.2 refuse to rename a link that is up; rename it down, as callers will. */
+        assert_int_equal(net_link_set_up(f->nl, "a0", false, &e), 0);
+        assert_ip_lacks(f->ns_fd, "link show a0", ",UP");
+        assert_int_equal(net_link_index(f->nl, "a0", &index, &e), 0);
+        assert_int_equal(net_link_rename(f->nl, "a0", "a1", &e), 0);
+        assert_int_equal(net_link_exists(f->nl, "a0"), 0);
+        assert_int_equal(net_link_index(f->nl, "a1", &renamed_index, &e), 0);
+        assert_int_equal(renamed_index, index);
+        assert_ip_has(f->ns_fd, "link show a1", "master br0");
+        assert_int_equal(net_link_rename(f->nl, "a1", "br0", &e), -EEXIST);
+        assert_string_equal(e->msg, "rename 'a1' to 'br0': File exists");
+        e = error_free(e);
+
+        /* No master detaches; a missing master is named in the error. */
+        assert_int_equal(net_link_set_master(f->nl, "a1", NULL, &e), 0);
+        assert_ip_lacks(f->ns_fd, "link show a1", "master");
+        assert_int_equal(net_link_set_master(f->nl, "a1", "nobr", &e), -ENODEV);
+        assert_string_equal(e->msg, "set master of 'a1': bridge 'nobr': No such device");
+        e = error_free(e);
+        assert_int_equal(net_link_set_up(f->nl, "nolink", true, &e), -ENODEV);
+        assert_string_equal(e->msg, "set up 'nolink': No such device");
+}
+
+static void test_addresses(void **state)
+{
+        Fixture *f = *state;
+        _cleanup_(error_freep) Error *e = NULL;
+        struct in_addr v4;
+        struct in6_addr v6;
+
+        assert_int_equal(net_bridge_create(f->nl, "br0", 0, &e), 0);
+        assert_int_equal(inet_pton(AF_INET, "10.88.0.1", &v4), 1);
+        assert_int_equal(inet_pton(AF_INET6, "fd00:88::1", &v6), 1);
+        assert_int_equal(net_addr_add(f->nl, "br0", AF_INET, &v4, 16, &e), 0);
+        assert_int_equal(net_addr_add(f->nl, "br0", AF_INET6, &v6, 64, &e), 0);
+        assert_null(e);
+        assert_ip_has(f->ns_fd, "addr show dev br0", "inet 10.88.0.1/16");
+        assert_ip_has(f->ns_fd, "addr show dev br0", "inet6 fd00:88::1/64");
+
+        assert_int_equal(net_addr_add(f->nl, "br0", AF_INET, &v4, 16, &e), -EEXIST);
+        assert_string_equal(e->msg, "add address '10.88.0.1/16' to 'br0': File exists");
+        e = error_free(e);
+        assert_int_equal(net_addr_add(f->nl, "br0", AF_INET, &v4, 33, &e), -EINVAL);
+        e = error_free(e);
+        assert_int_equal(net_addr_add(f->nl, "br0", AF_INET6, &v6, 129, &e), -EINVAL);
+        e = error_free(e);
+        assert_int_equal(net_addr_add(f->nl, "br0", AF_UNIX, &v4, 8, &e), -EINVAL);
+        e = error_free(e);
+        assert_int_equal(net_addr_add(f->nl, "nolink", AF_INET, &v4, 24, &e), -ENODEV);
+        assert_string_equal(e->msg, "add address '10.88.0.1/24' to 'nolink': No such device");
+}
+
+static void test_default_route(void **state)
+{
+        Fixture *f = *state;
+        _cleanup_(error_freep) Error *e = NULL;
+        struct in_addr v4, gw4, far4;
+        struct in6_addr v6, gw6;
+
+        assert_int_equal(inet_pton(AF_INET, "10.88.0.1", &v4), 1);
+        assert_int_equal(inet_pton(AF_INET, "10.88.0.254", &gw4), 1);
+        assert_int_equal(inet_pton(AF_INET, "192.0.2.1", &far4), 1);
+        assert_int_equal(inet_pton(AF_INET6, "fd00:88::1", &v6), 1);
+        assert_int_equal(inet_pton(AF_INET6, "fd00:88::fe", &gw6), 1);
+
+        /* The gateway must be reachable: prefix routes come with addresses on an up link. */
+        assert_int_equal(net_veth_create(f->nl, "eth0", "host0", f->ns2_fd, &e), 0);
+        assert_int_equal(net_link_set_up(f->nl, "eth0", true, &e), 0);
+        assert_int_equal(net_addr_add(f->nl, "eth0", AF_INET, &v4, 24, &e), 0);
+        assert_int_equal(net_addr_add(f->nl, "eth0", AF_INET6, &v6, 64, &e), 0);
+
+        assert_int_equal(net_route_add_default(f->nl, AF_INET, &far4, "eth0", &e), -ENETUNREACH);
+        assert_string_equal(e->msg, "add default route via '192.0.2.1' dev 'eth0': Network is unreachable");
+        e = error_free(e);
+
+        assert_int_equal(net_route_add_default(f->nl, AF_INET, &gw4, "eth0", &e), 0);
+        assert_ip_has(f->ns_fd, "-4 route show default", "default via 10.88.0.254 dev eth0");
+        assert_int_equal(net_route_add_default(f->nl, AF_INET, &gw4, "eth0", &e), -EEXIST);
+        e = error_free(e);
+
+        /* Without a device the kernel finds the link that reaches the gateway. */
+        assert_int_equal(net_route_add_default(f->nl, AF_INET6, &gw6, NULL, &e), 0);
+        assert_ip_has(f->ns_fd, "-6 route show default", "default via fd00:88::fe dev eth0");
+
+        assert_int_equal(net_route_add_default(f->nl, AF_INET, &gw4, "nolink", &e), -ENODEV);
+        e = error_free(e);
+        assert_int_equal(net_route_add_default(f->nl, AF_PACKET, &gw4, NULL, &e), -EINVAL);
+}
+
+static void test_move_and_delete(void **state)
+{
+        Fixture *f = *state;
+        _cleanup_(error_freep) Error *e = NULL;
+        int index = 0;
+
+        assert_int_equal(net_veth_create(f->nl, "x0", "y0", -1, &e), 0);
+        assert_int_equal(net_link_set_netns(f->nl, "y0", f->ns2_fd, &e), 0);
+        assert_int_equal(net_link_exists(f->nl, "y0"), 0);
+        assert_int_equal(net_link_exists(f->nl2, "y0"), 1);
+        assert_int_equal(net_link_set_netns(f->nl, "x0", -1, &e), -EBADF);
+        e = error_free(e);
+
+        /* Deleting one end of a veth takes its peer, wherever it is. */
+        assert_int_equal(net_link_delete(f->nl, "x0", &e), 0);
+        assert_int_equal(net_link_exists(f->nl, "x0"), 0);
+        assert_int_equal(net_link_exists(f->nl2, "y0"), 0);
+
+        assert_int_equal(net_link_delete(f->nl, "x0", &e), -ENODEV);
+        assert_string_equal(e->msg, "delete link 'x0': No such device");
+        e = error_free(e);
+        assert_int_equal(net_link_index(f->nl, "x0", &index, &e), -ENODEV);
+        assert_string_equal(e->msg, "look up link 'x0': No such device");
+        e = error_free(e);
+
+        assert_int_equal(net_bridge_create(f->nl, "br9", 0, &e), 0);
+        assert_int_equal(net_link_delete(f->nl, "br9", &e), 0);
+        assert_ip_lacks(f->ns_fd, "link show", "br9");
+}
+
+static void test_invalid_names(void **state)
+{
+        static const char *const bad[] = {
+            "", "0123456789abcdef", "a/b", "a b", "a\tb", "a\nb", ".", "..", "a:1",
+        };
+        Fixture *f = *state;
+        int index = 0;
+
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+                _cleanup_(error_freep) Error *e1 = NULL, *e2 = NULL, *e3 = NULL, *e4 = NULL, *e5 = NULL;
+                _cleanup_(error_freep) Error *e6 = NULL, *e7 = NULL;
+                struct in_addr v4 = {.s_addr = htonl(0x0a000001)};
+
+                assert_int_equal(net_bridge_create(f->nl, bad[i], 0, &e1), -EINVAL);
+                assert_non_null(strstr(e1->msg, "invalid interface name"));
+                assert_int_equal(net_link_index(f->nl, bad[i], &index, &e2), -EINVAL);
+                assert_int_equal(net_veth_create(f->nl, "ok0", bad[i], -1, &e3), -EINVAL);
+                assert_int_equal(net_link_rename(f->nl, "lo", bad[i], &e4), -EINVAL);
+                assert_int_equal(net_link_delete(f->nl, bad[i], &e5), -EINVAL);
+                assert_int_equal(net_addr_add(f->nl, bad[i], AF_INET, &v4, 8, &e6), -EINVAL);
+                assert_int_equal(net_link_set_master(f->nl, "lo", bad[i], &e7), -EINVAL);
+                assert_int_equal(net_link_exists(f->nl, bad[i]), -EINVAL);
+        }
+        assert_int_equal(net_link_exists(f->nl, NULL), -EINVAL);
+        assert_int_equal(net_bridge_create(f->nl, NULL, 0, NULL), -EINVAL);
+        assert_int_equal(net_link_exists(f->nl, "ok0"), 0);
+        /* Fifteen bytes is the longest name the kernel takes. */
+        assert_int_equal(net_bridge_create(f->nl, "0123456789abcde", 0, NULL), 0);
+        assert_int_equal(net_link_exists(f->nl, "0123456789abcde"), 1);
+}
+
+static void test_host_unchanged(void **state)
+{
+        _cleanup_free_ char *after = host_links();
+
+        assert_string_equal(after, host_links_before);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test_setup_teardown(test_open_in_keeps_caller_ns, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_bridge_create, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_veth_peer_in_other_ns, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_master_up_rename, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_addresses, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_default_route, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_move_and_delete, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_invalid_names, setup, teardown),
+            cmocka_unit_test(test_host_unchanged),
+        };
+        int fd, r;
+
+        if (geteuid() != 0) {
+                fprintf(stderr, "skip: network namespaces need root\n");
+                return 77;
+        }
+        fd = new_netns();
+        if (fd < 0) {
+                fprintf(stderr, "skip: cannot make a network namespace: %s\n", strerror(-fd));
+                return 77;
+        }
+        close(fd);
+        if (system("command -v ip >/dev/null && command -v nsenter >/dev/null") != 0) {
+                fprintf(stderr, "skip: the checks read back with ip(8) and nsenter(1)\n");
+                return 77;
+        }
+        host_links_before = host_links();
+        r = cmocka_run_group_tests(tests, NULL, NULL);
+        free(host_links_before);
+        return r;
+}
