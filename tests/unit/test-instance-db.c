@@ -768,9 +768,7 @@ static void test_instances(void **state)
         /* An image in use stays: its record cannot go from under an instance. */
         assert_true(inst_db_image_remove(f->db, b_id, &e) < 0);
         e = error_free(e);
-        {
-                _cleanup_(inst_image_freep) InstImage *img = find_image(f->db, b_id, "b");
-        }
+        inst_image_free(find_image(f->db, b_id, "b"));
 
         /* Newest first, then by name. */
         assert_int_equal(inst_db_instance_list(f->db, &v, &n, &e), 0);
@@ -830,9 +828,7 @@ static void test_transactions(void **state)
         set_tag(f->db, "t:a", "a");
         assert_int_equal(inst_db_commit(f->db, &e), 0);
         reopen(f);
-        {
-                _cleanup_(inst_image_freep) InstImage *img = find_image(f->db, "t:a", "a");
-        }
+        inst_image_free(find_image(f->db, "t:a", "a"));
 
         /* Closing with a transaction open rolls it back. */
         assert_int_equal(inst_db_begin(f->db, &e), 0);
