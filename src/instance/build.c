@@ -20,6 +20,7 @@
 #include "image/manifest.h"
 #include "image/store.h"
 #include "images.h"
+#include "internal.h"
 #include "runtime/container.h"
 #include "storage/overlay.h"
 
@@ -157,7 +158,6 @@ static int stage_from(Build *b, size_t index, Stage *s, Error **err)
 static int stage_add_layer(Build *b, Stage *s, const char *diff_id, const char *digest, int64_t size,
                            const char *media_type, Error **err)
 {
-        _cleanup_free_ char *dir = xasprintf("%s/layers", b->c->root);
         _cleanup_close_ int layers_fd = -EBADF, fd = -EBADF;
         ImgLayerInfo info = {};
         ImgDescriptor *d;
@@ -166,12 +166,9 @@ static int stage_add_layer(Build *b, Stage *s, const char *diff_id, const char *
 
         r = inst_context_store(b->c, &store, err);
         if (r >= 0)
-                r = mkdir_p(dir, 0700, err);
+                r = inst_layers_open(b->c, &layers_fd, err);
         if (r < 0)
                 return r;
-        layers_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (layers_fd < 0)
-                return error_set(err, errno, "open '%s'", dir);
         r = img_store_open_blob(store, digest, &fd, err);
         if (r >= 0)
                 r = img_layer_unpack(fd, layers_fd, diff_id + strlen("sha256:"), diff_id, &info, err);
@@ -261,11 +258,10 @@ static char *random_hex(size_t bytes)
 static int step_run(Build *b, Stage *s, const ImgInstr *in, Error **err)
 {
         _cleanup_free_ char *hex = random_hex(8), *id = xasprintf("build-%s", hex), *dir = NULL, *rootfs = NULL,
-                            *upper = NULL,
-                            *work = NULL, *layers_dir = xasprintf("%s/layers", b->c->root), *cfg_path = NULL,
-                            *text = NULL;
+                            *upper = NULL, *work = NULL, *layers_dir = xasprintf("%s/layers", b->c->root),
+                            *cfg_path = NULL;
         _cleanup_strv_ char **names = layer_names(s), **env = NULL;
-        _cleanup_json_ json_t *icfg = NULL, *cfg = NULL;
+        _cleanup_json_ json_t *icfg = NULL;
         _cleanup_close_ int rootfs_fd = -EBADF, upper_fd = -EBADF;
         char *no_entrypoint[] = { (char *)"", NULL };
         ImgDiffResult res = {};
@@ -300,11 +296,7 @@ static int step_run(Build *b, Stage *s, const ImgInstr *in, Error **err)
                 .workdir = s->cfg->working_dir,
                 .is_host_network = true,
         };
-        r = inst_bundle_config(icfg, &spec, rootfs, rootfs_fd, &cfg, err);
-        if (r < 0)
-                goto out;
-        text = json_dumps(cfg, JSON_INDENT(2));
-        r = write_file_atomic_at(AT_FDCWD, cfg_path, text, strlen(text), 0600, err);
+        r = inst_write_bundle_config(icfg, &spec, rootfs, rootfs_fd, cfg_path, err);
         if (r >= 0)
                 r = inst_context_runtime(b->c, &rt, err);
         if (r >= 0) {

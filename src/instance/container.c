@@ -146,8 +146,8 @@ static int write_bundle(InstContext *c, const InstRecord *rec, const InstImage *
                         Error **err)
 {
         _cleanup_free_ char *rootfs = inst_path(c, rec->id, "rootfs"), *cfg_path = inst_path(c, rec->id, "config.json"),
-                                  *cgpath = xasprintf("/hull/%s", rec->id), *text = NULL;
-        _cleanup_json_ json_t *icfg = NULL, *cfg = NULL;
+                                  *cgpath = xasprintf("/hull/%s", rec->id);
+        _cleanup_json_ json_t *icfg = NULL;
         _cleanup_close_ int rootfs_fd = -EBADF;
         InstBind files[3] = {};
         InstBind *binds = xnew0(InstBind, o->n_binds + 1);
@@ -193,11 +193,7 @@ static int write_bundle(InstContext *c, const InstRecord *rec, const InstImage *
                 .cap_drop = o->cap_drop,
                 .cgroups_path = cgpath,
         };
-        r = inst_bundle_config(icfg, &spec, rootfs, rootfs_fd, &cfg, err);
-        if (r < 0)
-                goto out;
-        text = json_dumps(cfg, JSON_INDENT(2));
-        r = write_file_atomic_at(AT_FDCWD, cfg_path, text, strlen(text), 0600, err);
+        r = inst_write_bundle_config(icfg, &spec, rootfs, rootfs_fd, cfg_path, err);
 out:
         for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
                 free(files[i].source);
@@ -205,6 +201,33 @@ out:
         }
         free(binds);
         return r;
+}
+
+int inst_write_bundle_config(const json_t *image_config, const InstRunSpec *spec, const char *rootfs,
+                             int rootfs_fd, const char *path, Error **err)
+{
+        _cleanup_json_ json_t *cfg = NULL;
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = inst_bundle_config(image_config, spec, rootfs, rootfs_fd, &cfg, err);
+        if (r < 0)
+                return r;
+        text = json_dumps(cfg, JSON_INDENT(2));
+        return write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0600, err);
+}
+
+int inst_layers_open(InstContext *c, int *ret_fd, Error **err)
+{
+        _cleanup_free_ char *dir = xasprintf("%s/layers", c->root);
+        int r = mkdir_p(dir, 0700, err);
+
+        if (r < 0)
+                return r;
+        *ret_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (*ret_fd < 0)
+                return error_set(err, errno, "open '%s'", dir);
+        return 0;
 }
 
 /* Removes an instance's files: its mount first, then its directory. */

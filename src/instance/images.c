@@ -19,6 +19,7 @@
 #include "image/reference.h"
 #include "image/store.h"
 #include "images.h"
+#include "internal.h"
 
 /* Layers unpacked at once: each is mostly decompression, one core's work. */
 #define UNPACK_THREADS 4
@@ -98,19 +99,15 @@ static void *unpack_worker(void *arg)
 /* Unpacks every layer of m whose directory is missing, several at once. */
 static int unpack_layers(InstContext *c, const ImgManifest *m, const ImgConfig *cfg, Error **err)
 {
-        _cleanup_free_ char *dir = xasprintf("%s/layers", c->root);
         _cleanup_close_ int layers_fd = -EBADF;
         UnpackQueue q = { .lock = PTHREAD_MUTEX_INITIALIZER };
         pthread_t threads[UNPACK_THREADS];
         size_t n_threads;
         int r = 0;
 
-        r = mkdir_p(dir, 0700, err);
+        r = inst_layers_open(c, &layers_fd, err);
         if (r < 0)
                 return r;
-        layers_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (layers_fd < 0)
-                return error_set(err, errno, "open '%s'", dir);
         q.jobs = xnew0(UnpackJob, m->n_layers + 1);
         for (size_t i = 0; i < m->n_layers; i++) {
                 const char *hex = cfg->diff_ids[i] + strlen("sha256:");
