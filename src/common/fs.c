@@ -67,11 +67,28 @@ int write_file_at(int dirfd, const char *path, const char *data, Error **err)
         return 0;
 }
 
+int fd_write_all(int fd, const void *buf, size_t len)
+{
+        const char *p = buf;
+
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
 int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode, Error **err)
 {
         _cleanup_free_ char *tmp = xasprintf("%s.tmp%d", path, getpid());
         _cleanup_close_ int fd = -EBADF;
-        const char *p = data;
+        int r;
 
         /* Never through something planted at the temporary name: O_EXCL|O_NOFOLLOW, and a
          * leftover (a crashed writer with our pid, or a symlink) is removed, not followed. */
@@ -80,20 +97,13 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t l
                 fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
         if (fd < 0)
                 return error_set(err, errno, "create '%s'", tmp);
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        int r = -errno;
-                        unlinkat(dirfd, tmp, 0);
-                        return error_set(err, r, "write '%s'", tmp);
-                }
-                p += n;
-                len -= (size_t)n;
+        r = fd_write_all(fd, data, len);
+        if (r < 0) {
+                unlinkat(dirfd, tmp, 0);
+                return error_set(err, r, "write '%s'", tmp);
         }
         if (renameat(dirfd, tmp, dirfd, path) < 0) {
-                int r = -errno;
+                r = -errno;
                 unlinkat(dirfd, tmp, 0);
                 return error_set(err, r, "rename to '%s'", path);
         }

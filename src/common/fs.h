@@ -6,6 +6,8 @@
 #include <sys/types.h>
 #include "error.h"
 
+/* Writes all of buf to fd, through short writes and EINTR: 0 or -errno. */
+int fd_write_all(int fd, const void *buf, size_t len);
 /* Reads all of fd into a NUL-terminated buffer; *ret_len (optional) excludes the NUL. */
 int fd_read_all(int fd, char **ret, size_t *ret_len, Error **err);
 int read_file_at(int dirfd, const char *path, char **ret, size_t *ret_len, Error **err);

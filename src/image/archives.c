@@ -190,8 +190,9 @@ static int entry_to_fd(struct archive *a, int fd, Error **err)
                         return 0;
                 if (rc != ARCHIVE_OK)
                         return error_setf(err, EBADMSG, "archive: %s", archive_error_string(a));
-                if (write(fd, buf, len) != (ssize_t)len)
-                        return error_set(err, errno ? errno : EIO, "write");
+                int r = fd_write_all(fd, buf, len);
+                if (r < 0)
+                        return error_set(err, r, "write");
         }
 }
 
@@ -541,9 +542,11 @@ static int sink_fd(Sink *s, const char *path, int fd, int64_t size, Error **err)
         out = openat(s->dir_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (out < 0)
                 return error_set(err, errno, "create '%s'", path);
-        while ((n = read(fd, buf, sizeof(buf))) > 0)
-                if (write(out, buf, (size_t)n) != n)
-                        return error_set(err, errno ? errno : EIO, "write '%s'", path);
+        while ((n = read(fd, buf, sizeof(buf))) > 0) {
+                int r = fd_write_all(out, buf, (size_t)n);
+                if (r < 0)
+                        return error_set(err, r, "write '%s'", path);
+        }
         return n < 0 ? error_set(err, errno, "read for '%s'", path) : 0;
 }
 
@@ -552,8 +555,11 @@ static int sink_buf(Sink *s, const char *path, const char *data, Error **err)
         _cleanup_close_ int fd = memfd_create("export", MFD_CLOEXEC);
         size_t len = strlen(data);
 
-        if (fd < 0 || write(fd, data, len) != (ssize_t)len || lseek(fd, 0, SEEK_SET) < 0)
-                return error_set(err, errno ? errno : EIO, "buffer '%s'", path);
+        if (fd < 0)
+                return error_set(err, errno, "memfd for '%s'", path);
+        int r = fd_write_all(fd, data, len);
+        if (r < 0 || lseek(fd, 0, SEEK_SET) < 0)
+                return error_set(err, r < 0 ? r : errno, "buffer '%s'", path);
         return sink_fd(s, path, fd, (int64_t)len, err);
 }
 
@@ -592,8 +598,9 @@ static int decompress_layer(ImgStore *store, const char *digest, int *ret_fd, in
         if (archive_read_open_fd(a, in, BLOCK) != ARCHIVE_OK || archive_read_next_header(a, &e) != ARCHIVE_OK)
                 return error_setf(err, EBADMSG, "layer '%s': %s", digest, archive_error_string(a));
         while ((n = archive_read_data(a, buf, sizeof(buf))) > 0) {
-                if (write(out, buf, (size_t)n) != n)
-                        return error_set(err, errno ? errno : EIO, "layer '%s'", digest);
+                r = fd_write_all(out, buf, (size_t)n);
+                if (r < 0)
+                        return error_set(err, r, "layer '%s'", digest);
                 total += n;
         }
         if (n < 0)

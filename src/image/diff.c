@@ -55,23 +55,6 @@ void img_diff_result_done(ImgDiffResult *r)
         r->diff_id = mfree(r->diff_id);
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-        const char *p = buf;
-
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
-
 static la_ssize_t blob_write(struct archive *a, void *userdata, const void *buf, size_t len)
 {
         Writer *w = userdata;
@@ -81,7 +64,7 @@ static la_ssize_t blob_write(struct archive *a, void *userdata, const void *buf,
                 return (la_ssize_t)len;
         digest_update(w->blob_digest, buf, len);
         w->blob_size += (int64_t)len;
-        r = write_all(w->out_fd, buf, len);
+        r = fd_write_all(w->out_fd, buf, len);
         if (r < 0) {
                 w->io_error = r;
                 archive_set_error(a, -r, "write the layer");

@@ -87,21 +87,6 @@ static ssize_t read_buf(void *src, void *buf, size_t len)
         return (ssize_t)n;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
-
 /* Copies src into an unnamed file in the blobs directory while digesting it, checks it, and
  * links it in under its digest: there is no moment at which a wrong blob has the right name. */
 static int put(ImgStore *s, ReadFn read_src, void *src, const char *expected_digest, int64_t expected_size,
@@ -133,7 +118,7 @@ static int put(ImgStore *s, ReadFn read_src, void *src, const char *expected_dig
                         return error_setf(err, EBADMSG, "blob %s: more than the %lld bytes expected",
                                           expected_digest ? expected_digest : "", (long long)expected_size);
                 digest_update(d, buf, (size_t)n);
-                r = write_all(fd, buf, (size_t)n);
+                r = fd_write_all(fd, buf, (size_t)n);
                 if (r < 0)
                         return error_set(err, r, "write blob");
         }
@@ -238,7 +223,7 @@ int img_store_writer_write(ImgStoreWriter *w, const void *data, size_t len, Erro
                 return error_setf(err, EBADMSG, "blob %s: more than the %lld bytes expected", w->expected_digest,
                                   (long long)w->expected_size);
         digest_update(w->digest, data, len);
-        r = write_all(w->fd, data, len);
+        r = fd_write_all(w->fd, data, len);
         if (r < 0)
                 return error_set(err, r, "write blob %s", w->expected_digest);
         w->size += len;
