@@ -49,15 +49,6 @@ static void add_image(ImgArchiveImage **v, size_t *n, const char *digest, const 
         img->name = name ? xstrdup(name) : NULL;
 }
 
-/* Reads a stored blob whole. */
-static int read_blob(ImgStore *store, const char *digest, char **ret, size_t *ret_len, Error **err)
-{
-        _cleanup_close_ int fd = -EBADF;
-        int r = img_store_open_blob(store, digest, &fd, err);
-
-        return r < 0 ? r : fd_read_all(fd, ret, ret_len, err);
-}
-
 /* ---- import ---- */
 
 /* Where a layout's blobs come from: a directory (copied when needed) or a tar (stored while read). */
@@ -114,7 +105,7 @@ static int import_oci_index(ImgStore *store, const Source *src, const char *buf,
                         _cleanup_(img_index_freep) ImgIndex *inner = NULL;
                         const ImgDescriptor *chosen;
                         size_t ilen;
-                        r = read_blob(store, d->digest, &ibuf, &ilen, err);
+                        r = img_store_read_blob(store, d->digest, IMG_MANIFEST_MAX, &ibuf, &ilen, err);
                         if (r >= 0)
                                 r = img_index_parse(ibuf, ilen, &inner, err);
                         if (r >= 0)
@@ -124,7 +115,7 @@ static int import_oci_index(ImgStore *store, const Source *src, const char *buf,
                         if (r < 0)
                                 return r;
                         d = chosen;
-                        r = read_blob(store, d->digest, &mbuf, &mlen, err);
+                        r = img_store_read_blob(store, d->digest, IMG_MANIFEST_MAX, &mbuf, &mlen, err);
                         if (r >= 0)
                                 r = img_manifest_parse(mbuf, mlen, &m, err);
                         for (size_t k = 0; r >= 0 && k < m->n_layers; k++)
@@ -136,7 +127,7 @@ static int import_oci_index(ImgStore *store, const Source *src, const char *buf,
                         add_image(v, n, d->digest, name);
                         continue;
                 }
-                r = read_blob(store, d->digest, &mbuf, &mlen, err);
+                r = img_store_read_blob(store, d->digest, IMG_MANIFEST_MAX, &mbuf, &mlen, err);
                 if (r >= 0)
                         r = img_manifest_parse(mbuf, mlen, &m, err);
                 if (r >= 0)
@@ -687,7 +678,7 @@ int img_archive_export(ImgStore *store, const char *manifest_digest, const char 
         size_t mlen;
         int r;
 
-        r = read_blob(store, manifest_digest, &mbuf, &mlen, err);
+        r = img_store_read_blob(store, manifest_digest, IMG_MANIFEST_MAX, &mbuf, &mlen, err);
         if (r >= 0)
                 r = img_manifest_parse(mbuf, mlen, &m, err);
         if (r < 0)

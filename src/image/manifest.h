@@ -24,6 +24,8 @@
 
 /* The largest index or manifest accepted, as the distribution registry caps them. */
 #define IMG_MANIFEST_MAX (4u * 1024 * 1024)
+/* The largest image config read whole (its history can be long, never this long). */
+#define IMG_CONFIG_MAX (64u * 1024 * 1024)
 
 typedef struct ImgPlatform {
         char *os;           /* "linux" */

@@ -173,6 +173,22 @@ int img_store_open_blob(ImgStore *s, const char *digest, int *ret_fd, Error **er
         return 0;
 }
 
+int img_store_read_blob(ImgStore *s, const char *digest, size_t max, char **ret, size_t *ret_len, Error **err)
+{
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+        int r;
+
+        r = img_store_open_blob(s, digest, &fd, err);
+        if (r < 0)
+                return r;
+        if (fstat(fd, &st) < 0)
+                return error_set(err, errno, "blob '%s'", digest);
+        if ((uint64_t)st.st_size > max)
+                return error_setf(err, EFBIG, "blob '%s' is larger than %zu bytes", digest, max);
+        return fd_read_all(fd, ret, ret_len, err);
+}
+
 int img_store_remove(ImgStore *s, const char *digest, Error **err)
 {
         int r = digest_check(digest, err);

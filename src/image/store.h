@@ -28,6 +28,8 @@ int img_store_put_buf(ImgStore *s, const void *buf, size_t len, const char *expe
 bool img_store_has(ImgStore *s, const char *digest);
 /* Opens a stored blob for reading. ENOENT names the digest. */
 int img_store_open_blob(ImgStore *s, const char *digest, int *ret_fd, Error **err);
+/* Reads a stored blob whole into a NUL-terminated buffer: EFBIG when it is larger than max. */
+int img_store_read_blob(ImgStore *s, const char *digest, size_t max, char **ret, size_t *ret_len, Error **err);
 /* Removes a blob; a missing one is not an error. */
 int img_store_remove(ImgStore *s, const char *digest, Error **err);
 

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -100,8 +99,7 @@ static int stage_from(Build *b, size_t index, Stage *s, Error **err)
         const ImgStage *st = &b->cf->stages[index];
         _cleanup_(inst_image_freep) InstImage *img = NULL;
         _cleanup_(img_manifest_freep) ImgManifest *m = NULL;
-        _cleanup_free_ char *mbuf = NULL, *cbuf = NULL;
-        size_t mlen, clen;
+        _cleanup_error_ Error *e = NULL;
         int r;
 
         if (st->base_stage >= 0) {
@@ -126,23 +124,17 @@ static int stage_from(Build *b, size_t index, Stage *s, Error **err)
                 s->chain = xstrdup("scratch");
                 return img_config_parse(empty, strlen(empty), &s->cfg, err);
         }
-        r = inst_image_find(b->c, st->base, &img, NULL);
+        r = inst_image_find(b->c, st->base, &img, &e);
         if (r == -ENOENT) {
                 InstRemoteOptions ro = { .tls_verify = b->o->tls_verify, .platform = st->platform };
+                e = error_free(e);
                 say(b, "pulling %s", st->base);
                 r = inst_image_pull(b->c, st->base, &ro, &img, err);
-        } else if (r < 0) {
-                r = inst_image_find(b->c, st->base, &img, err);
+        } else if (r < 0 && err) {
+                *err = TAKE_PTR(e);
         }
-        if (r < 0)
-                return r;
-        r = inst_read_blob(b->c, img->manifest_digest, IMG_MANIFEST_MAX, &mbuf, &mlen, err);
         if (r >= 0)
-                r = img_manifest_parse(mbuf, mlen, &m, err);
-        if (r >= 0)
-                r = inst_read_blob(b->c, img->config_digest, 64u << 20, &cbuf, &clen, err);
-        if (r >= 0)
-                r = img_config_parse(cbuf, clen, &s->cfg, err);
+                r = inst_image_load(b->c, img->manifest_digest, &m, &s->cfg, err);
         if (r < 0)
                 return r;
         s->layers = xnew0(ImgDescriptor, m->n_layers + 1);
@@ -242,22 +234,10 @@ static char **layer_names(const Stage *s)
         return v;
 }
 
-static char *random_hex(size_t bytes)
-{
-        uint8_t buf[32];
-        char *s = xmalloc(bytes * 2 + 1);
-
-        if (bytes > sizeof(buf) || getrandom(buf, bytes, 0) != (ssize_t)bytes)
-                abort();
-        for (size_t i = 0; i < bytes; i++)
-                sprintf(s + 2 * i, "%02x", buf[i]);
-        return s;
-}
-
 /* RUN: the command in a hull container over the stage's layers; its changes become a layer. */
 static int step_run(Build *b, Stage *s, const ImgInstr *in, Error **err)
 {
-        _cleanup_free_ char *hex = random_hex(8), *id = xasprintf("build-%s", hex), *dir = NULL, *rootfs = NULL,
+        _cleanup_free_ char *hex = inst_random_hex(8), *id = xasprintf("build-%s", hex), *dir = NULL, *rootfs = NULL,
                             *upper = NULL, *work = NULL, *layers_dir = xasprintf("%s/layers", b->c->root),
                             *cfg_path = NULL;
         _cleanup_strv_ char **names = layer_names(s), **env = NULL;
@@ -397,7 +377,7 @@ static int step_copy(Build *b, Stage *s, const ImgInstr *in, Error **err)
                 const Stage *from = &b->stages[in->from_stage];
                 _cleanup_strv_ char **names = layer_names(from);
                 _cleanup_free_ char *layers_dir = xasprintf("%s/layers", b->c->root), *up = NULL, *wk = NULL,
-                                    *hex = random_hex(8);
+                                    *hex = inst_random_hex(8);
                 mnt_dir = xasprintf("%s/build/%s", b->c->root, hex);
                 mnt_root = xasprintf("%s/rootfs", mnt_dir);
                 up = xasprintf("%s/upper", mnt_dir);

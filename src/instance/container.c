@@ -19,22 +19,24 @@
 #include "common/log.h"
 #include "common/process.h"
 #include "common/strv.h"
+#include "image/manifest.h"
 #include "image/store.h"
+#include "images.h"
 #include "instance.h"
 #include "internal.h"
 #include "runtime/container.h"
 #include "storage/overlay.h"
 
-static char *random_id(void)
+char *inst_random_hex(size_t bytes)
 {
-        uint8_t b[32];
-        char *id = xmalloc(65);
+        uint8_t buf[32];
+        char *s = xmalloc(bytes * 2 + 1);
 
-        if (getrandom(b, sizeof(b), 0) != sizeof(b))
+        if (bytes > sizeof(buf) || getrandom(buf, bytes, 0) != (ssize_t)bytes)
                 abort();
-        for (size_t i = 0; i < sizeof(b); i++)
-                sprintf(id + 2 * i, "%02x", b[i]);
-        return id;
+        for (size_t i = 0; i < bytes; i++)
+                sprintf(s + 2 * i, "%02x", buf[i]);
+        return s;
 }
 
 /* A name like docker's when none was given: two words and, on a clash, a number. */
@@ -77,32 +79,21 @@ int inst_check_name(const char *name, Error **err)
 static int image_config(InstContext *c, const InstImage *img, json_t **ret, Error **err)
 {
         _cleanup_free_ char *buf = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        ImgStore *store;
         size_t len;
-        int r;
+        int r = inst_read_blob(c, img->config_digest, IMG_CONFIG_MAX, &buf, &len, err);
 
-        r = inst_context_store(c, &store, err);
-        if (r < 0)
-                return r;
-        r = img_store_open_blob(store, img->config_digest, &fd, err);
         if (r < 0)
                 return error_wrap(err, r, "image config");
-        r = fd_read_all(fd, &buf, &len, err);
-        if (r < 0)
-                return r;
         return json_parse(buf, len, "image config", ret, err);
 }
 
-/* Mounts the instance's root filesystem unless it already is (it is not after a reboot). */
+/* Mounts the instance's root filesystem over the image's layers. */
 static int rootfs_mount(InstContext *c, const char *id, char *const *layers, Error **err)
 {
         _cleanup_free_ char *rootfs = inst_path(c, id, "rootfs"), *upper = inst_path(c, id, "upper"),
                                   *work = inst_path(c, id, "work"), *layers_dir = xasprintf("%s/layers", c->root);
         _cleanup_strv_ char **names = NULL;
 
-        if (stor_overlay_is_mounted(rootfs))
-                return 0;
         for (size_t i = 0; layers && layers[i]; i++)
                 strv_push(&names, strncmp(layers[i], "sha256:", 7) == 0 ? layers[i] + 7 : layers[i]);
         return stor_overlay_mount(layers_dir, names, upper, work, rootfs, err);
@@ -250,7 +241,7 @@ int inst_create(InstContext *c, const InstImage *img, const char *image_name, co
         _cleanup_free_ char *dir = NULL;
         int r;
 
-        rec->id = random_id();
+        rec->id = inst_random_hex(32);
         if (o->name) {
                 r = inst_check_name(o->name, err);
                 if (r < 0)
@@ -401,8 +392,7 @@ static int record_options(const InstRecord *rec, InstRunOptions *ret, Error **er
 /* Makes sure the instance can be started: not running, root file system mounted, no stale state. */
 static int prepare_start(InstContext *c, InstRecord *rec, Error **err)
 {
-        _cleanup_(inst_image_freep) InstImage *img = NULL;
-        _cleanup_free_ char *exit_path = inst_path(c, rec->id, "exit");
+        _cleanup_free_ char *exit_path = inst_path(c, rec->id, "exit"), *rootfs = inst_path(c, rec->id, "rootfs");
         InstState state;
         int r;
 
@@ -417,15 +407,18 @@ static int prepare_start(InstContext *c, InstRecord *rec, Error **err)
                 r = inst_context_runtime(c, &rt, err);
                 if (r < 0)
                         return r;
-                r = rt_container_delete(rt, rec->id, true, NULL);
-                (void)r;
+                rt_container_delete(rt, rec->id, true, NULL); /* none there is fine */
         }
-        r = inst_db_image_find(c->db, rec->image_id, &img, err);
-        if (r < 0)
-                return error_wrap(err, r, "image of '%s'", rec->name);
-        r = rootfs_mount(c, rec->id, img->layers, err);
-        if (r < 0)
-                return r;
+        /* The root filesystem stays mounted from create to rm; after a reboot it is mounted again. */
+        if (!stor_overlay_is_mounted(rootfs)) {
+                _cleanup_(inst_image_freep) InstImage *img = NULL;
+                r = inst_db_image_find(c->db, rec->image_id, &img, err);
+                if (r < 0)
+                        return error_wrap(err, r, "image of '%s'", rec->name);
+                r = rootfs_mount(c, rec->id, img->layers, err);
+                if (r < 0)
+                        return r;
+        }
         if (unlink(exit_path) < 0 && errno != ENOENT)
                 return error_set(err, errno, "remove '%s'", exit_path);
         return 0;

@@ -26,22 +26,10 @@
 
 int inst_read_blob(InstContext *c, const char *digest, size_t max, char **ret, size_t *ret_len, Error **err)
 {
-        _cleanup_close_ int fd = -EBADF;
         ImgStore *store;
-        struct stat st;
-        int r;
+        int r = inst_context_store(c, &store, err);
 
-        r = inst_context_store(c, &store, err);
-        if (r < 0)
-                return r;
-        r = img_store_open_blob(store, digest, &fd, err);
-        if (r < 0)
-                return r;
-        if (fstat(fd, &st) < 0)
-                return error_set(err, errno, "blob '%s'", digest);
-        if ((size_t)st.st_size > max)
-                return error_setf(err, EFBIG, "blob '%s' is larger than %zu bytes", digest, max);
-        return fd_read_all(fd, ret, ret_len, err);
+        return r < 0 ? r : img_store_read_blob(store, digest, max, ret, ret_len, err);
 }
 
 typedef struct UnpackJob {
@@ -147,8 +135,7 @@ static int64_t parse_time(const char *s)
         return (int64_t)timegm(&tm);
 }
 
-/* Reads and parses a manifest and its config from the store. */
-static int load_manifest(InstContext *c, const char *manifest_digest, ImgManifest **ret_m, ImgConfig **ret_c,
+int inst_image_load(InstContext *c, const char *manifest_digest, ImgManifest **ret_m, ImgConfig **ret_c,
                          Error **err)
 {
         _cleanup_free_ char *mbuf = NULL, *cbuf = NULL;
@@ -161,7 +148,7 @@ static int load_manifest(InstContext *c, const char *manifest_digest, ImgManifes
         if (r >= 0)
                 r = img_manifest_parse(mbuf, mlen, &m, err);
         if (r >= 0)
-                r = inst_read_blob(c, m->config.digest, 64u << 20, &cbuf, &clen, err);
+                r = inst_read_blob(c, m->config.digest, IMG_CONFIG_MAX, &cbuf, &clen, err);
         if (r >= 0)
                 r = img_config_parse(cbuf, clen, &cfg, err);
         if (r >= 0)
@@ -224,7 +211,7 @@ int inst_image_install(InstContext *c, const char *top_digest, const char *manif
         r = inst_context_store(c, &store, err);
         if (r < 0)
                 return r;
-        r = load_manifest(c, manifest_digest, &m, &cfg, err);
+        r = inst_image_load(c, manifest_digest, &m, &cfg, err);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < m->n_layers; i++) {
@@ -287,15 +274,19 @@ int inst_image_canonical_name(const char *ref, char **ret, Error **err)
 int inst_image_find(InstContext *c, const char *key, InstImage **ret, Error **err)
 {
         _cleanup_free_ char *canonical = NULL;
-        int r;
+        const char *keys[2] = { key, NULL };
 
-        r = inst_db_image_find(c->db, key, ret, NULL);
-        if (r != -ENOENT)
-                return r < 0 ? inst_db_image_find(c->db, key, ret, err) : r;
-        if (inst_image_canonical_name(key, &canonical, NULL) >= 0 && strcmp(canonical, key) != 0) {
-                r = inst_db_image_find(c->db, canonical, ret, NULL);
-                if (r != -ENOENT)
-                        return r < 0 ? inst_db_image_find(c->db, canonical, ret, err) : r;
+        /* As typed first, then as the reference normalises; "not known" names what was typed. */
+        if (inst_image_canonical_name(key, &canonical, NULL) >= 0 && strcmp(canonical, key) != 0)
+                keys[1] = canonical;
+        for (size_t i = 0; i < ARRAY_SIZE(keys) && keys[i]; i++) {
+                _cleanup_error_ Error *e = NULL;
+                int r = inst_db_image_find(c->db, keys[i], ret, &e);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0 && err)
+                        *err = TAKE_PTR(e);
+                return r;
         }
         return error_setf(err, ENOENT, "image '%s' not known", key);
 }
@@ -494,7 +485,7 @@ int inst_image_inspect(InstContext *c, const InstImage *img, json_t **ret, Error
         if (r >= 0)
                 r = json_parse(mbuf, mlen, "manifest", &m, err);
         if (r >= 0)
-                r = inst_read_blob(c, img->config_digest, 64u << 20, &cbuf, &clen, err);
+                r = inst_read_blob(c, img->config_digest, IMG_CONFIG_MAX, &cbuf, &clen, err);
         if (r >= 0)
                 r = json_parse(cbuf, clen, "config", &cfg, err);
         if (r < 0)

@@ -48,6 +48,13 @@ void inst_store_unlock(InstContext *c);
 /* Removes every blob and layer directory no record (image or build cache) names; takes the lock. */
 int inst_image_collect(InstContext *c, Error **err);
 
+typedef struct ImgManifest ImgManifest;
+typedef struct ImgConfig ImgConfig;
+
+/* Reads and parses an image manifest and its config from the store, checked against each other. */
+int inst_image_load(InstContext *c, const char *manifest_digest, ImgManifest **ret_m, ImgConfig **ret_c,
+                    Error **err);
+
 /* Reads a blob of the store whole (at most max bytes). */
 int inst_read_blob(InstContext *c, const char *digest, size_t max, char **ret, size_t *ret_len, Error **err);
 

@@ -17,3 +17,6 @@ int inst_write_bundle_config(const json_t *image_config, const InstRunSpec *spec
 
 /* Opens $root/layers (made when missing). */
 int inst_layers_open(InstContext *c, int *ret_fd, Error **err);
+
+/* bytes (at most 32) of getrandom(2) as lowercase hex, malloc'd: instance ids, build containers. */
+char *inst_random_hex(size_t bytes);
