@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* containerfile.c: Containerfile parsing and substitution (ignore files and COPY sources: ignore.c) */
+/* containerfile.c: Containerfile instructions and stages (words and substitution: words.c; ignore files and COPY sources: ignore.c) */
 #include <ctype.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -10,9 +10,7 @@
 #include "common/json.h"
 #include "common/strv.h"
 #include "containerfile.h"
-
-/* Substitutions nest (${A:-${B:-...}}); past this depth the input is refused, not recursed on. */
-#define MAX_NESTING 16
+#include "words.h"
 
 static const char *const kind_names[_IMG_INSTR_MAX] = {
         [IMG_INSTR_RUN] = "RUN",         [IMG_INSTR_COPY] = "COPY",
@@ -29,304 +27,6 @@ static const char *const kind_names[_IMG_INSTR_MAX] = {
 const char *img_instr_kind_name(ImgInstrKind kind)
 {
         return kind >= 0 && kind < _IMG_INSTR_MAX ? kind_names[kind] : "?";
-}
-
-/* ---- a growing string ---- */
-
-typedef struct Buf {
-        char *s;
-        size_t len, cap;
-} Buf;
-
-static void buf_put(Buf *b, const char *s, size_t n)
-{
-        if (b->len + n + 1 > b->cap) {
-                b->cap = (b->len + n + 1) * 2;
-                b->s = xrealloc(b->s, b->cap);
-        }
-        memcpy(b->s + b->len, s, n);
-        b->len += n;
-        b->s[b->len] = 0;
-}
-
-static void buf_putc(Buf *b, char c)
-{
-        buf_put(b, &c, 1);
-}
-
-/* The string, never NULL; b is empty after. */
-static char *buf_steal(Buf *b)
-{
-        char *s = b->s ? b->s : xstrdup("");
-        *b = (Buf){ 0 };
-        return s;
-}
-
-static void buf_done(Buf *b)
-{
-        free(b->s);
-        *b = (Buf){ 0 };
-}
-
-_printf_(3, 4) static int fail(Error **err, unsigned line, const char *fmt, ...)
-{
-        _cleanup_free_ char *msg = NULL;
-        va_list ap;
-
-        va_start(ap, fmt);
-        msg = xvasprintf(fmt, ap);
-        va_end(ap);
-        return error_setf(err, EINVAL, "Containerfile line %u: %s", line, msg);
-}
-
-static bool is_blank(char c)
-{
-        return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-}
-
-static const char *skip_blanks(const char *s)
-{
-        while (is_blank(*s))
-                s++;
-        return s;
-}
-
-/* ---- variables ---- */
-
-/* What a substitution sees: ENV first (it hides an ARG of the same name), then ARG values. */
-typedef struct Vars {
-        char *const *env;  /* "K=V" */
-        char *const *args; /* "K=V", or "K" for an ARG without a value (unset) */
-} Vars;
-
-static const char *vars_get(const Vars *v, const char *name)
-{
-        const char *val = strv_env_get(v->env, name);
-        return val ? val : strv_env_get(v->args, name);
-}
-
-/* ---- words: quotes, escapes and $substitution as Docker's shell-word lexer does them ---- */
-
-typedef struct Lexer {
-        const char *s;
-        size_t i, n;
-        char escape;
-        const Vars *vars; /* NULL: no substitution, '$' is literal */
-        unsigned line;
-        int depth;
-} Lexer;
-
-static int lex_until(Lexer *lx, char stop, Buf *out, Error **err);
-
-static bool is_name_char(char c)
-{
-        return isalnum((unsigned char)c) || c == '_';
-}
-
-/* ${NAME...}: lx->i is just past the '{'. */
-static int lex_braced(Lexer *lx, Buf *out, Error **err)
-{
-        _cleanup_free_ char *name = NULL;
-        Buf word = { 0 };
-        const char *val;
-        char op = 0;
-        bool has_colon = false;
-        size_t start = lx->i;
-        int r;
-
-        while (lx->i < lx->n && is_name_char(lx->s[lx->i]))
-                lx->i++;
-        if (lx->i == start)
-                return fail(err, lx->line, "bad substitution '${%.*s'", (int)(lx->i - start), lx->s + start);
-        name = xstrndup(lx->s + start, lx->i - start);
-        if (lx->i >= lx->n)
-                return fail(err, lx->line, "missing '}' in '${%s'", name);
-        val = vars_get(lx->vars, name);
-        if (lx->s[lx->i] == '}') {
-                lx->i++;
-                if (val)
-                        buf_put(out, val, strlen(val));
-                return 0;
-        }
-        if (lx->s[lx->i] == ':') {
-                has_colon = true;
-                lx->i++;
-        }
-        if (lx->i < lx->n)
-                op = lx->s[lx->i++];
-        if (op != '-' && op != '+' && op != '?')
-                return fail(err, lx->line, "unsupported modifier '%c' in '${%s'", op ? op : ' ', name);
-        if (++lx->depth > MAX_NESTING)
-                return fail(err, lx->line, "substitutions nested too deeply");
-        r = lex_until(lx, '}', &word, err);
-        lx->depth--;
-        if (r < 0) {
-                buf_done(&word);
-                return r;
-        }
-        if (lx->i >= lx->n || lx->s[lx->i] != '}') {
-                buf_done(&word);
-                return fail(err, lx->line, "missing '}' in '${%s'", name);
-        }
-        lx->i++;
-        /* With the colon an empty value counts as unset, as in sh. */
-        bool is_set = val && (!has_colon || *val);
-        if (op == '-')
-                val = is_set ? val : (word.s ? word.s : "");
-        else if (op == '+')
-                val = is_set ? (word.s ? word.s : "") : "";
-        else if (!is_set) {
-                r = fail(err, lx->line, "variable '%s' is required%s%s", name, word.len ? ": " : "",
-                         word.s ? word.s : "");
-                buf_done(&word);
-                return r;
-        }
-        buf_put(out, val, strlen(val));
-        buf_done(&word);
-        return 0;
-}
-
-/* At a '$': a substitution, or a literal '$' when no name follows. */
-static int lex_dollar(Lexer *lx, Buf *out, Error **err)
-{
-        size_t start;
-        char c;
-
-        lx->i++;
-        if (!lx->vars || lx->i >= lx->n) {
-                buf_putc(out, '$');
-                return 0;
-        }
-        c = lx->s[lx->i];
-        if (c == '{') {
-                lx->i++;
-                return lex_braced(lx, out, err);
-        }
-        start = lx->i;
-        if (isdigit((unsigned char)c)) {
-                lx->i++; /* $1: a positional parameter, always empty here */
-        } else if (isalpha((unsigned char)c) || c == '_') {
-                while (lx->i < lx->n && is_name_char(lx->s[lx->i]))
-                        lx->i++;
-        } else {
-                buf_putc(out, '$');
-                return 0;
-        }
-        _cleanup_free_ char *name = xstrndup(lx->s + start, lx->i - start);
-        const char *val = vars_get(lx->vars, name);
-        if (val)
-                buf_put(out, val, strlen(val));
-        return 0;
-}
-
-static int lex_double_quoted(Lexer *lx, Buf *out, Error **err)
-{
-        lx->i++;
-        while (lx->i < lx->n) {
-                char c = lx->s[lx->i];
-                if (c == '"') {
-                        lx->i++;
-                        return 0;
-                }
-                if (c == lx->escape && lx->i + 1 < lx->n) {
-                        char next = lx->s[lx->i + 1];
-                        /* Only these lose their escape inside double quotes, as in sh. */
-                        if (next == '"' || next == '$' || next == lx->escape) {
-                                buf_putc(out, next);
-                                lx->i += 2;
-                                continue;
-                        }
-                }
-                if (c == '$') {
-                        int r = lex_dollar(lx, out, err);
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-                buf_putc(out, c);
-                lx->i++;
-        }
-        return fail(err, lx->line, "unterminated double quote");
-}
-
-/* Lexes one word up to stop (0: the end; ' ': unquoted white space) into out, quotes removed. */
-static int lex_until(Lexer *lx, char stop, Buf *out, Error **err)
-{
-        while (lx->i < lx->n) {
-                char c = lx->s[lx->i];
-                int r;
-
-                if (stop == ' ' ? is_blank(c) : c == stop && stop)
-                        return 0;
-                if (c == lx->escape) {
-                        if (lx->i + 1 < lx->n) {
-                                buf_putc(out, lx->s[lx->i + 1]);
-                                lx->i += 2;
-                        } else {
-                                buf_putc(out, c);
-                                lx->i++;
-                        }
-                } else if (c == '\'') {
-                        const char *end = memchr(lx->s + lx->i + 1, '\'', lx->n - lx->i - 1);
-                        if (!end)
-                                return fail(err, lx->line, "unterminated single quote");
-                        buf_put(out, lx->s + lx->i + 1, (size_t)(end - (lx->s + lx->i + 1)));
-                        lx->i = (size_t)(end - lx->s) + 1;
-                } else if (c == '"') {
-                        r = lex_double_quoted(lx, out, err);
-                        if (r < 0)
-                                return r;
-                } else if (c == '$') {
-                        r = lex_dollar(lx, out, err);
-                        if (r < 0)
-                                return r;
-                } else {
-                        buf_putc(out, c);
-                        lx->i++;
-                }
-        }
-        return 0;
-}
-
-/* Splits s into words at unquoted white space; each word is unquoted and substituted (vars may
- * be NULL). A value that expands to spaces stays one word. */
-static int lex_words(const char *s, const Vars *vars, char escape, unsigned line, char ***ret, Error **err)
-{
-        _cleanup_strv_ char **words = NULL;
-        Lexer lx = { .s = s, .n = strlen(s), .escape = escape, .vars = vars, .line = line };
-
-        for (;;) {
-                Buf w = { 0 };
-                int r;
-
-                while (lx.i < lx.n && is_blank(lx.s[lx.i]))
-                        lx.i++;
-                if (lx.i >= lx.n)
-                        break;
-                r = lex_until(&lx, ' ', &w, err);
-                if (r < 0) {
-                        buf_done(&w);
-                        return r;
-                }
-                strv_consume(&words, buf_steal(&w));
-        }
-        *ret = words ? TAKE_PTR(words) : xnew0(char *, 1);
-        return 0;
-}
-
-/* The whole of s as one word (white space kept), unquoted and substituted. */
-static int lex_one(const char *s, const Vars *vars, char escape, unsigned line, char **ret, Error **err)
-{
-        Lexer lx = { .s = s, .n = strlen(s), .escape = escape, .vars = vars, .line = line };
-        Buf w = { 0 };
-        int r = lex_until(&lx, 0, &w, err);
-
-        if (r < 0) {
-                buf_done(&w);
-                return r;
-        }
-        *ret = buf_steal(&w);
-        return 0;
 }
 
 /* ---- instruction helpers ---- */
@@ -370,12 +70,12 @@ static int next_flag(const char **text, char **ret_name, char **ret_value)
         if (strncmp(p, "--", 2) != 0)
                 return 0;
         end = p;
-        while (*end && !is_blank(*end))
+        while (*end && !img_cf_is_blank(*end))
                 end++;
         eq = memchr(p, '=', (size_t)(end - p));
         *ret_name = xstrndup(p + 2, (size_t)((eq ? eq : end) - (p + 2)));
         *ret_value = eq ? xstrndup(eq + 1, (size_t)(end - eq - 1)) : NULL;
-        *text = skip_blanks(end);
+        *text = img_cf_skip_blanks(end);
         return 1;
 }
 
@@ -400,12 +100,12 @@ static int parse_command(ImgInstr *in, const char *text, const StageState *st, E
         if (parse_json_array(text, &in->args)) {
                 in->is_exec_form = true;
                 if (!in->args[0] && in->kind == IMG_INSTR_RUN)
-                        return fail(err, in->line, "RUN needs a command");
+                        return img_cf_fail(err, in->line, "RUN needs a command");
                 in->argv = strv_copy(in->args);
                 return 0;
         }
         if (!*text)
-                return fail(err, in->line, "%s needs a command", what);
+                return img_cf_fail(err, in->line, "%s needs a command", what);
         strv_push(&in->args, text);
         in->argv = strv_copy(st->shell);
         strv_push(&in->argv, text);
@@ -417,7 +117,7 @@ static int parse_run(ImgInstr *in, const char *text, StageState *st, Error **err
         _cleanup_free_ char *name = NULL, *value = NULL;
 
         if (next_flag(&text, &name, &value))
-                return fail(err, in->line, "RUN --%s is not supported", name);
+                return img_cf_fail(err, in->line, "RUN --%s is not supported", name);
         /* ARG values reach RUN's environment unless an ENV of the same name hides them. */
         for (size_t i = 0; st->args && st->args[i]; i++) {
                 _cleanup_free_ char *key = NULL;
@@ -439,12 +139,12 @@ static int resolve_from_stage(ImgInstr *in, const StageState *st, Error **err)
 
         in->from_stage = -1;
         if (!*f)
-                return fail(err, in->line, "COPY --from needs a stage or an image");
+                return img_cf_fail(err, in->line, "COPY --from needs a stage or an image");
         if (isdigit((unsigned char)*f)) {
                 unsigned long idx = strtoul(f, &end, 10);
                 if (!*end) {
                         if (idx >= st->index)
-                                return fail(err, in->line, "COPY --from=%s: no such earlier stage", f);
+                                return img_cf_fail(err, in->line, "COPY --from=%s: no such earlier stage", f);
                         in->from_stage = (int)idx;
                         return 0;
                 }
@@ -454,11 +154,11 @@ static int resolve_from_stage(ImgInstr *in, const StageState *st, Error **err)
                         in->from_stage = (int)i;
         for (size_t i = st->index; i < st->cf->n_stages; i++)
                 if (st->cf->stages[i].name && strcasecmp(st->cf->stages[i].name, f) == 0 && in->from_stage < 0)
-                        return fail(err, in->line, "COPY --from=%s: the stage is not an earlier one", f);
+                        return img_cf_fail(err, in->line, "COPY --from=%s: the stage is not an earlier one", f);
         return 0;
 }
 
-static int parse_copy_flag(ImgInstr *in, const char *name, const char *value, const Vars *vars, char escape,
+static int parse_copy_flag(ImgInstr *in, const char *name, const char *value, const ImgVars *vars, char escape,
                            Error **err)
 {
         const char *what = img_instr_kind_name(in->kind);
@@ -471,26 +171,26 @@ static int parse_copy_flag(ImgInstr *in, const char *name, const char *value, co
         else if (strcmp(name, "from") == 0 && in->kind == IMG_INSTR_COPY)
                 slot = &in->from;
         else
-                return fail(err, in->line, "%s --%s is not supported", what, name);
+                return img_cf_fail(err, in->line, "%s --%s is not supported", what, name);
         if (!value)
-                return fail(err, in->line, "%s --%s needs a value", what, name);
+                return img_cf_fail(err, in->line, "%s --%s needs a value", what, name);
         free(*slot);
         *slot = NULL;
-        int r = lex_one(value, vars, escape, in->line, slot, err);
+        int r = img_lex_one(value, vars, escape, in->line, slot, err);
         if (r < 0)
                 return r;
         if (slot == &in->chmod) {
                 char *end;
                 unsigned long mode = strtoul(in->chmod, &end, 8);
                 if (!*in->chmod || *end || mode > 07777)
-                        return fail(err, in->line, "%s --chmod='%s': expected an octal mode", what, in->chmod);
+                        return img_cf_fail(err, in->line, "%s --chmod='%s': expected an octal mode", what, in->chmod);
         }
         if (slot == &in->chown && !*in->chown)
-                return fail(err, in->line, "%s --chown needs a user", what);
+                return img_cf_fail(err, in->line, "%s --chown needs a user", what);
         return 0;
 }
 
-static int parse_copy(ImgInstr *in, const char *text, StageState *st, const Vars *vars, Error **err)
+static int parse_copy(ImgInstr *in, const char *text, StageState *st, const ImgVars *vars, Error **err)
 {
         const char *what = img_instr_kind_name(in->kind);
         char escape = st->cf->escape;
@@ -510,7 +210,7 @@ static int parse_copy(ImgInstr *in, const char *text, StageState *st, const Vars
                 /* The exec form's elements are substituted too, each as one word. */
                 for (size_t i = 0; words[i]; i++) {
                         char *w = NULL;
-                        r = lex_one(words[i], vars, escape, in->line, &w, err);
+                        r = img_lex_one(words[i], vars, escape, in->line, &w, err);
                         if (r < 0) {
                                 strv_free(words);
                                 return r;
@@ -519,34 +219,34 @@ static int parse_copy(ImgInstr *in, const char *text, StageState *st, const Vars
                         words[i] = w;
                 }
         } else {
-                r = lex_words(text, vars, escape, in->line, &words, err);
+                r = img_lex_words(text, vars, escape, in->line, &words, err);
                 if (r < 0)
                         return r;
         }
         in->args = words;
         n = strv_length(words);
         if (n < 2)
-                return fail(err, in->line, "%s needs a source and a destination", what);
+                return img_cf_fail(err, in->line, "%s needs a source and a destination", what);
         /* An empty dest (a variable not set yet) is the WORKDIR, as for Docker. */
         in->dest = words[n - 1];
         words[n - 1] = NULL;
         if (n > 2 && (!*in->dest || in->dest[strlen(in->dest) - 1] != '/'))
-                return fail(err, in->line, "%s with more than one source needs a destination ending in '/'", what);
+                return img_cf_fail(err, in->line, "%s with more than one source needs a destination ending in '/'", what);
         for (size_t i = 0; in->args[i]; i++) {
                 _cleanup_free_ char *clean = NULL;
                 const char *s = in->args[i];
 
                 if (looks_like_url(s)) {
                         if (in->kind == IMG_INSTR_ADD)
-                                return fail(err, in->line, "ADD from a URL ('%s') is not supported: nothing is fetched from the network", s);
-                        return fail(err, in->line, "COPY source '%s' is a URL: COPY takes files of the build context", s);
+                                return img_cf_fail(err, in->line, "ADD from a URL ('%s') is not supported: nothing is fetched from the network", s);
+                        return img_cf_fail(err, in->line, "COPY source '%s' is a URL: COPY takes files of the build context", s);
                 }
                 if (!*s)
-                        return fail(err, in->line, "%s: empty source", what);
+                        return img_cf_fail(err, in->line, "%s: empty source", what);
                 while (*s == '/')
                         s++;
                 if (!in->from && !img_context_clean_path(s, &clean))
-                        return fail(err, in->line, "%s source '%s': outside the build context", what, in->args[i]);
+                        return img_cf_fail(err, in->line, "%s source '%s': outside the build context", what, in->args[i]);
         }
         if (in->from)
                 return resolve_from_stage(in, st, err);
@@ -555,7 +255,7 @@ static int parse_copy(ImgInstr *in, const char *text, StageState *st, const Vars
 }
 
 /* KEY=VALUE words (substituted with what was in effect before the line), or the old "KEY VALUE". */
-static int parse_pairs(ImgInstr *in, const char *text, const Vars *vars, char escape, Error **err)
+static int parse_pairs(ImgInstr *in, const char *text, const ImgVars *vars, char escape, Error **err)
 {
         const char *what = img_instr_kind_name(in->kind);
         _cleanup_strv_ char **raw = NULL;
@@ -563,62 +263,62 @@ static int parse_pairs(ImgInstr *in, const char *text, const Vars *vars, char es
         int r;
 
         if (!*text)
-                return fail(err, in->line, "%s needs KEY=VALUE", what);
+                return img_cf_fail(err, in->line, "%s needs KEY=VALUE", what);
         /* Split without substitution first, to see which form this is. */
-        r = lex_words(text, NULL, escape, in->line, &raw, err);
+        r = img_lex_words(text, NULL, escape, in->line, &raw, err);
         if (r < 0)
                 return r;
         if (raw[0] && !strchr(raw[0], '=')) {
                 _cleanup_free_ char *key = NULL, *value = NULL, *key_raw = NULL;
                 /* The old form: the first word is the key, all the rest the value. */
                 sp = text;
-                while (*sp && !is_blank(*sp))
+                while (*sp && !img_cf_is_blank(*sp))
                         sp++;
-                if (!*skip_blanks(sp))
-                        return fail(err, in->line, "%s needs a value for '%s'", what, raw[0]);
+                if (!*img_cf_skip_blanks(sp))
+                        return img_cf_fail(err, in->line, "%s needs a value for '%s'", what, raw[0]);
                 key_raw = xstrndup(text, (size_t)(sp - text));
-                r = lex_one(key_raw, vars, escape, in->line, &key, err);
+                r = img_lex_one(key_raw, vars, escape, in->line, &key, err);
                 if (r >= 0)
-                        r = lex_one(skip_blanks(sp), vars, escape, in->line, &value, err);
+                        r = img_lex_one(img_cf_skip_blanks(sp), vars, escape, in->line, &value, err);
                 if (r < 0)
                         return r;
                 if (!*key)
-                        return fail(err, in->line, "%s needs a non-empty name", what);
+                        return img_cf_fail(err, in->line, "%s needs a non-empty name", what);
                 strv_consume(&in->args, xasprintf("%s=%s", key, value));
                 return 0;
         }
         strv_free(raw);
         raw = NULL;
-        r = lex_words(text, vars, escape, in->line, &raw, err);
+        r = img_lex_words(text, vars, escape, in->line, &raw, err);
         if (r < 0)
                 return r;
         for (size_t i = 0; raw[i]; i++) {
                 if (!strchr(raw[i], '='))
-                        return fail(err, in->line, "%s '%s': expected KEY=VALUE", what, raw[i]);
+                        return img_cf_fail(err, in->line, "%s '%s': expected KEY=VALUE", what, raw[i]);
                 if (raw[i][0] == '=')
-                        return fail(err, in->line, "%s needs a non-empty name", what);
+                        return img_cf_fail(err, in->line, "%s needs a non-empty name", what);
                 strv_push(&in->args, raw[i]);
         }
         return 0;
 }
 
-static int parse_arg(ImgInstr *in, const char *text, StageState *st, const Vars *vars, Error **err)
+static int parse_arg(ImgInstr *in, const char *text, StageState *st, const ImgVars *vars, Error **err)
 {
         _cleanup_strv_ char **words = NULL;
         int r;
 
-        r = lex_words(text, vars, st->cf->escape, in->line, &words, err);
+        r = img_lex_words(text, vars, st->cf->escape, in->line, &words, err);
         if (r < 0)
                 return r;
         if (!words[0])
-                return fail(err, in->line, "ARG needs a name");
+                return img_cf_fail(err, in->line, "ARG needs a name");
         for (size_t i = 0; words[i]; i++) {
                 _cleanup_free_ char *name = NULL;
                 const char *eq = strchr(words[i], '='), *val;
 
                 name = eq ? xstrndup(words[i], (size_t)(eq - words[i])) : xstrdup(words[i]);
                 if (!*name)
-                        return fail(err, in->line, "ARG needs a non-empty name");
+                        return img_cf_fail(err, in->line, "ARG needs a non-empty name");
                 /* A build arg wins; then the line's default; then a global ARG's value. */
                 val = strv_env_get(st->cf->build_args, name);
                 if (!val)
@@ -667,15 +367,15 @@ static bool port_valid(const char *p, char **ret)
         return true;
 }
 
-static int parse_expose(ImgInstr *in, const char *text, const Vars *vars, char escape, Error **err)
+static int parse_expose(ImgInstr *in, const char *text, const ImgVars *vars, char escape, Error **err)
 {
         _cleanup_strv_ char **words = NULL;
-        int r = lex_words(text, vars, escape, in->line, &words, err);
+        int r = img_lex_words(text, vars, escape, in->line, &words, err);
 
         if (r < 0)
                 return r;
         if (!words[0])
-                return fail(err, in->line, "EXPOSE needs a port");
+                return img_cf_fail(err, in->line, "EXPOSE needs a port");
         for (size_t i = 0; words[i]; i++) {
                 /* A variable may hold several ports: "EXPOSE $PORTS". */
                 _cleanup_free_ char *copy = xstrdup(words[i]);
@@ -683,21 +383,21 @@ static int parse_expose(ImgInstr *in, const char *text, const Vars *vars, char e
                 for (char *w = strtok_r(copy, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save)) {
                         char *port = NULL;
                         if (!port_valid(w, &port))
-                                return fail(err, in->line, "EXPOSE '%s': expected PORT[/tcp|udp|sctp]", w);
+                                return img_cf_fail(err, in->line, "EXPOSE '%s': expected PORT[/tcp|udp|sctp]", w);
                         strv_consume(&in->args, port);
                 }
         }
         if (!in->args)
-                return fail(err, in->line, "EXPOSE needs a port");
+                return img_cf_fail(err, in->line, "EXPOSE needs a port");
         return 0;
 }
 
 /* WORKDIR, USER, STOPSIGNAL: one substituted value. */
-static int parse_single(ImgInstr *in, const char *text, const Vars *vars, char escape, Error **err)
+static int parse_single(ImgInstr *in, const char *text, const ImgVars *vars, char escape, Error **err)
 {
         const char *what = img_instr_kind_name(in->kind);
         char *v = NULL;
-        int r = lex_one(text, vars, escape, in->line, &v, err);
+        int r = img_lex_one(text, vars, escape, in->line, &v, err);
 
         if (r < 0)
                 return r;
@@ -705,42 +405,42 @@ static int parse_single(ImgInstr *in, const char *text, const Vars *vars, char e
         /* The text is checked, not its value: a variable the base image sets may be empty here
          * until expand_stage(), and an empty WORKDIR or USER is what Docker accepts too. */
         if (!*text)
-                return fail(err, in->line, "%s needs a value", what);
+                return img_cf_fail(err, in->line, "%s needs a value", what);
         if (in->kind == IMG_INSTR_STOPSIGNAL && *v) {
                 const char *p = v;
                 while (isalnum((unsigned char)*p) || *p == '+' || *p == '-')
                         p++;
                 if (*p)
-                        return fail(err, in->line, "STOPSIGNAL '%s': expected a signal name or number", v);
+                        return img_cf_fail(err, in->line, "STOPSIGNAL '%s': expected a signal name or number", v);
         }
         return 0;
 }
 
-static int parse_volume(ImgInstr *in, const char *text, const Vars *vars, char escape, Error **err)
+static int parse_volume(ImgInstr *in, const char *text, const ImgVars *vars, char escape, Error **err)
 {
         char **words = NULL;
         int r;
 
         if (!parse_json_array(text, &words)) {
-                r = lex_words(text, vars, escape, in->line, &words, err);
+                r = img_lex_words(text, vars, escape, in->line, &words, err);
                 if (r < 0)
                         return r;
         }
         in->args = words;
         if (!words[0])
-                return fail(err, in->line, "VOLUME needs a path");
+                return img_cf_fail(err, in->line, "VOLUME needs a path");
         for (size_t i = 0; words[i]; i++)
                 if (!*words[i])
-                        return fail(err, in->line, "VOLUME: empty path");
+                        return img_cf_fail(err, in->line, "VOLUME: empty path");
         return 0;
 }
 
 static int parse_shell(ImgInstr *in, const char *text, StageState *st, Error **err)
 {
         if (!parse_json_array(text, &in->args))
-                return fail(err, in->line, "SHELL needs a JSON array, e.g. [\"/bin/sh\", \"-c\"]");
+                return img_cf_fail(err, in->line, "SHELL needs a JSON array, e.g. [\"/bin/sh\", \"-c\"]");
         if (!in->args[0])
-                return fail(err, in->line, "SHELL needs at least one element");
+                return img_cf_fail(err, in->line, "SHELL needs at least one element");
         strv_free(st->shell);
         st->shell = strv_copy(in->args);
         return 0;
@@ -762,24 +462,24 @@ static int parse_healthcheck(ImgInstr *in, const char *text, const StageState *s
                 for (size_t i = 0; i < ARRAY_SIZE(health_opts); i++)
                         is_known = is_known || strcmp(name, health_opts[i]) == 0;
                 if (!is_known)
-                        return fail(err, in->line, "HEALTHCHECK --%s is not an option", name);
+                        return img_cf_fail(err, in->line, "HEALTHCHECK --%s is not an option", name);
                 if (!value || !*value)
-                        return fail(err, in->line, "HEALTHCHECK --%s needs a value", name);
+                        return img_cf_fail(err, in->line, "HEALTHCHECK --%s needs a value", name);
                 strv_consume(&in->opts, xasprintf("--%s=%s", name, value));
         }
         word = text;
         wlen = 0;
-        while (word[wlen] && !is_blank(word[wlen]))
+        while (word[wlen] && !img_cf_is_blank(word[wlen]))
                 wlen++;
-        if (wlen == 4 && strncasecmp(word, "NONE", 4) == 0 && !*skip_blanks(word + 4)) {
+        if (wlen == 4 && strncasecmp(word, "NONE", 4) == 0 && !*img_cf_skip_blanks(word + 4)) {
                 if (in->opts)
-                        return fail(err, in->line, "HEALTHCHECK NONE takes no options");
+                        return img_cf_fail(err, in->line, "HEALTHCHECK NONE takes no options");
                 strv_push(&in->args, "NONE");
                 return 0;
         }
         if (wlen != 3 || strncasecmp(word, "CMD", 3) != 0)
-                return fail(err, in->line, "HEALTHCHECK needs NONE or CMD followed by a command");
-        return parse_command(in, skip_blanks(word + 3), st, err);
+                return img_cf_fail(err, in->line, "HEALTHCHECK needs NONE or CMD followed by a command");
+        return parse_command(in, img_cf_skip_blanks(word + 3), st, err);
 }
 
 static ImgInstrKind kind_of(const char *word, size_t len);
@@ -789,17 +489,17 @@ static int parse_onbuild(ImgInstr *in, const char *text, Error **err)
         size_t wlen = 0;
         int k;
 
-        while (text[wlen] && !is_blank(text[wlen]))
+        while (text[wlen] && !img_cf_is_blank(text[wlen]))
                 wlen++;
         if (!wlen)
-                return fail(err, in->line, "ONBUILD needs an instruction");
+                return img_cf_fail(err, in->line, "ONBUILD needs an instruction");
         k = (int)kind_of(text, wlen);
         if (wlen == 4 && strncasecmp(text, "FROM", 4) == 0)
-                return fail(err, in->line, "ONBUILD FROM is not allowed");
+                return img_cf_fail(err, in->line, "ONBUILD FROM is not allowed");
         if (k == IMG_INSTR_ONBUILD || k == IMG_INSTR_MAINTAINER)
-                return fail(err, in->line, "ONBUILD %s is not allowed", img_instr_kind_name((ImgInstrKind)k));
+                return img_cf_fail(err, in->line, "ONBUILD %s is not allowed", img_instr_kind_name((ImgInstrKind)k));
         if (k < 0)
-                return fail(err, in->line, "ONBUILD: unknown instruction '%.*s'", (int)wlen, text);
+                return img_cf_fail(err, in->line, "ONBUILD: unknown instruction '%.*s'", (int)wlen, text);
         strv_push(&in->args, text);
         return 0;
 }
@@ -807,54 +507,54 @@ static int parse_onbuild(ImgInstr *in, const char *text, Error **err)
 /* ---- canonical text ---- */
 
 /* A JSON string literal of s; bytes that are not printable ASCII as \u00XX, so any input is fine. */
-static void put_quoted(Buf *b, const char *s)
+static void put_quoted(ImgBuf *b, const char *s)
 {
-        buf_putc(b, '"');
+        img_buf_putc(b, '"');
         for (; *s; s++) {
                 unsigned char c = (unsigned char)*s;
                 char esc[8];
                 if (c == '"' || c == '\\') {
-                        buf_putc(b, '\\');
-                        buf_putc(b, (char)c);
+                        img_buf_putc(b, '\\');
+                        img_buf_putc(b, (char)c);
                 } else if (c < 0x20 || c >= 0x7f) {
                         snprintf(esc, sizeof(esc), "\\u%04x", c);
-                        buf_put(b, esc, strlen(esc));
+                        img_buf_put(b, esc, strlen(esc));
                 } else {
-                        buf_putc(b, (char)c);
+                        img_buf_putc(b, (char)c);
                 }
         }
-        buf_putc(b, '"');
+        img_buf_putc(b, '"');
 }
 
-static void put_field(Buf *b, const char *key, const char *s, char *const *v)
+static void put_field(ImgBuf *b, const char *key, const char *s, char *const *v)
 {
         if (!s && !v)
                 return;
-        buf_putc(b, ' ');
-        buf_put(b, key, strlen(key));
-        buf_putc(b, '=');
+        img_buf_putc(b, ' ');
+        img_buf_put(b, key, strlen(key));
+        img_buf_putc(b, '=');
         if (s) {
                 put_quoted(b, s);
                 return;
         }
-        buf_putc(b, '[');
+        img_buf_putc(b, '[');
         for (size_t i = 0; v[i]; i++) {
                 if (i)
-                        buf_putc(b, ',');
+                        img_buf_putc(b, ',');
                 put_quoted(b, v[i]);
         }
-        buf_putc(b, ']');
+        img_buf_putc(b, ']');
 }
 
 /* "KIND key=value...": every field that changes what the instruction does, in a fixed order,
  * each value quoted so that no two different instructions give the same text. */
 static char *canonical_text(const ImgInstr *in)
 {
-        Buf b = { 0 };
+        ImgBuf b = { 0 };
 
-        buf_put(&b, img_instr_kind_name(in->kind), strlen(img_instr_kind_name(in->kind)));
+        img_buf_put(&b, img_instr_kind_name(in->kind), strlen(img_instr_kind_name(in->kind)));
         if (in->is_exec_form)
-                buf_put(&b, " exec", 5);
+                img_buf_put(&b, " exec", 5);
         put_field(&b, "args", NULL, in->args);
         put_field(&b, "argv", NULL, in->argv);
         put_field(&b, "dest", in->dest, NULL);
@@ -863,7 +563,7 @@ static char *canonical_text(const ImgInstr *in)
         put_field(&b, "from", in->from, NULL);
         put_field(&b, "opts", NULL, in->opts);
         put_field(&b, "env", NULL, in->build_env);
-        return buf_steal(&b);
+        return img_buf_steal(&b);
 }
 
 /* ---- instructions and stages ---- */
@@ -885,7 +585,7 @@ static void instr_clear(ImgInstr *in)
 
 static int parse_instr(ImgInstr *in, StageState *st, Error **err)
 {
-        const Vars vars = { .env = st->env, .args = st->args };
+        const ImgVars vars = { .env = st->env, .args = st->args };
         char escape = st->cf->escape;
         const char *text = in->raw;
         int r;
@@ -934,12 +634,12 @@ static int parse_instr(ImgInstr *in, StageState *st, Error **err)
                 r = parse_onbuild(in, text, err);
                 break;
         case IMG_INSTR_MAINTAINER:
-                r = *text ? 0 : fail(err, in->line, "MAINTAINER needs a name");
+                r = *text ? 0 : img_cf_fail(err, in->line, "MAINTAINER needs a name");
                 if (r >= 0)
                         strv_push(&in->args, text);
                 break;
         default:
-                r = fail(err, in->line, "unknown instruction");
+                r = img_cf_fail(err, in->line, "unknown instruction");
         }
         if (r < 0)
                 return r;
@@ -1019,7 +719,7 @@ static bool stage_name_valid(const char *n)
 /* FROM [--platform=P] IMAGE [AS NAME], substituted with the global ARGs only. */
 static int parse_from(ImgContainerfile *cf, unsigned line, const char *text, Error **err)
 {
-        const Vars vars = { .args = cf->global_args };
+        const ImgVars vars = { .args = cf->global_args };
         _cleanup_strv_ char **words = NULL;
         _cleanup_free_ char *platform = NULL;
         ImgStage *s;
@@ -1031,21 +731,21 @@ static int parse_from(ImgContainerfile *cf, unsigned line, const char *text, Err
                 if (!next_flag(&text, &name, &value))
                         break;
                 if (strcmp(name, "platform") != 0 || !value)
-                        return fail(err, line, "FROM --%s is not supported", name);
+                        return img_cf_fail(err, line, "FROM --%s is not supported", name);
                 free(platform);
                 platform = NULL;
-                r = lex_one(value, &vars, cf->escape, line, &platform, err);
+                r = img_lex_one(value, &vars, cf->escape, line, &platform, err);
                 if (r < 0)
                         return r;
         }
-        r = lex_words(text, &vars, cf->escape, line, &words, err);
+        r = img_lex_words(text, &vars, cf->escape, line, &words, err);
         if (r < 0)
                 return r;
         n = strv_length(words);
         if (n == 0 || !*words[0])
-                return fail(err, line, "FROM needs an image");
+                return img_cf_fail(err, line, "FROM needs an image");
         if (n != 1 && (n != 3 || strcasecmp(words[1], "AS") != 0))
-                return fail(err, line, "FROM takes IMAGE [AS NAME]");
+                return img_cf_fail(err, line, "FROM takes IMAGE [AS NAME]");
         s = xappend(cf->stages, cf->n_stages);
         s->line = line;
         s->base = xstrdup(words[0]);
@@ -1058,11 +758,11 @@ static int parse_from(ImgContainerfile *cf, unsigned line, const char *text, Err
                 for (char *c = words[2]; *c; c++)
                         *c = (char)tolower((unsigned char)*c);
                 if (!stage_name_valid(words[2]))
-                        return fail(err, line, "stage name '%s': expected a letter then letters, digits, '.', '_', '-'",
+                        return img_cf_fail(err, line, "stage name '%s': expected a letter then letters, digits, '.', '_', '-'",
                                     words[2]);
                 for (size_t i = 0; i + 1 < cf->n_stages; i++)
                         if (cf->stages[i].name && strcmp(cf->stages[i].name, words[2]) == 0)
-                                return fail(err, line, "stage name '%s' is used twice", words[2]);
+                                return img_cf_fail(err, line, "stage name '%s' is used twice", words[2]);
                 s->name = xstrdup(words[2]);
         }
         return 0;
@@ -1073,7 +773,7 @@ static int parse_global_arg(ImgContainerfile *cf, unsigned line, const char *tex
 {
         StageState st = { .cf = cf, .index = SIZE_MAX, .args = cf->global_args };
         ImgInstr in = { .kind = IMG_INSTR_ARG, .line = line, .from_stage = -1 };
-        const Vars vars = { .args = cf->global_args };
+        const ImgVars vars = { .args = cf->global_args };
         int r;
 
         r = parse_arg(&in, text, &st, &vars, err);
@@ -1160,9 +860,9 @@ static int read_directives(Reader *rd, ImgContainerfile *cf, Error **err)
                 }
                 if (strcmp(key, "escape") == 0) {
                         if (seen_escape)
-                                return fail(err, rd->line, "only one escape directive is allowed");
+                                return img_cf_fail(err, rd->line, "only one escape directive is allowed");
                         if (strcmp(value, "\\") != 0 && strcmp(value, "`") != 0)
-                                return fail(err, rd->line, "escape directive '%s': expected '\\' or '`'", value);
+                                return img_cf_fail(err, rd->line, "escape directive '%s': expected '\\' or '`'", value);
                         cf->escape = value[0];
                         seen_escape = true;
                 } else if (strcmp(key, "syntax") != 0 && strcmp(key, "check") != 0) {
@@ -1189,14 +889,14 @@ static bool is_comment_or_blank(const char *l, size_t len)
 {
         size_t i = 0;
 
-        while (i < len && is_blank(l[i]))
+        while (i < len && img_cf_is_blank(l[i]))
                 i++;
         return i == len || l[i] == '#';
 }
 
 /* Reads one instruction: continuation lines joined (comments and blank lines among them skipped).
  * false at the end of the text. */
-static bool next_instruction(Reader *rd, char escape, Buf *out, unsigned *ret_line)
+static bool next_instruction(Reader *rd, char escape, ImgBuf *out, unsigned *ret_line)
 {
         const char *l;
         size_t len;
@@ -1206,11 +906,11 @@ static bool next_instruction(Reader *rd, char escape, Buf *out, unsigned *ret_li
                         return false;
         } while (is_comment_or_blank(l, len));
         *ret_line = rd->line;
-        while (len > 0 && is_blank(*l))
+        while (len > 0 && img_cf_is_blank(*l))
                 l++, len--;
         for (;;) {
                 bool is_cont = continues(l, &len, escape);
-                buf_put(out, l, len);
+                img_buf_put(out, l, len);
                 if (!is_cont)
                         break;
                 do {
@@ -1229,12 +929,12 @@ static int add_instruction(ImgContainerfile *cf, unsigned line, const char *text
         ImgInstr *in;
         size_t wlen, tlen;
 
-        while (*rest && !is_blank(*rest))
+        while (*rest && !img_cf_is_blank(*rest))
                 rest++;
         wlen = (size_t)(rest - text);
-        rest = skip_blanks(rest);
+        rest = img_cf_skip_blanks(rest);
         tlen = strlen(rest);
-        while (tlen > 0 && is_blank(rest[tlen - 1]))
+        while (tlen > 0 && img_cf_is_blank(rest[tlen - 1]))
                 tlen--;
         if (wlen == 4 && strncasecmp(text, "FROM", 4) == 0) {
                 _cleanup_free_ char *t = xstrndup(rest, tlen);
@@ -1242,23 +942,23 @@ static int add_instruction(ImgContainerfile *cf, unsigned line, const char *text
         }
         kind = kind_of(text, wlen);
         if ((int)kind < 0)
-                return fail(err, line, "unknown instruction '%.*s'", (int)(wlen > 40 ? 40 : wlen), text);
+                return img_cf_fail(err, line, "unknown instruction '%.*s'", (int)(wlen > 40 ? 40 : wlen), text);
         if (cf->n_stages == 0) {
                 _cleanup_free_ char *t = xstrndup(rest, tlen);
                 if (kind != IMG_INSTR_ARG)
-                        return fail(err, line, "%s before the first FROM", img_instr_kind_name(kind));
+                        return img_cf_fail(err, line, "%s before the first FROM", img_instr_kind_name(kind));
                 return parse_global_arg(cf, line, t, err);
         }
         if (kind == IMG_INSTR_RUN || kind == IMG_INSTR_COPY || kind == IMG_INSTR_ADD) {
                 /* Checked now, before the heredoc's body lines are taken for instructions. */
                 const char *p = rest;
                 while (strncmp(p, "--", 2) == 0) {
-                        while (*p && !is_blank(*p))
+                        while (*p && !img_cf_is_blank(*p))
                                 p++;
-                        p = skip_blanks(p);
+                        p = img_cf_skip_blanks(p);
                 }
                 if (strncmp(p, "<<", 2) == 0)
-                        return fail(err, line, "%s: heredocs are not supported", img_instr_kind_name(kind));
+                        return img_cf_fail(err, line, "%s: heredocs are not supported", img_instr_kind_name(kind));
         }
         s = &cf->stages[cf->n_stages - 1];
         in = xappend(s->instrs, s->n_instrs);
@@ -1284,7 +984,7 @@ int img_containerfile_parse(const char *text, size_t len, char *const *build_arg
                 unsigned line = 1;
                 for (const char *c = text; c < nul; c++)
                         line += *c == '\n';
-                return fail(err, line, "NUL byte in the text");
+                return img_cf_fail(err, line, "NUL byte in the text");
         }
         if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
                 rd.p += 3;
@@ -1292,15 +992,15 @@ int img_containerfile_parse(const char *text, size_t len, char *const *build_arg
         if (r < 0)
                 return r;
         for (;;) {
-                Buf b = { 0 };
+                ImgBuf b = { 0 };
                 unsigned line;
 
                 if (!next_instruction(&rd, cf->escape, &b, &line)) {
-                        buf_done(&b);
+                        img_buf_done(&b);
                         break;
                 }
                 r = add_instruction(cf, line, b.s ? b.s : "", err);
-                buf_done(&b);
+                img_buf_done(&b);
                 if (r < 0)
                         return r;
         }

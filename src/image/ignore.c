@@ -14,18 +14,7 @@
 #include "common/fs.h"
 #include "common/strv.h"
 #include "containerfile.h"
-
-static bool is_blank(char c)
-{
-        return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-}
-
-static const char *skip_blanks(const char *s)
-{
-        while (is_blank(*s))
-                s++;
-        return s;
-}
+#include "words.h"
 
 /* ---- paths ---- */
 
@@ -97,14 +86,14 @@ ImgIgnore *img_ignore_parse(const char *text, size_t len)
 
                 line = xstrndup(l, n); /* stops at a NUL byte: the rest of that line is dropped */
                 l += n + (nl ? 1 : 0);
-                p = (char *)skip_blanks(line);
+                p = (char *)img_cf_skip_blanks(line);
                 if (*p == '#')
                         continue;
-                for (size_t e = strlen(p); e > 0 && is_blank(p[e - 1]); e--)
+                for (size_t e = strlen(p); e > 0 && img_cf_is_blank(p[e - 1]); e--)
                         p[e - 1] = 0;
                 if (*p == '!') {
                         is_exception = true;
-                        p = (char *)skip_blanks(p + 1);
+                        p = (char *)img_cf_skip_blanks(p + 1);
                 }
                 while (*p == '/')
                         p++;
