@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* containerfile.c: Containerfile instructions and stages (words and substitution: words.c; ignore files and COPY sources: ignore.c) */
+/* containerfile.c: Containerfile instructions and stages (lexing: words.c; ignore files, COPY sources: ignore.c) */
 #include <ctype.h>
 #include <jansson.h>
 #include <stdarg.h>
