@@ -333,33 +333,16 @@ int cli_tag_main(int argc, char **argv)
         return 0;
 }
 
+/* image inspect: inspect, for images only. */
 static int image_inspect(int argc, char **argv)
 {
-        static const struct option longs[] = { {} };
-        _cleanup_(inst_context_freep) InstContext *c = NULL;
-        _cleanup_json_ json_t *out = json_array();
-        int ch, ret = 0;
+        _cleanup_free_ char **args = xnew0(char *, (size_t)argc + 2);
 
-        CLI_FOR_EACH_OPT (ch, argc, argv, "", longs)
-                return cli_bad_option(argv[0], ch, argv);
-        if (optind >= argc)
-                return cli_usage_error("image inspect: an image is required");
-        if (cli_open(&c) != 0)
-                return 1;
-        for (int i = optind; i < argc; i++) {
-                _cleanup_(inst_image_freep) InstImage *img = NULL;
-                _cleanup_error_ Error *err = NULL;
-                json_t *j = NULL;
-                int r = inst_image_find(c, argv[i], &img, &err);
-                if (r >= 0)
-                        r = inst_image_inspect(c, img, &j, &err);
-                if (r < 0)
-                        ret = cli_fail(r, err);
-                else
-                        json_array_append_new(out, j);
-        }
-        cli_print_json(out);
-        return ret;
+        args[0] = argv[0];
+        args[1] = (char *)"--type=image";
+        for (int i = 1; i < argc; i++)
+                args[i + 1] = argv[i];
+        return cli_inspect_main(argc + 1, args);
 }
 
 static int image_prune(int argc, char **argv)

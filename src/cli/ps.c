@@ -175,7 +175,7 @@ int cli_inspect_main(int argc, char **argv)
                                 r = inst_image_inspect(c, img, &j, &err);
                 }
                 if (r == -ENOENT && !err)
-                        r = error_setf(&err, ENOENT, "no such container or image '%s'", argv[i]);
+                        r = error_setf(&err, ENOENT, "no such %s '%s'", type ? type : "container or image", argv[i]);
                 if (r < 0)
                         ret = cli_fail(r, err);
                 else

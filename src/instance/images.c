@@ -199,6 +199,20 @@ static void write_store_index(InstContext *c)
                 log_debug("write the store's index.json failed, ignoring");
 }
 
+/* Ends a transaction that changed images or names (r: how it went so far): commits, or rolls back
+ * on failure; after a commit the store's index.json follows the records. */
+static int commit_images(InstContext *c, int r, Error **err)
+{
+        if (r >= 0)
+                r = inst_db_commit(c->db, err);
+        if (r < 0) {
+                inst_db_rollback(c->db);
+                return r;
+        }
+        write_store_index(c);
+        return 0;
+}
+
 int inst_image_install(InstContext *c, const char *top_digest, const char *manifest_digest, const char *name,
                        InstImage **ret, Error **err)
 {
@@ -246,13 +260,9 @@ int inst_image_install(InstContext *c, const char *top_digest, const char *manif
                 r = inst_db_image_put(c->db, img, err);
         if (r >= 0 && name)
                 r = inst_db_tag_set(c->db, name, img->id, err);
-        if (r >= 0)
-                r = inst_db_commit(c->db, err);
-        if (r < 0) {
-                inst_db_rollback(c->db);
+        r = commit_images(c, r, err);
+        if (r < 0)
                 return r;
-        }
-        write_store_index(c);
         if (ret) {
                 inst_image_freep(&img);
                 return inst_db_image_find(c->db, manifest_digest, ret, err);
@@ -379,14 +389,8 @@ static int commit_and_collect(InstContext *c, int r, Error **err)
 
         if (r >= 0)
                 r = inst_db_layers_take_unused(c->db, &unused, err);
-        if (r >= 0)
-                r = inst_db_commit(c->db, err);
-        if (r < 0) {
-                inst_db_rollback(c->db);
-                return r;
-        }
-        write_store_index(c);
-        return inst_image_collect(c, err);
+        r = commit_images(c, r, err);
+        return r < 0 ? r : inst_image_collect(c, err);
 }
 
 int inst_image_remove(InstContext *c, const char *key, bool *ret_untagged, Error **err)
@@ -408,13 +412,7 @@ int inst_image_remove(InstContext *c, const char *key, bool *ret_untagged, Error
         if (r < 0)
                 return r;
         if (name && strv_length(img->names) > 1) {
-                r = inst_db_tag_remove(c->db, name, err);
-                if (r >= 0)
-                        r = inst_db_commit(c->db, err);
-                if (r < 0)
-                        inst_db_rollback(c->db);
-                else
-                        write_store_index(c);
+                r = commit_images(c, inst_db_tag_remove(c->db, name, err), err);
                 *ret_untagged = r >= 0;
                 return r;
         }
