@@ -3,6 +3,8 @@
 #pragma once
 
 #include <stdbool.h>
+#include <netinet/in.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct Error Error;
@@ -73,3 +75,27 @@ int net_addr_add(NetLink *nl, const char *name, int family, const void *addr, ui
  * (a prefix route on an up link), else the kernel answers -ENETUNREACH.
  */
 int net_route_add_default(NetLink *nl, int family, const void *gateway, const char *dev, Error **err);
+
+/*
+ * Creates a persistent tap device name (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR) in nl's namespace,
+ * enslaved to bridge master and up, for a VM: QEMU opens it with -netdev tap,ifname=name. It stays
+ * until net_link_delete(). -EEXIST when the name is taken. On failure no device is left.
+ */
+int net_tap_create(NetLink *nl, const char *name, const char *master, Error **err);
+
+/* A route of the main IPv4 table: its destination prefix and the link it leaves by ("" if none). */
+typedef struct NetRoute {
+        struct in_addr dst;
+        uint8_t dst_len;
+        char dev[16];
+} NetRoute;
+
+/* Every route of the main IPv4 table in nl's namespace (default routes included, dst_len 0), in
+ * *ret (malloc'd array of *ret_n). */
+int net_route_list_v4(NetLink *nl, NetRoute **ret, size_t *ret_n, Error **err);
+
+/*
+ * Writes value to /proc/sys/net/<key> (key like "ipv4/ip_forward" or "ipv4/conf/hull0/route_localnet")
+ * of the caller's network namespace; skips the write when the file already holds value.
+ */
+int net_sysctl_set(const char *key, const char *value, Error **err);
