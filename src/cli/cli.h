@@ -52,6 +52,7 @@ int cli_image_main(int argc, char **argv);
 int cli_login_main(int argc, char **argv);
 int cli_logout_main(int argc, char **argv);
 int cli_build_main(int argc, char **argv);
+int cli_network_main(int argc, char **argv);
 
 typedef struct InstImage InstImage;
 

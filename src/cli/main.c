@@ -36,6 +36,7 @@ static const struct {
         { "build", cli_build_main, "build an image from a Containerfile" },
         { "login", cli_login_main, "store credentials for a registry" },
         { "logout", cli_logout_main, "remove stored credentials for a registry" },
+        { "network", cli_network_main, "network commands: create, ls, rm, inspect" },
         { "oci", cli_oci_main, "the OCI runtime, command-line compatible with runc" },
 };
 

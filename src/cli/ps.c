@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* ps.c: hull ps, inspect and stats */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -58,6 +59,29 @@ static char *command_of(const InstRecord *rec)
         return s;
 }
 
+/* An instance's address on its network, or "". */
+static const char *address_of(const json_t *network)
+{
+        const char *a = json_string_value(json_object_get(network, "address"));
+        return a ? a : "";
+}
+
+/* Published ports as docker ps lists them: "0.0.0.0:8080->80/tcp, ...". */
+static char *ports_text(const json_t *ports)
+{
+        char *s = NULL;
+        size_t len = 0, i;
+        json_t *p;
+        FILE *f = open_memstream(&s, &len);
+
+        if (!f)
+                abort();
+        json_array_foreach (ports, i, p)
+                fprintf(f, "%s%s", i ? ", " : "", json_string_value(json_object_get(p, "text")));
+        fclose(f);
+        return s;
+}
+
 int cli_ps_main(int argc, char **argv)
 {
         static const struct option longs[] = {
@@ -92,8 +116,8 @@ int cli_ps_main(int argc, char **argv)
         if (r < 0)
                 return cli_fail(r, err);
         if (!is_json && !is_quiet)
-                printf("%-12s  %-24s  %-20s  %-16s  %-22s  %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
-                       "STATUS", "NAMES");
+                printf("%-12s  %-24s  %-20s  %-16s  %-22s  %-24s  %s\n", "CONTAINER ID", "IMAGE", "COMMAND",
+                       "CREATED", "STATUS", "PORTS", "NAMES");
         for (size_t i = 0; i < n; i++) {
                 InstRecord *rec = recs[i];
                 InstState state;
@@ -107,13 +131,20 @@ int cli_ps_main(int argc, char **argv)
                 }
                 if (!is_all && state != INST_STATE_RUNNING && state != INST_STATE_PAUSED)
                         continue;
+                _cleanup_json_ json_t *network = NULL, *ports = NULL;
+                r = inst_net_describe(c, rec, &network, &ports, &err);
+                if (r < 0) {
+                        cli_fail(r, err);
+                        err = error_free(err);
+                        continue;
+                }
                 if (is_json) {
                         _cleanup_free_ char *created = rfc3339(rec->created);
-                        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:[], s:o}", "id",
+                        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:o}", "id",
                                                              rec->id, "name", rec->name, "kind",
                                                              inst_kind_name(rec->kind), "image", rec->image_name,
                                                              "state", inst_state_name(state), "created", created,
-                                                             "ip", "", "ports", "exit_code",
+                                                             "ip", address_of(network), "ports", ports, "exit_code",
                                                              state == INST_STATE_EXITED && rec->exit_code >= 0
                                                                      ? json_integer(rec->exit_code)
                                                                      : json_null()));
@@ -129,8 +160,9 @@ int cli_ps_main(int argc, char **argv)
                         snprintf(status, sizeof(status), "Exited (%d)", rec->exit_code);
                 else
                         snprintf(status, sizeof(status), "%s", inst_state_name(state));
-                printf("%.12s  %-24.24s  %-20.20s  %-16s  %-22s  %s\n", rec->id, rec->image_name, cmd, when, status,
-                       rec->name);
+                _cleanup_free_ char *port_text = ports_text(ports);
+                printf("%.12s  %-24.24s  %-20.20s  %-16s  %-22s  %-24s  %s\n", rec->id, rec->image_name, cmd, when,
+                       status, port_text, rec->name);
         }
         for (size_t i = 0; i < n; i++)
                 inst_record_free(recs[i]);

@@ -13,6 +13,7 @@
 #include "common/strv.h"
 #include "instance/images.h"
 #include "instance/instance.h"
+#include "net/addr.h"
 #include "runtime/spec.h"
 
 /* "256M", "1g", "512k", "1073741824": bytes, docker's units (b, k, m, g; 1024-based). */
@@ -208,8 +209,10 @@ static int run_or_create(int argc, char **argv, bool is_run)
                 case OPT_CAP_ADD: strv_push(&o.cap_add, optarg); break;
                 case OPT_CAP_DROP: strv_push(&o.cap_drop, optarg); break;
                 case OPT_NETWORK:
-                        if (strcmp(optarg, "none") != 0 && strcmp(optarg, "host") != 0)
-                                return cli_usage_error("--network '%s': only 'none' and 'host' are available", optarg),
+                        if (!optarg[0] || strcmp(optarg, "container:") == 0)
+                                return cli_usage_error("--network '%s': give bridge, none, host, container:NAME "
+                                                       "or a network's name",
+                                                       optarg),
                                        125;
                         free(o.network);
                         o.network = xstrdup(optarg);
@@ -222,11 +225,13 @@ static int run_or_create(int argc, char **argv, bool is_run)
                 case 'h': free(o.hostname); o.hostname = xstrdup(optarg); break;
                 case OPT_PRIVILEGED: o.is_privileged = true; break;
                 case OPT_STOP_TIMEOUT: o.stop_timeout = atoi(optarg); break;
-                case 'p':
-                        return cli_usage_error("-p '%s': publishing ports needs a bridge network, and only "
-                                               "'none' and 'host' are available",
-                                               optarg),
-                               125;
+                case 'p': {
+                        NetPortMap m;
+                        if (net_port_parse(optarg, &m, &err) < 0)
+                                return cli_fail(-EINVAL, err), 125;
+                        strv_push(&o.ports, optarg);
+                        break;
+                }
                 default:
                         return cli_bad_option(cmd, ch, argv), 125;
                 }

@@ -737,12 +737,14 @@ static int build_resources(const InstRunSpec *spec, json_t **ret, Error **err)
         return 0;
 }
 
-static json_t *namespaces(bool is_host_network)
+static json_t *namespaces(bool is_host_network, const char *netns_path)
 {
         json_t *a = json_pack("[{s:s}, {s:s}, {s:s}, {s:s}, {s:s}]", "type", "pid", "type", "ipc", "type",
                               "uts", "type", "mount", "type", "cgroup");
 
-        if (!is_host_network)
+        if (!is_host_network && netns_path)
+                json_array_append_new(a, json_pack("{s:s, s:s}", "type", "network", "path", netns_path));
+        else if (!is_host_network)
                 json_array_append_new(a, json_pack("{s:s}", "type", "network"));
         return a;
 }
@@ -770,7 +772,7 @@ static int build_linux(const InstRunSpec *spec, uint64_t caps, json_t **ret, Err
         r = build_resources(spec, &res, err);
         if (r < 0)
                 return r;
-        lx = json_pack("{s:o, s:o}", "namespaces", namespaces(spec->is_host_network), "resources", res);
+        lx = json_pack("{s:o, s:o}", "namespaces", namespaces(spec->is_host_network, spec->netns_path), "resources", res);
         if (spec->cgroups_path)
                 json_object_set_new(lx, "cgroupsPath", json_string(spec->cgroups_path));
         if (!spec->is_host_network)

@@ -33,6 +33,8 @@ typedef struct InstRunSpec {
         char **cap_add;       /* names with or without CAP_, any case; "ALL" */
         char **cap_drop;
         const char *cgroups_path; /* NULL: the runtime's default */
+        const char *netns_path;   /* a network namespace to join (made by hull's network layer);
+                                   * NULL: a new one (unless is_host_network) */
 } InstRunSpec;
 
 /*

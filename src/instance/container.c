@@ -99,34 +99,72 @@ static int rootfs_mount(InstContext *c, const char *id, char *const *layers, Err
         return stor_overlay_mount(layers_dir, names, upper, work, rootfs, err);
 }
 
-/* /etc/hosts, /etc/hostname and /etc/resolv.conf of the instance, bind-mounted over the image's. */
-static int write_etc_files(InstContext *c, const char *id, const char *hostname, bool is_host_network,
+/* The host's resolv.conf for an instance in its own network namespace: nameservers on loopback
+ * (a local caching resolver) cannot be reached from there, so they are left out. */
+static char *instance_resolv_conf(const char *host, bool is_host_network)
+{
+        char *out = NULL, *line, *save = NULL;
+        _cleanup_free_ char *copy = xstrdup(host ? host : "");
+        size_t len = 0;
+        FILE *f;
+
+        if (is_host_network)
+                return TAKE_PTR(copy);
+        f = open_memstream(&out, &len);
+        if (!f)
+                abort();
+        for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                const char *v = line + strspn(line, " \t");
+                if (strncmp(v, "nameserver", 10) == 0) {
+                        v += 10;
+                        v += strspn(v, " \t");
+                        if (strncmp(v, "127.", 4) == 0 || strncmp(v, "::1", 3) == 0)
+                                continue;
+                }
+                fprintf(f, "%s\n", line);
+        }
+        fclose(f);
+        return out;
+}
+
+/*
+ * /etc/hosts, /etc/hostname and /etc/resolv.conf of the instance, bind-mounted over the image's.
+ * On a bridge network /etc/hosts is the network's (every member by name, kept current by the
+ * network layer), read-only so that no member can redirect another.
+ */
+static int write_etc_files(InstContext *c, const char *id, const char *hostname, const InstNetAttach *att,
                            InstBind files[static 3], Error **err)
 {
         _cleanup_free_ char *hosts = inst_path(c, id, "hosts"), *hn = inst_path(c, id, "hostname"),
                                   *resolv = inst_path(c, id, "resolv.conf"), *text = NULL, *host_resolv = NULL;
         int r;
 
-        text = is_host_network ? NULL
-                               : xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                                           "127.0.1.1\t%s\n",
-                                           hostname);
-        if (is_host_network)
-                read_file_at(AT_FDCWD, "/etc/hosts", &text, NULL, NULL);
-        r = write_file_atomic_at(AT_FDCWD, hosts, text ? text : "", text ? strlen(text) : 0, 0644, err);
-        if (r < 0)
-                return r;
-        free(text);
+        if (att->hosts_path) {
+                free(hosts);
+                hosts = xstrdup(att->hosts_path);
+        } else {
+                if (att->is_host)
+                        read_file_at(AT_FDCWD, "/etc/hosts", &text, NULL, NULL);
+                else
+                        text = xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                                         "127.0.1.1\t%s\n",
+                                         hostname);
+                r = write_file_atomic_at(AT_FDCWD, hosts, text ? text : "", text ? strlen(text) : 0, 0644, err);
+                if (r < 0)
+                        return r;
+                text = mfree(text);
+        }
         text = xasprintf("%s\n", hostname);
         r = write_file_atomic_at(AT_FDCWD, hn, text, strlen(text), 0644, err);
         if (r < 0)
                 return r;
         read_file_at(AT_FDCWD, "/etc/resolv.conf", &host_resolv, NULL, NULL);
-        r = write_file_atomic_at(AT_FDCWD, resolv, host_resolv ? host_resolv : "",
-                                 host_resolv ? strlen(host_resolv) : 0, 0644, err);
+        free(text);
+        text = instance_resolv_conf(host_resolv, att->is_host);
+        r = write_file_atomic_at(AT_FDCWD, resolv, text, strlen(text), 0644, err);
         if (r < 0)
                 return r;
-        files[0] = (InstBind){ TAKE_PTR(hosts), xstrdup("/etc/hosts"), false };
+        files[0] = (InstBind){ TAKE_PTR(hosts), xstrdup("/etc/hosts"), att->hosts_path != NULL };
         files[1] = (InstBind){ TAKE_PTR(hn), xstrdup("/etc/hostname"), false };
         files[2] = (InstBind){ TAKE_PTR(resolv), xstrdup("/etc/resolv.conf"), false };
         return 0;
@@ -134,7 +172,7 @@ static int write_etc_files(InstContext *c, const char *id, const char *hostname,
 
 /* Writes the bundle's config.json from the image's config and the run options. */
 static int write_bundle(InstContext *c, const InstRecord *rec, const InstImage *img, const InstRunOptions *o,
-                        Error **err)
+                        const InstNetAttach *att, Error **err)
 {
         _cleanup_free_ char *rootfs = inst_path(c, rec->id, "rootfs"), *cfg_path = inst_path(c, rec->id, "config.json"),
                                   *cgpath = xasprintf("/hull/%s", rec->id);
@@ -142,7 +180,6 @@ static int write_bundle(InstContext *c, const InstRecord *rec, const InstImage *
         _cleanup_close_ int rootfs_fd = -EBADF;
         InstBind files[3] = {};
         InstBind *binds = xnew0(InstBind, o->n_binds + 1);
-        bool is_host_network = o->network && strcmp(o->network, "host") == 0;
         char short_id[13];
         int r;
 
@@ -150,7 +187,7 @@ static int write_bundle(InstContext *c, const InstRecord *rec, const InstImage *
         r = image_config(c, img, &icfg, err);
         if (r < 0)
                 goto out;
-        r = write_etc_files(c, rec->id, o->hostname ? o->hostname : short_id, is_host_network, files, err);
+        r = write_etc_files(c, rec->id, o->hostname ? o->hostname : short_id, att, files, err);
         if (r < 0)
                 goto out;
         rootfs_fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -175,7 +212,8 @@ static int write_bundle(InstContext *c, const InstRecord *rec, const InstImage *
                 .is_read_only = o->is_read_only,
                 /* A detached container's terminal is made by its monitor, not by the runtime. */
                 .is_tty = o->is_tty && !o->is_detached,
-                .is_host_network = is_host_network,
+                .is_host_network = att->is_host,
+                .netns_path = att->netns_path,
                 .is_privileged = o->is_privileged,
                 .memory = o->memory,
                 .cpus = o->cpus,
@@ -238,7 +276,9 @@ int inst_create(InstContext *c, const InstImage *img, const char *image_name, co
 {
         _cleanup_(inst_record_freep) InstRecord *rec = xnew0(InstRecord, 1);
         _cleanup_json_ json_t *opts = inst_run_options_to_json(o);
+        _cleanup_(inst_net_attach_done) InstNetAttach att = {};
         _cleanup_free_ char *dir = NULL;
+        bool has_ports = o->ports && o->ports[0];
         int r;
 
         rec->id = inst_random_hex(32);
@@ -256,19 +296,32 @@ int inst_create(InstContext *c, const InstImage *img, const char *image_name, co
         rec->exit_code = -1;
         rec->is_auto_remove = o->is_auto_remove;
 
-        /* The record first: from here on `hull rm` can remove whatever part of it exists. */
-        r = inst_db_instance_add(c->db, rec, err);
+        /* The record first, with its lease and ports: from here on `hull rm` can remove whatever
+         * part of it exists. */
+        r = inst_db_begin(c->db, err);
         if (r < 0)
                 return r;
+        r = inst_db_instance_add(c->db, rec, err);
+        if (r >= 0)
+                r = inst_net_attach(c, rec, o, &att, err);
+        if (r >= 0)
+                r = inst_db_commit(c->db, err);
+        if (r < 0) {
+                inst_db_rollback(c->db);
+                return r;
+        }
         dir = inst_dir(c, rec->id);
         r = mkdir_p(dir, 0700, err);
         if (r >= 0)
                 r = rootfs_mount(c, rec->id, img->layers, err);
         if (r >= 0)
-                r = write_bundle(c, rec, img, o, err);
+                r = write_bundle(c, rec, img, o, &att, err);
+        if (r >= 0)
+                r = inst_net_commit(c, &att, has_ports, err);
         if (r < 0) {
                 remove_files(c, rec->id, NULL);
                 inst_db_instance_remove(c->db, rec->id, NULL);
+                inst_net_released(c, att.network, has_ports);
                 return r;
         }
         *ret = TAKE_PTR(rec);
@@ -336,6 +389,7 @@ static int collect_exit(InstContext *c, InstRecord *rec, Error **err)
         r = rt_container_delete(rt, rec->id, true, err);
         if (r < 0 && r != -ENOENT)
                 return r;
+        inst_net_stop(c, rec->id);
         rec->finished = time(NULL);
         rec->exit_code = status;
         return inst_db_instance_set_run(c->db, rec->id, rec->started, rec->finished, rec->exit_code, err);
@@ -390,7 +444,7 @@ static int record_options(const InstRecord *rec, InstRunOptions *ret, Error **er
 }
 
 /* Makes sure the instance can be started: not running, root file system mounted, no stale state. */
-static int prepare_start(InstContext *c, InstRecord *rec, Error **err)
+static int prepare_start(InstContext *c, InstRecord *rec, const InstRunOptions *o, Error **err)
 {
         _cleanup_free_ char *exit_path = inst_path(c, rec->id, "exit"), *rootfs = inst_path(c, rec->id, "rootfs");
         InstState state;
@@ -421,28 +475,32 @@ static int prepare_start(InstContext *c, InstRecord *rec, Error **err)
         }
         if (unlink(exit_path) < 0 && errno != ENOENT)
                 return error_set(err, errno, "remove '%s'", exit_path);
-        return 0;
+        return inst_net_start(c, rec, o, err);
 }
 
 int inst_run_foreground(InstContext *c, InstRecord *rec, int *ret_status, Error **err)
 {
+        _cleanup_(inst_run_options_done) InstRunOptions o = {};
         _cleanup_free_ char *bundle = inst_dir(c, rec->id);
         RtCreateOptions ro = { .bundle = bundle };
         RtContext *rt;
         int status = -1, r;
 
-        r = prepare_start(c, rec, err);
+        r = record_options(rec, &o, err);
         if (r < 0)
                 return r;
         r = inst_context_runtime(c, &rt, err);
         if (r < 0)
                 return r;
+        r = prepare_start(c, rec, &o, err);
+        if (r < 0)
+                return r;
         rec->started = time(NULL);
         rec->finished = 0;
         r = inst_db_instance_set_run(c->db, rec->id, rec->started, 0, -1, err);
-        if (r < 0)
-                return r;
-        r = rt_container_run(rt, rec->id, &ro, &status, err);
+        if (r >= 0)
+                r = rt_container_run(rt, rec->id, &ro, &status, err);
+        inst_net_stop(c, rec->id);
         rec->finished = time(NULL);
         rec->exit_code = r < 0 ? -1 : status;
         inst_db_instance_set_run(c->db, rec->id, rec->started, rec->finished, rec->exit_code, NULL);
@@ -572,18 +630,21 @@ int inst_start_detached(InstContext *c, InstRecord *rec, Error **err)
         r = record_options(rec, &o, err);
         if (r < 0)
                 return r;
-        r = prepare_start(c, rec, err);
-        if (r < 0)
-                return r;
         r = inst_context_runtime(c, &rt, err);
         if (r < 0)
                 return r;
-        if (pipe2(sync, O_CLOEXEC) < 0)
+        r = prepare_start(c, rec, &o, err);
+        if (r < 0)
+                return r;
+        if (pipe2(sync, O_CLOEXEC) < 0) {
+                inst_net_stop(c, rec->id);
                 return error_set(err, errno, "pipe");
+        }
         pid = fork();
         if (pid < 0) {
                 close(sync[0]);
                 close(sync[1]);
+                inst_net_stop(c, rec->id);
                 return error_set(err, errno, "fork");
         }
         if (pid == 0) {
@@ -599,6 +660,7 @@ int inst_start_detached(InstContext *c, InstRecord *rec, Error **err)
         if (n > 0) {
                 msg[n] = '\0';
                 waitpid(pid, NULL, 0);
+                inst_net_stop(c, rec->id);
                 return error_setf(err, EIO, "%s", msg);
         }
         process_start_time(pid, &start);
@@ -613,6 +675,7 @@ int inst_start_detached(InstContext *c, InstRecord *rec, Error **err)
                 r = rt_container_start(rt, rec->id, err);
         if (r < 0) {
                 rt_container_delete(rt, rec->id, true, NULL);
+                inst_net_stop(c, rec->id);
                 return r;
         }
         return 0;
@@ -684,6 +747,9 @@ int inst_kill(InstContext *c, InstRecord *rec, int sig, Error **err)
 
 int inst_remove(InstContext *c, InstRecord *rec, bool is_force, Error **err)
 {
+        _cleanup_(inst_lease_done) InstLease lease = {};
+        InstPort *ports = NULL;
+        size_t n_ports = 0;
         InstState state;
         RtContext *rt;
         pid_t pid;
@@ -702,10 +768,19 @@ int inst_remove(InstContext *c, InstRecord *rec, bool is_force, Error **err)
                 if (pid > 0)
                         wait_exit(pid, 10000);
         }
-        /* The record goes before the files: a crash in between leaves only files to sweep. */
+        inst_net_stop(c, rec->id);
+        r = inst_db_lease_find(c->db, rec->id, &lease, err);
+        if (r >= 0)
+                r = inst_db_port_list(c->db, rec->id, &ports, &n_ports, err);
+        if (r < 0)
+                return r;
+        inst_ports_free(ports, n_ports);
+        /* The record goes before the files (its lease and ports with it): a crash in between leaves
+         * only files to sweep. */
         r = inst_db_instance_remove(c->db, rec->id, err);
         if (r < 0)
                 return r;
+        inst_net_released(c, lease.network, n_ports > 0);
         r = remove_files(c, rec->id, err);
         if (r < 0)
                 return r;
@@ -730,10 +805,12 @@ void inst_sweep_orphans(InstContext *c)
                         continue;
                 if (inst_context_runtime(c, &rt, NULL) >= 0)
                         rt_container_delete(rt, de->d_name, true, NULL);
+                inst_net_stop(c, de->d_name);
                 remove_files(c, de->d_name, NULL);
         }
         if (d)
                 closedir(d);
+        inst_net_repair(c);
 }
 
 int inst_exec(InstContext *c, InstRecord *rec, const InstExecOptions *o, int *ret_status, Error **err)
@@ -796,6 +873,7 @@ int inst_inspect(InstContext *c, InstRecord *rec, json_t **ret, Error **err)
         _cleanup_json_ json_t *opts = NULL;
         _cleanup_free_ char *dir = inst_dir(c, rec->id), *rootfs = inst_path(c, rec->id, "rootfs"),
                             *log = inst_path(c, rec->id, "ctr.log");
+        json_t *network = NULL, *ports = NULL;
         InstState state;
         pid_t pid;
         int r;
@@ -812,5 +890,12 @@ int inst_inspect(InstContext *c, InstRecord *rec, json_t **ret, Error **err)
                          (int)pid, "created", (json_int_t)rec->created, "started", (json_int_t)rec->started,
                          "finished", (json_int_t)rec->finished, "exit_code", rec->exit_code, "options", opts,
                          "bundle", json_string(dir), "rootfs", json_string(rootfs), "log", json_string(log));
+        r = inst_net_describe(c, rec, &network, &ports, err);
+        if (r < 0) {
+                *ret = json_decref_null(*ret);
+                return r;
+        }
+        json_object_set_new(*ret, "network", network);
+        json_object_set_new(*ret, "ports", ports);
         return 0;
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* db.h: hull's records in SQLite ($root/hull.db, WAL): images, tags, layers and instances */
+/* db.h: hull's records in SQLite ($root/hull.db, WAL): images, tags, layers, instances, networks */
 #pragma once
 
 #include <stdint.h>
 #include "common/error.h"
+#include "net/addr.h"
 
 /*
  * Records are changed in transactions. What a record names on disk (a blob, a layer directory, an
@@ -116,3 +117,55 @@ int inst_db_cache_put(InstDb *db, const char *key, const InstCacheEntry *e, Erro
 void inst_cache_entry_done(InstCacheEntry *e);
 /* Forgets every cached step. */
 int inst_db_cache_clear(InstDb *db, Error **err);
+
+/* A network: a bridge, and a subnet whose addresses are leased to instances. */
+typedef struct InstNetwork {
+        char *name;
+        char *bridge;
+        NetPrefix subnet;
+        int64_t created;
+} InstNetwork;
+
+InstNetwork *inst_network_record_free(InstNetwork *n);
+DEFINE_CLEANUP_FUNC(InstNetwork *, inst_network_record_free)
+
+/* EEXIST ("network 'x' already exists"), or EEXIST for a bridge name in use. */
+int inst_db_network_add(InstDb *db, const InstNetwork *n, Error **err);
+/* ENOENT: "no such network 'x'". */
+int inst_db_network_find(InstDb *db, const char *name, InstNetwork **ret, Error **err);
+/* Every network, by name. */
+int inst_db_network_list(InstDb *db, InstNetwork ***ret, size_t *ret_n, Error **err);
+/* EBUSY while an instance holds a lease on it. */
+int inst_db_network_remove(InstDb *db, const char *name, Error **err);
+
+/* An instance's address on a network, as its host offset in the network's subnet. */
+typedef struct InstLease {
+        char *network;
+        char *instance_id;
+        char *instance_name;
+        uint32_t host_offset;
+} InstLease;
+
+void inst_lease_done(InstLease *l);
+void inst_leases_free(InstLease *v, size_t n);
+
+/* Leases the lowest free host offset in [first, last] of network to instance_id (call it inside a
+ * transaction so two allocations cannot pick the same). ENOSPC when none is free. */
+int inst_db_lease_alloc(InstDb *db, const char *network, const char *instance_id, uint32_t first, uint32_t last,
+                        uint32_t *ret, Error **err);
+/* The leases of network (NULL: of every network), by network and offset, with instance names. */
+int inst_db_lease_list(InstDb *db, const char *network, InstLease **ret, size_t *ret_n, Error **err);
+/* 1 and *ret filled when instance_id holds a lease, 0 when not. */
+int inst_db_lease_find(InstDb *db, const char *instance_id, InstLease *ret, Error **err);
+
+/* A port an instance publishes. */
+typedef struct InstPort {
+        char *instance_id;
+        NetPortMap map;
+} InstPort;
+
+/* EEXIST when the same host IP, port and protocol are published already. */
+int inst_db_port_add(InstDb *db, const char *instance_id, const NetPortMap *m, Error **err);
+/* The ports of instance_id (NULL: of every instance). */
+int inst_db_port_list(InstDb *db, const char *instance_id, InstPort **ret, size_t *ret_n, Error **err);
+void inst_ports_free(InstPort *v, size_t n);

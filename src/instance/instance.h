@@ -64,7 +64,8 @@ typedef struct InstRunOptions {
         char *user;
         char *workdir;
         char *hostname;
-        char *network;   /* "none" or "host" */
+        char *network;   /* "bridge" (NULL: the default), "none", "host", "container:NAME", or a network */
+        char **ports;    /* -p specs, "[IP:]HOSTPORT:CTRPORT[/proto]" */
         int64_t memory;  /* bytes */
         double cpus;
         int64_t pids_limit;
@@ -124,3 +125,14 @@ int inst_logs(InstContext *c, InstRecord *rec, bool is_follow, bool has_timestam
 int inst_inspect(InstContext *c, InstRecord *rec, json_t **ret, Error **err);
 /* cgroup figures of a running instance. */
 int inst_stats(InstContext *c, InstRecord *rec, json_t **ret, Error **err);
+
+/* Networks: `hull network create|ls|rm`. subnet NULL: a free /24 of 10.78.0.0/16 ("bridge", the
+ * default network, gets 10.77.0.0/16 unless it is created first with a subnet). The bridge is made
+ * at once. EEXIST for a name in use or an overlapping subnet; EINVAL for a bad name or subnet. */
+int inst_network_create(InstContext *c, const char *name, const char *subnet, Error **err);
+/* EBUSY while an instance holds an address on it; the bridge goes too. */
+int inst_network_remove(InstContext *c, const char *name, Error **err);
+/* [{name, subnet, bridge, gateway, created, instances: [names]}] */
+int inst_network_list(InstContext *c, json_t **ret, Error **err);
+/* The network of an instance ({name, address, prefix_len, gateway, bridge, veth} or null) and ports of an instance. */
+int inst_net_describe(InstContext *c, const InstRecord *rec, json_t **ret_network, json_t **ret_ports, Error **err);

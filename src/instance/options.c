@@ -22,6 +22,7 @@ void inst_run_options_done(InstRunOptions *o)
         free(o->workdir);
         free(o->hostname);
         free(o->network);
+        strv_free(o->ports);
         strv_free(o->cap_add);
         strv_free(o->cap_drop);
         *o = (InstRunOptions){};
@@ -53,7 +54,7 @@ json_t *inst_run_options_to_json(const InstRunOptions *o)
                                                        "destination", o->binds[i].destination, "readonly",
                                                        o->binds[i].is_readonly));
         return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:f, s:I, s:o, s:o, s:b, s:b, s:b, s:b, "
-                         "s:b, s:b, s:i}",
+                         "s:b, s:b, s:i, s:o}",
                          "cmd", strv_json(o->cmd), "entrypoint", strv_json(o->entrypoint), "env",
                          strv_json(o->env), "binds", binds, "user", str_json(o->user), "workdir",
                          str_json(o->workdir), "hostname", str_json(o->hostname), "network",
@@ -61,7 +62,8 @@ json_t *inst_run_options_to_json(const InstRunOptions *o)
                          (json_int_t)o->pids_limit, "cap_add", strv_json(o->cap_add), "cap_drop",
                          strv_json(o->cap_drop), "read_only", o->is_read_only, "tty", o->is_tty, "interactive",
                          o->is_interactive, "detach", o->is_detached, "auto_remove", o->is_auto_remove,
-                         "privileged", o->is_privileged, "stop_timeout", o->stop_timeout);
+                         "privileged", o->is_privileged, "stop_timeout", o->stop_timeout, "ports",
+                         strv_json(o->ports));
 }
 
 /* A string member copied, or left NULL. */
@@ -87,7 +89,8 @@ int inst_run_options_from_json(const json_t *j, InstRunOptions *ret, Error **err
             json_get_strv(j, "entrypoint", "options", &o.entrypoint, err) < 0 ||
             json_get_strv(j, "env", "options", &o.env, err) < 0 ||
             json_get_strv(j, "cap_add", "options", &o.cap_add, err) < 0 ||
-            json_get_strv(j, "cap_drop", "options", &o.cap_drop, err) < 0 || get_str(j, "user", &o.user, err) < 0 ||
+            json_get_strv(j, "cap_drop", "options", &o.cap_drop, err) < 0 ||
+            json_get_strv(j, "ports", "options", &o.ports, err) < 0 || get_str(j, "user", &o.user, err) < 0 ||
             get_str(j, "workdir", &o.workdir, err) < 0 || get_str(j, "hostname", &o.hostname, err) < 0 ||
             get_str(j, "network", &o.network, err) < 0 || json_get_int64(j, "memory", "options", &o.memory, err) < 0 ||
             json_get_int64(j, "pids_limit", "options", &o.pids_limit, err) < 0 ||
