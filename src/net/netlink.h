@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "common/cleanup.h"
 
 typedef struct Error Error;
 
@@ -30,6 +31,7 @@ int net_link_open_in(int netns_fd, NetLink **ret, Error **err);
 
 /* Closes the socket; accepts NULL and returns NULL. */
 NetLink *net_link_close(NetLink *nl);
+DEFINE_CLEANUP_FUNC(NetLink *, net_link_close)
 
 /* The interface index of the link name in *ret_ifindex; -ENODEV when there is no such link. */
 int net_link_index(NetLink *nl, const char *name, int *ret_ifindex, Error **err);
