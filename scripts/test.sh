@@ -54,7 +54,7 @@ run_build() {
 	if [ "$(id -u)" != 0 ]; then
 		echo "ok 1 command-line tests # SKIP they need root" >"$logdir/$name-bats.tap"
 	else
-		HULL=$dir/src/cli/hull HULL_SRC=$src timeout 1800 bats --tap "$src/tests/integration" \
+		HULL=$dir/src/cli/hull HULL_SRC=$src timeout 1800 sh "$src/tests/integration/run-bats.sh" --tap "$src/tests/integration" \
 			>"$logdir/$name-bats.tap" 2>&1
 	fi
 	count_tap "$logdir/$name-bats.tap"

@@ -60,6 +60,7 @@ static int network_list(int argc, char **argv)
                 return cli_usage_error("network ls: unexpected argument '%s'", argv[optind]);
         if (cli_open(&c) != 0)
                 return 1;
+        inst_sweep_orphans(c);
         r = inst_network_list(c, &nets, &err);
         if (r < 0)
                 return cli_fail(r, err);

@@ -112,6 +112,8 @@ int cli_ps_main(int argc, char **argv)
                 return cli_usage_error("ps: unexpected argument '%s'", argv[optind]);
         if (cli_open(&c) != 0)
                 return 1;
+        /* What a crashed command left (mounts, namespaces, rules) is tidied before it is listed. */
+        inst_sweep_orphans(c);
         r = inst_db_instance_list(c->db, &recs, &n, &err);
         if (r < 0)
                 return cli_fail(r, err);

@@ -104,7 +104,8 @@ int inst_kill(InstContext *c, InstRecord *rec, int sig, Error **err);
 /* Removes an instance, files and record; a running one only with is_force (killed first). */
 int inst_remove(InstContext *c, InstRecord *rec, bool is_force, Error **err);
 /* Removes what instances without a record left (a removal that crashed half-way): mounts, runtime
- * state, directories. */
+ * state, directories, pinned network namespaces; and applies the nftables rules again when a crash
+ * kept the last change from reaching them. */
 void inst_sweep_orphans(InstContext *c);
 
 typedef struct InstExecOptions {
