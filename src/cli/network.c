@@ -16,7 +16,8 @@ static int network_create(int argc, char **argv)
         const char *subnet = NULL;
         int ch, r;
 
-        CLI_FOR_EACH_OPT (ch, argc, argv, "", longs) {
+        /* Flags before or after the name, as docker takes them. */
+        for (optind = 1, opterr = 0; (ch = getopt_long(argc, argv, ":", longs, NULL)) != -1;) {
                 switch (ch) {
                 case 's': subnet = optarg; break;
                 default: return cli_bad_option("network create", ch, argv);
