@@ -1010,11 +1010,15 @@ int inst_db_port_add(InstDb *db, const char *instance_id, const NetPortMap *m, E
 {
         char ip[INET_ADDRSTRLEN];
 
+        _cleanup_stmt_ sqlite3_stmt *s = NULL;
+        int r;
+
         inet_ntop(AF_INET, &m->host_ip, ip, sizeof(ip));
-        return db_write(db, err,
-                        "INSERT INTO ports (instance_id, host_ip, host_port, proto, ctr_port) VALUES (?, ?, ?, ?, ?)",
-                        "ttddd", instance_id, ip, (int)m->host_port, m->proto == IPPROTO_UDP ? "udp" : "tcp",
-                        (int)m->ctr_port);
+        r = db_prepare(db, &s, err,
+                       "INSERT INTO ports (instance_id, host_ip, host_port, proto, ctr_port) VALUES (?, ?, ?, ?, ?)",
+                       "ttdtd", instance_id, ip, (int)m->host_port, m->proto == IPPROTO_UDP ? "udp" : "tcp",
+                       (int)m->ctr_port);
+        return r < 0 ? r : db_run(db, s, err);
 }
 
 int inst_db_port_list(InstDb *db, const char *instance_id, InstPort **ret, size_t *ret_n, Error **err)
