@@ -89,8 +89,8 @@ char *net_prefix_format(const NetPrefix *p, char buf[static NET_PREFIX_STRLEN])
         uint32_t v = ntohl(p->addr.s_addr);
         unsigned len = p->len > 32 ? 32 : p->len; /* also tells the compiler the text fits */
 
-        snprintf(buf, NET_PREFIX_STRLEN, "%u.%u.%u.%u/%u", v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff,
-                 len);
+        snprintf(buf, NET_PREFIX_STRLEN, "%u.%u.%u.%u/%u", v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff,
+                 v & 0xff, len);
         return buf;
 }
 
@@ -144,8 +144,10 @@ static int parse_port(const char *text, const char *what, const char *s, size_t 
         if (n == 0)
                 return error_setf(err, EINVAL, "port '%s': give HOSTPORT:CTRPORT", text);
         if (strspn(s, "0123456789") < n)
-                return error_setf(err, EINVAL, "port '%s': %s port '%.*s' is not a number", text, what, (int)n, s);
-        /* Leading zeros are harmless in a port ("080" is 80 everywhere); past them, six digits are too many. */
+                return error_setf(err, EINVAL, "port '%s': %s port '%.*s' is not a number", text, what,
+                                  (int)n, s);
+        /* Leading zeros are harmless in a port ("080" is 80 everywhere); past them, six digits are too many.
+         */
         while (n > 1 && *s == '0')
                 s++, n--;
         if (n > 5 || !parse_decimal(s, n, 5, false, &v) || v == 0 || v > UINT16_MAX)
@@ -200,7 +202,8 @@ char *net_port_format(const NetPortMap *m, char buf[static NET_PORT_STRLEN])
         uint32_t v = ntohl(m->host_ip.s_addr);
 
         snprintf(buf, NET_PORT_STRLEN, "%u.%u.%u.%u:%u->%u/%s", v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff,
-                 v & 0xff, (unsigned)m->host_port, (unsigned)m->ctr_port, m->proto == IPPROTO_UDP ? "udp" : "tcp");
+                 v & 0xff, (unsigned)m->host_port, (unsigned)m->ctr_port,
+                 m->proto == IPPROTO_UDP ? "udp" : "tcp");
         return buf;
 }
 

@@ -635,8 +635,9 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
         if (mnl_attr_parse(nlh, sizeof(*rtm), attr_cb, tb) < 0)
                 return MNL_CB_ERROR;
         /* rtm_table holds only 8 bits; RTA_TABLE the real id when there is one. */
-        table = tb[RTA_TABLE] && mnl_attr_get_payload_len(tb[RTA_TABLE]) >= 4 ? mnl_attr_get_u32(tb[RTA_TABLE])
-                                                                              : rtm->rtm_table;
+        table = tb[RTA_TABLE] && mnl_attr_get_payload_len(tb[RTA_TABLE]) >= 4
+                    ? mnl_attr_get_u32(tb[RTA_TABLE])
+                    : rtm->rtm_table;
         if (table != RT_TABLE_MAIN)
                 return MNL_CB_OK;
 
@@ -740,7 +741,8 @@ int net_sysctl_set(const char *key, const char *value, Error **err)
         int r;
 
         if (!sysctl_key_is_valid(key) || !value)
-                return error_setf(err, EINVAL, "set sysctl 'net/%s': invalid key or value", key ? key : "(null)");
+                return error_setf(err, EINVAL, "set sysctl 'net/%s': invalid key or value",
+                                  key ? key : "(null)");
         /* /proc/sys/net shows the network namespace of the thread that opens it. */
         path = xasprintf("/proc/sys/net/%s", key);
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);

@@ -88,7 +88,8 @@ int net_netns_create(const char *path, Error **err)
         if (r < 0) {
                 /* The mount is the last step, so a failure left none. */
                 (void)unlink(path);
-                return error_set(err, r, "create network namespace '%s': %s", path, c.step ? c.step : "join thread");
+                return error_set(err, r, "create network namespace '%s': %s", path,
+                                 c.step ? c.step : "join thread");
         }
         log_debug("created network namespace '%s'", path);
         return 0;

@@ -27,7 +27,8 @@ static bool bridge_name_is_valid(const char *name)
 {
         size_t n = name ? strlen(name) : 0;
 
-        return n > 0 && n < 16 && strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == n;
+        return n > 0 && n < 16 &&
+               strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == n;
 }
 
 static const char *proto_name(uint8_t proto)
@@ -100,7 +101,8 @@ static int cmp_port(const void *a, const void *b)
         const NetNftPort *x = *(const NetNftPort *const *)a, *y = *(const NetNftPort *const *)b;
         int c;
 
-        if ((c = cmp_u32(x->map.proto, y->map.proto)) != 0 || (c = cmp_u32(x->map.host_port, y->map.host_port)) != 0 ||
+        if ((c = cmp_u32(x->map.proto, y->map.proto)) != 0 ||
+            (c = cmp_u32(x->map.host_port, y->map.host_port)) != 0 ||
             (c = cmp_u32(ntohl(x->map.host_ip.s_addr), ntohl(y->map.host_ip.s_addr))) != 0 ||
             (c = cmp_u32(ntohl(x->ctr_ip.s_addr), ntohl(y->ctr_ip.s_addr))) != 0)
                 return c;
@@ -113,7 +115,8 @@ static const char *subnet_text(const NetPrefix *p, char buf[static NET_PREFIX_ST
         NetPrefix canonical = *p;
 
         if (p->len < 32)
-                canonical.addr.s_addr = p->len == 0 ? 0 : htonl(ntohl(p->addr.s_addr) & (UINT32_MAX << (32 - p->len)));
+                canonical.addr.s_addr =
+                    p->len == 0 ? 0 : htonl(ntohl(p->addr.s_addr) & (UINT32_MAX << (32 - p->len)));
         return net_prefix_format(&canonical, buf);
 }
 
@@ -130,8 +133,8 @@ static void render_ports(FILE *f, const NetNftPort *const *ports, size_t n)
                 /* 0.0.0.0 is every local address: the jump to this chain already asks for a local one. */
                 if (p->map.host_ip.s_addr != htonl(INADDR_ANY))
                         fprintf(f, "ip daddr %s ", inet_ntop(AF_INET, &p->map.host_ip, host, sizeof(host)));
-                fprintf(f, "%s dport %u dnat to %s:%u\n", proto_name(p->map.proto), (unsigned)p->map.host_port, ctr,
-                        (unsigned)p->map.ctr_port);
+                fprintf(f, "%s dport %u dnat to %s:%u\n", proto_name(p->map.proto),
+                        (unsigned)p->map.host_port, ctr, (unsigned)p->map.ctr_port);
         }
         fputs("\t}\n", f);
 }
@@ -145,8 +148,8 @@ static void render_postrouting(FILE *f, const NetNftNetwork *const *nets, size_t
               f);
         /* Out to anywhere but its own bridge: the world answers the host, not a private address. */
         for (size_t i = 0; i < n; i++)
-                fprintf(f, "\t\tip saddr %s oifname != \"%s\" masquerade\n", subnet_text(&nets[i]->subnet, subnet),
-                        nets[i]->bridge);
+                fprintf(f, "\t\tip saddr %s oifname != \"%s\" masquerade\n",
+                        subnet_text(&nets[i]->subnet, subnet), nets[i]->bridge);
         /* A published port reached from the host by 127.0.0.1: the instance cannot answer a loopback
          * address, so the connection comes from the bridge's address instead. */
         fputs("\t\tct status dnat ip saddr 127.0.0.0/8 masquerade\n", f);

@@ -12,7 +12,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* What net_port_format() prints, as net_port_parse() reads it: "IP:HOST->CTR/proto" to "IP:HOST:CTR/proto". */
+/* What net_port_format() prints, as net_port_parse() reads it: "IP:HOST->CTR/proto" to "IP:HOST:CTR/proto".
+ */
 static void port_format_to_spec(char *s)
 {
         char *arrow = strstr(s, "->");
@@ -38,8 +39,8 @@ static void check_prefix(const char *s)
         }
         /* Accepted text is canonical: it formats back to itself and parses to the same prefix. */
         net_prefix_format(&p, buf);
-        if (strcmp(buf, s) != 0 || net_prefix_parse(buf, &again, NULL) < 0 || again.addr.s_addr != p.addr.s_addr ||
-            again.len != p.len)
+        if (strcmp(buf, s) != 0 || net_prefix_parse(buf, &again, NULL) < 0 ||
+            again.addr.s_addr != p.addr.s_addr || again.len != p.len)
                 abort();
         if (!net_prefix_overlaps(&p, &again) || !net_prefix_contains(&p, p.addr))
                 abort();

@@ -30,8 +30,8 @@ static struct in_addr addr(const char *text)
 static void test_prefix_round_trip(void **state)
 {
         static const char *const good[] = {
-            "0.0.0.0/0", "10.0.0.0/8", "10.88.0.0/16", "172.17.0.0/16", "192.168.1.0/24",
-            "10.1.2.4/30", "10.1.2.4/31", "10.1.2.3/32", "255.255.255.255/32", "128.0.0.0/1",
+            "0.0.0.0/0",   "10.0.0.0/8",  "10.88.0.0/16", "172.17.0.0/16",      "192.168.1.0/24",
+            "10.1.2.4/30", "10.1.2.4/31", "10.1.2.3/32",  "255.255.255.255/32", "128.0.0.0/1",
         };
         char buf[NET_PREFIX_STRLEN];
 
@@ -53,10 +53,30 @@ static void test_prefix_round_trip(void **state)
 static void test_prefix_errors(void **state)
 {
         static const char *const not_prefix[] = {
-            "",           "x",           "10.0.0.0",     "10.0.0.0/",     "/8",         "10.0.0/8",
-            "10.0.0.0.0/8", "10.0.0.256/32", "10.0.0.-1/32", "010.0.0.0/8", "10.00.0.0/16", "10.0.0.0/08",
-            "10.0.0.0/8 ", " 10.0.0.0/8", "10.0.0.0/8/8", "10..0.0/8",  "10.0.0.0/x",  "1e1.0.0.0/8",
-            "10.0.0.0/-1", "10.0.0.0/+8", "0x0a.0.0.0/8", "10.0.0.0/100", ".10.0.0/8",  "10.0.0./8",
+            "",
+            "x",
+            "10.0.0.0",
+            "10.0.0.0/",
+            "/8",
+            "10.0.0/8",
+            "10.0.0.0.0/8",
+            "10.0.0.256/32",
+            "10.0.0.-1/32",
+            "010.0.0.0/8",
+            "10.00.0.0/16",
+            "10.0.0.0/08",
+            "10.0.0.0/8 ",
+            " 10.0.0.0/8",
+            "10.0.0.0/8/8",
+            "10..0.0/8",
+            "10.0.0.0/x",
+            "1e1.0.0.0/8",
+            "10.0.0.0/-1",
+            "10.0.0.0/+8",
+            "0x0a.0.0.0/8",
+            "10.0.0.0/100",
+            ".10.0.0/8",
+            "10.0.0./8",
         };
         NetPrefix p = {.len = 99};
 
@@ -87,8 +107,8 @@ static void test_prefix_errors(void **state)
 static void test_addr_parse(void **state)
 {
         static const char *const bad[] = {
-            "", "1.2.3", "1.2.3.4.5", "1.2.3.256", "01.2.3.4", "1.2.3.4/8", "1.2.3.4 ", "a.b.c.d", "1.2.3.",
-            "::1",
+            "",          "1.2.3",    "1.2.3.4.5", "1.2.3.256", "01.2.3.4",
+            "1.2.3.4/8", "1.2.3.4 ", "a.b.c.d",   "1.2.3.",    "::1",
         };
         struct in_addr a = {0};
 
@@ -119,19 +139,18 @@ static void test_overlaps_and_contains(void **state)
             {"10.88.0.0/23", "10.88.1.0/24", true},  /* the second half of the first */
             {"10.88.0.0/24", "10.88.0.0/24", true},  /* equal */
             {"0.0.0.0/0", "192.168.0.0/16", true},   /* /0 holds everything */
-            {"0.0.0.0/0", "0.0.0.0/0", true},
-            {"10.0.0.0/8", "11.0.0.0/8", false},
-            {"10.1.2.3/32", "10.1.2.3/32", true},
-            {"10.1.2.3/32", "10.1.2.2/32", false},
-            {"10.1.2.2/31", "10.1.2.3/32", true},
-            {"128.0.0.0/1", "127.255.255.255/32", false},
+            {"0.0.0.0/0", "0.0.0.0/0", true},        {"10.0.0.0/8", "11.0.0.0/8", false},
+            {"10.1.2.3/32", "10.1.2.3/32", true},    {"10.1.2.3/32", "10.1.2.2/32", false},
+            {"10.1.2.2/31", "10.1.2.3/32", true},    {"128.0.0.0/1", "127.255.255.255/32", false},
         };
 
         for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
                 NetPrefix a = prefix(cases[i].a), b = prefix(cases[i].b);
 
-                if (net_prefix_overlaps(&a, &b) != cases[i].overlaps || net_prefix_overlaps(&b, &a) != cases[i].overlaps)
-                        fail_msg("%s and %s: overlap should be %d", cases[i].a, cases[i].b, cases[i].overlaps);
+                if (net_prefix_overlaps(&a, &b) != cases[i].overlaps ||
+                    net_prefix_overlaps(&b, &a) != cases[i].overlaps)
+                        fail_msg("%s and %s: overlap should be %d", cases[i].a, cases[i].b,
+                                 cases[i].overlaps);
         }
 
         NetPrefix p = prefix("10.88.0.0/16"), all = prefix("0.0.0.0/0"), one = prefix("10.1.2.3/32");
@@ -318,13 +337,13 @@ static void test_port_conflicts(void **state)
                 const char *a, *b;
                 bool conflicts;
         } cases[] = {
-            {"8080:80", "8080:81", true},                         /* same host port, any address */
-            {"8080:80", "8081:80", false},                        /* container ports may repeat */
-            {"8080:80", "8080:80/udp", false},                    /* tcp and udp are apart */
+            {"8080:80", "8080:81", true},      /* same host port, any address */
+            {"8080:80", "8081:80", false},     /* container ports may repeat */
+            {"8080:80", "8080:80/udp", false}, /* tcp and udp are apart */
             {"53:53/udp", "0.0.0.0:53:5353/udp", true},
-            {"127.0.0.1:8080:80", "8080:80", true},               /* a specific one against any */
-            {"127.0.0.1:8080:80", "127.0.0.1:8080:90", true},     /* the same address */
-            {"127.0.0.1:8080:80", "192.0.2.1:8080:80", false},    /* two different addresses */
+            {"127.0.0.1:8080:80", "8080:80", true},            /* a specific one against any */
+            {"127.0.0.1:8080:80", "127.0.0.1:8080:90", true},  /* the same address */
+            {"127.0.0.1:8080:80", "192.0.2.1:8080:80", false}, /* two different addresses */
             {"127.0.0.1:8080:80/udp", "127.0.0.2:8080:80/udp", false},
         };
 
@@ -333,21 +352,18 @@ static void test_port_conflicts(void **state)
 
                 if (net_port_conflicts(&a, &b) != cases[i].conflicts ||
                     net_port_conflicts(&b, &a) != cases[i].conflicts)
-                        fail_msg("%s and %s: conflict should be %d", cases[i].a, cases[i].b, cases[i].conflicts);
+                        fail_msg("%s and %s: conflict should be %d", cases[i].a, cases[i].b,
+                                 cases[i].conflicts);
         }
 }
 
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_prefix_round_trip),
-            cmocka_unit_test(test_prefix_errors),
-            cmocka_unit_test(test_addr_parse),
-            cmocka_unit_test(test_overlaps_and_contains),
-            cmocka_unit_test(test_host_offsets),
-            cmocka_unit_test(test_port_parse),
-            cmocka_unit_test(test_port_errors),
-            cmocka_unit_test(test_port_conflicts),
+            cmocka_unit_test(test_prefix_round_trip), cmocka_unit_test(test_prefix_errors),
+            cmocka_unit_test(test_addr_parse),        cmocka_unit_test(test_overlaps_and_contains),
+            cmocka_unit_test(test_host_offsets),      cmocka_unit_test(test_port_parse),
+            cmocka_unit_test(test_port_errors),       cmocka_unit_test(test_port_conflicts),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* test-net-netlink.c: links, addresses, routes, taps and sysctls in throwaway network namespaces, read back with ip */
+/* test-net-netlink.c: links, addresses, routes, taps and sysctls in throwaway network namespaces, read back
+ * with ip */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -77,7 +78,8 @@ static char *host_links(void)
 /* The output of the shell command cmd run inside the namespace ns_fd (entered by nsenter, not by us). */
 static char *sh_in(int ns_fd, const char *cmd)
 {
-        _cleanup_free_ char *full = xasprintf("nsenter --net=/proc/%d/fd/%d sh -c '%s' 2>&1", (int)getpid(), ns_fd, cmd);
+        _cleanup_free_ char *full =
+            xasprintf("nsenter --net=/proc/%d/fd/%d sh -c '%s' 2>&1", (int)getpid(), ns_fd, cmd);
         char *out = xmalloc(65536);
         size_t n;
         FILE *p;
@@ -498,8 +500,9 @@ static void test_route_list(void **state)
         assert_int_equal(net_link_set_up(f->nl, "br0", true, &e), 0);
         assert_int_equal(net_route_add_default(f->nl, AF_INET, &gw, "br0", &e), 0);
         /* Routes of other tables and kinds, made with ip(8): only the main table is listed. */
-        out = sh_in(f->ns_fd, "ip route add 192.0.2.0/24 dev br0 table 100 && "
-                              "ip route add blackhole 198.51.100.0/24 && ip route add 203.0.113.0/24 dev br0");
+        out =
+            sh_in(f->ns_fd, "ip route add 192.0.2.0/24 dev br0 table 100 && "
+                            "ip route add blackhole 198.51.100.0/24 && ip route add 203.0.113.0/24 dev br0");
 
         assert_int_equal(net_route_list_v4(f->nl, &routes, &n, &e), 0);
         assert_null(e);
@@ -564,8 +567,13 @@ static void assert_sysctl(int ns_fd, const char *key, const char *want)
 
 static void test_sysctl_set(void **state)
 {
-        static const char *const bad_keys[] = {"", "/ipv4/ip_forward", "ipv4//ip_forward", "../kernel/hostname",
-                                               "ipv4/../../kernel/hostname", "ipv4/.", "ipv4/ip_forward/"};
+        static const char *const bad_keys[] = {"",
+                                               "/ipv4/ip_forward",
+                                               "ipv4//ip_forward",
+                                               "../kernel/hostname",
+                                               "ipv4/../../kernel/hostname",
+                                               "ipv4/.",
+                                               "ipv4/ip_forward/"};
         Fixture *f = *state;
         Error *e = NULL;
         _cleanup_free_ char *cc = NULL;
@@ -591,7 +599,8 @@ static void test_sysctl_set(void **state)
         e = error_free(e);
 
         assert_int_equal(sysctl_in(f->ns_fd, "ipv4/conf/nolink/route_localnet", "1", &e), -ENOENT);
-        assert_string_equal(e->msg, "set sysctl 'net/ipv4/conf/nolink/route_localnet' to '1': No such file or directory");
+        assert_string_equal(
+            e->msg, "set sysctl 'net/ipv4/conf/nolink/route_localnet' to '1': No such file or directory");
         e = error_free(e);
         assert_int_equal(sysctl_in(f->ns_fd, "ipv4/ip_forward", "x", &e), -EINVAL);
         e = error_free(e);

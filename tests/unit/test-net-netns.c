@@ -348,7 +348,8 @@ static void test_create_time(void **state)
         }
         qsort(full, 100, sizeof(long), cmp_long);
         qsort(bare, 100, sizeof(long), cmp_long);
-        fprintf(stderr, "# net_netns_create: median %ld us (p90 %ld us); thread + unshare alone: median %ld us\n",
+        fprintf(stderr,
+                "# net_netns_create: median %ld us (p90 %ld us); thread + unshare alone: median %ld us\n",
                 full[50], full[90], bare[50]);
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* test-net-nft.c: the hull nftables table rendered, applied in throwaway namespaces, and real traffic through it */
+/* test-net-nft.c: the hull nftables table rendered, applied in throwaway namespaces, and real traffic through
+ * it */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -57,7 +58,8 @@ static void *ns_job_thread(void *arg)
         int one = 1;
 
         if (j->ns_fd < 0) {
-                j->fd = unshare(CLONE_NEWNET) < 0 ? -errno : open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+                j->fd = unshare(CLONE_NEWNET) < 0 ? -errno
+                                                  : open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
                 if (j->fd == -1)
                         j->fd = -errno;
                 return NULL;
@@ -220,7 +222,8 @@ static void test_render_golden(void **state)
 {
         NetNftNetwork nets[] = {{"hull1", prefix("10.89.0.0/24")}, {"hull0", prefix("10.88.0.0/16")}};
         NetNftNetwork nets_rev[] = {nets[1], nets[0]};
-        NetNftPort ports[] = {port("53:5353/udp", "10.89.0.3", "hull1"), port("127.0.0.1:8080:80", "10.88.0.2", "hull0")};
+        NetNftPort ports[] = {port("53:5353/udp", "10.89.0.3", "hull1"),
+                              port("127.0.0.1:8080:80", "10.88.0.2", "hull0")};
         NetNftPort ports_rev[] = {ports[1], ports[0]};
         NetNftRules rules = {nets, 2, ports, 2}, rules_rev = {nets_rev, 2, ports_rev, 2}, none = {0};
         char *text;
@@ -243,7 +246,8 @@ static void test_render_golden(void **state)
         assert_null(strstr(text, "drop"));
         assert_has(text, "\tchain ports {\n\t}\n");
         free(text);
-        NetNftNetwork three[] = {{"b", prefix("10.2.0.0/24")}, {"a", prefix("10.1.0.0/24")}, {"b", prefix("10.3.0.0/24")}};
+        NetNftNetwork three[] = {
+            {"b", prefix("10.2.0.0/24")}, {"a", prefix("10.1.0.0/24")}, {"b", prefix("10.3.0.0/24")}};
         rules = (NetNftRules){three, 3, NULL, 0};
         text = net_nft_render(&rules);
         assert_has(text, "\t\tiifname \"a\" oifname \"b\" drop\n\t\tiifname \"b\" oifname \"a\" drop\n\t}");
@@ -272,8 +276,9 @@ static void test_render_invalid(void **state)
                 _cleanup_free_ char *want = NULL;
 
                 text = net_nft_render(&rules);
-                assert_true(asprintf(&want, "apply nftables rules: bridge name '%s' cannot be used in nftables rules",
-                                     bad_names[i]) > 0);
+                assert_true(
+                    asprintf(&want, "apply nftables rules: bridge name '%s' cannot be used in nftables rules",
+                             bad_names[i]) > 0);
                 /* Refused before libnftables is asked: nothing is run. */
                 assert_int_equal(net_nft_apply(text, &e1), -EINVAL);
                 assert_string_equal(e1->msg, want);
@@ -284,7 +289,8 @@ static void test_render_invalid(void **state)
         NetNftRules rules = {null_name, 1, NULL, 0};
         text = net_nft_render(&rules);
         assert_int_equal(net_nft_apply(text, &e), -EINVAL);
-        assert_string_equal(e->msg, "apply nftables rules: bridge name '(null)' cannot be used in nftables rules");
+        assert_string_equal(e->msg,
+                            "apply nftables rules: bridge name '(null)' cannot be used in nftables rules");
         e = error_free(e);
         free(text);
 
@@ -293,7 +299,8 @@ static void test_render_invalid(void **state)
         rules = (NetNftRules){NULL, 0, ports, 1};
         text = net_nft_render(&rules);
         assert_int_equal(net_nft_apply(text, &e), -EINVAL);
-        assert_string_equal(e->msg, "apply nftables rules: published port 0: needs tcp or udp and ports 1-65535");
+        assert_string_equal(e->msg,
+                            "apply nftables rules: published port 0: needs tcp or udp and ports 1-65535");
         e = error_free(e);
         free(text);
         ports[0] = port("8080:80", "10.88.0.2", "bad\"name");
@@ -373,9 +380,10 @@ static void test_apply_failure_keeps_table(void **state)
         assert_non_null(before);
 
         /* A syntax error: caught before anything reaches the kernel. */
-        assert_int_equal(net_nft_apply("table ip hull {}\ndelete table ip hull\ntable ip hull { chain x { foo bar } }\n",
-                                       &e1),
-                         -EINVAL);
+        assert_int_equal(
+            net_nft_apply("table ip hull {}\ndelete table ip hull\ntable ip hull { chain x { foo bar } }\n",
+                          &e1),
+            -EINVAL);
         assert_non_null(strstr(e1->msg, "apply nftables rules: syntax error"));
         assert_null(strchr(e1->msg, '\n'));
         after_syntax = nft_out("list table ip hull");
@@ -383,13 +391,15 @@ static void test_apply_failure_keeps_table(void **state)
 
         /* A kernel error after the delete in the same batch: the whole batch is undone. */
         assert_int_equal(net_nft_apply("delete table ip hull\ndelete table ip hull\n", &e2), -ENOENT);
-        assert_string_equal(e2->msg, "apply nftables rules: Could not process rule: No such file or directory");
+        assert_string_equal(e2->msg,
+                            "apply nftables rules: Could not process rule: No such file or directory");
         assert_int_equal(e2->code, ENOENT);
         after_kernel = nft_out("list table ip hull");
         assert_string_equal(after_kernel, before);
 
         /* A jump to a chain that does not exist, after a delete that would succeed. */
-        assert_true(net_nft_apply("delete table ip hull\ntable ip hull { chain a { jump nowhere } }\n", &e3) < 0);
+        assert_true(net_nft_apply("delete table ip hull\ntable ip hull { chain a { jump nowhere } }\n", &e3) <
+                    0);
         free(after_kernel);
         after_kernel = nft_out("list table ip hull");
         assert_string_equal(after_kernel, before);
@@ -434,7 +444,8 @@ static int make_peer(Fixture *f, const char *bridge, const char *host_if, const 
 
 static struct sockaddr_in sockaddr(const char *ip, int port)
 {
-        return (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr = in4(ip)};
+        return (struct sockaddr_in){
+            .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr = in4(ip)};
 }
 
 /* Connects a TCP socket made in ns_fd (-1: the test's namespace) to ip:port within timeout_ms; *ret_fd
@@ -473,7 +484,8 @@ static void wait_readable(int fd)
  * A TCP connection from ns_fd (-1: the test's namespace) to ip:port that must land on listener: the
  * server side says who it sees as the peer, and the client reads that back through the NAT.
  */
-static void assert_tcp_reaches(Fixture *f, int ns_fd, const char *ip, int port, int listener, const char *want_peer)
+static void assert_tcp_reaches(Fixture *f, int ns_fd, const char *ip, int port, int listener,
+                               const char *want_peer)
 {
         struct sockaddr_in peer;
         socklen_t len = sizeof(peer);
@@ -494,7 +506,8 @@ static void assert_tcp_reaches(Fixture *f, int ns_fd, const char *ip, int port, 
         assert_true(n > 0);
         reply[n] = '\0';
         if (strcmp(reply, want_peer) != 0)
-                fail_msg("%s:%d: the server saw the connection come from %s, not %s", ip, port, reply, want_peer);
+                fail_msg("%s:%d: the server saw the connection come from %s, not %s", ip, port, reply,
+                         want_peer);
 }
 
 static void assert_tcp_refused(Fixture *f, int ns_fd, const char *ip, int port)
@@ -503,7 +516,8 @@ static void assert_tcp_refused(Fixture *f, int ns_fd, const char *ip, int port)
 
         close(fd);
         if (r != -ECONNREFUSED)
-                fail_msg("connect to %s:%d: want refused, got %s", ip, port, r == 0 ? "connected" : strerror(-r));
+                fail_msg("connect to %s:%d: want refused, got %s", ip, port,
+                         r == 0 ? "connected" : strerror(-r));
 }
 
 /* A dropped SYN: no answer at all within a while (a refusal would come at once). Closed at once, so
@@ -514,7 +528,8 @@ static void assert_tcp_dropped(Fixture *f, int ns_fd, const char *ip, int port)
 
         close(fd);
         if (r != -ETIMEDOUT)
-                fail_msg("connect to %s:%d: want no answer, got %s", ip, port, r == 0 ? "connected" : strerror(-r));
+                fail_msg("connect to %s:%d: want no answer, got %s", ip, port,
+                         r == 0 ? "connected" : strerror(-r));
 }
 
 /* One datagram to ip:port that must land on server, and the answer back to the sender. */
