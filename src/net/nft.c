@@ -274,6 +274,8 @@ int net_nft_apply(const char *script, Error **err)
         _cleanup_free_ char *msg = NULL;
         const char *out, *end;
 
+        if (!script)
+                return error_setf(err, EINVAL, "apply nftables rules: no script");
         if (strncmp(script, INVALID_PREFIX, strlen(INVALID_PREFIX)) == 0) {
                 out = script + strlen(INVALID_PREFIX);
                 return error_setf(err, EINVAL, "apply nftables rules: %.*s", (int)strcspn(out, "\n"), out);

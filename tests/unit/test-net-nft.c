@@ -308,6 +308,7 @@ static void test_render_invalid(void **state)
         text = net_nft_render(&rules);
         assert_int_equal(net_nft_apply(text, NULL), -EINVAL);
         free(text);
+        assert_int_equal(net_nft_apply(NULL, NULL), -EINVAL);
 }
 
 static NetNftRules small_rules(NetNftNetwork nets[2], NetNftPort ports[4])
