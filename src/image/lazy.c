@@ -4,82 +4,21 @@
  * Between them, libcurl and libarchive bring some thirty shared libraries (TLS, Kerberos, LDAP,
  * ICU, ...) whose loading and constructors cost a process about 7 ms at every start: more than
  * the rest of `hull run` put together. hull links neither: the functions it calls from them are
- * defined here, each resolving the real one with dlopen(3) and dlsym(3) on its first call (once
- * per library, under pthread_once, so threads may call them freely). The prototypes are checked
- * against the libraries' own headers.
+ * defined here with common/lazy.h, checked against the libraries' own headers.
  */
 #include <archive.h>
 #include <archive_entry.h>
 /* curl.h wraps these two in type-checking macros; here they are defined. */
 #define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
-#include <dlfcn.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "common/cleanup.h"
+#include "common/lazy.h"
 
-typedef struct Lib {
-        const char *soname;
-        pthread_once_t once;
-        void *handle;
-} Lib;
-
-static Lib lib_curl = { "libcurl.so.4", PTHREAD_ONCE_INIT, NULL };
-static Lib lib_archive = { "libarchive.so.13", PTHREAD_ONCE_INIT, NULL };
-
-static void open_curl(void)
-{
-        lib_curl.handle = dlopen(lib_curl.soname, RTLD_NOW | RTLD_LOCAL);
-}
-
-static void open_archive(void)
-{
-        lib_archive.handle = dlopen(lib_archive.soname, RTLD_NOW | RTLD_LOCAL);
-}
-
-/*
- * The real function, or the end of the process: a missing library is an installation error, like
- * one the dynamic loader would refuse to start with, and these functions have no way to fail.
- */
-static void *resolve(Lib *lib, void (*open_fn)(void), const char *name)
-{
-        void *fn;
-
-        pthread_once(&lib->once, open_fn);
-        if (!lib->handle) {
-                fprintf(stderr, "hull: cannot load %s (install it): %s\n", lib->soname, dlerror());
-                exit(127);
-        }
-        fn = dlsym(lib->handle, name);
-        if (!fn) {
-                fprintf(stderr, "hull: %s has no '%s': %s\n", lib->soname, name, dlerror());
-                exit(127);
-        }
-        return fn;
-}
-
-/* A function of lib: its pointer is looked up once; the lookup itself is thread-safe. */
-#define LAZY(lib, ret, name, params, args)                                                               \
-        ret name params                                                                                  \
-        {                                                                                                \
-                static ret(*volatile fn) params;                                                         \
-                ret(*f) params = fn;                                                                     \
-                if (!f)                                                                                  \
-                        fn = f = (ret(*) params)resolve(&lib_##lib, open_##lib, #name);                  \
-                return f args;                                                                           \
-        }
-#define LAZY_VOID(lib, name, params, args)                                                               \
-        void name params                                                                                 \
-        {                                                                                                \
-                static void(*volatile fn) params;                                                        \
-                void(*f) params = fn;                                                                    \
-                if (!f)                                                                                  \
-                        fn = f = (void(*) params)resolve(&lib_##lib, open_##lib, #name);                 \
-                f args;                                                                                  \
-        }
+LAZY_LIB(curl, "libcurl.so.4")
+LAZY_LIB(archive, "libarchive.so.13")
 
 LAZY_VOID(curl, curl_easy_cleanup, (CURL *curl), (curl))
 LAZY(curl, CURL *, curl_easy_init, (void), ())
@@ -180,7 +119,8 @@ CURLcode curl_easy_setopt(CURL *curl, CURLoption option, ...)
         void *arg;
 
         if (!f)
-                fn = f = (CURLcode(*)(CURL *, CURLoption, ...))resolve(&lib_curl, open_curl, "curl_easy_setopt");
+                fn = f = (CURLcode(*)(CURL *, CURLoption, ...))lazy_resolve(&lazy_curl, lazy_open_curl,
+                                                                            "curl_easy_setopt");
         va_start(ap, option);
         arg = va_arg(ap, void *);
         va_end(ap);
@@ -195,7 +135,8 @@ CURLcode curl_easy_getinfo(CURL *curl, CURLINFO info, ...)
         void *arg;
 
         if (!f)
-                fn = f = (CURLcode(*)(CURL *, CURLINFO, ...))resolve(&lib_curl, open_curl, "curl_easy_getinfo");
+                fn = f = (CURLcode(*)(CURL *, CURLINFO, ...))lazy_resolve(&lazy_curl, lazy_open_curl,
+                                                                          "curl_easy_getinfo");
         va_start(ap, info);
         arg = va_arg(ap, void *);
         va_end(ap);
@@ -210,8 +151,8 @@ void archive_set_error(struct archive *a, int err, const char *fmt, ...)
         va_list ap;
 
         if (!f)
-                fn = f = (void (*)(struct archive *, int, const char *, ...))resolve(&lib_archive, open_archive,
-                                                                                    "archive_set_error");
+                fn = f = (void (*)(struct archive *, int, const char *, ...))lazy_resolve(
+                    &lazy_archive, lazy_open_archive, "archive_set_error");
         va_start(ap, fmt);
         vsnprintf(buf, sizeof(buf), fmt, ap);
         va_end(ap);

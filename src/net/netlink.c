@@ -1,20 +1,26 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* netlink.c: rtnetlink requests for links, addresses and routes, built and parsed with libmnl */
+/* netlink.c: rtnetlink requests for links, addresses and routes (libmnl); taps; net sysctls */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
+#include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
+#include <linux/sockios.h>
 #include <linux/veth.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "netlink.h"
 
@@ -32,7 +38,6 @@ struct NetLink {
         uint32_t seq;
 };
 
-DEFINE_CLEANUP_FUNC(NetLink *, net_link_close)
 
 static bool name_is_valid(const char *name)
 {
@@ -495,5 +500,268 @@ int net_route_add_default(NetLink *nl, int family, const void *gateway, const ch
                 return error_set(err, r, "add default route via '%s'%s%s%s", text, dev ? " dev '" : "",
                                  dev ? dev : "", dev ? "'" : "");
         log_debug("added default route via '%s'", text);
+        return 0;
+}
+
+/*
+ * An fd of /dev/net/tun belonging to nl's namespace: a tun file is tied to the namespace it was
+ * opened in (the device made through it lands there), and nl may be in another one than the calling
+ * thread (net_link_open_in()). SIOCGSKNS gives the socket's namespace; a thread of our own opens the
+ * file inside it when it is not ours.
+ */
+typedef struct TunOpen {
+        int netns_fd;
+        int fd; /* or -errno */
+} TunOpen;
+
+static void *tun_open_thread(void *arg)
+{
+        TunOpen *t = arg;
+
+        if (setns(t->netns_fd, CLONE_NEWNET) < 0) {
+                t->fd = -errno;
+                return NULL;
+        }
+        t->fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+        if (t->fd < 0)
+                t->fd = -errno;
+        return NULL;
+}
+
+static int tun_open(NetLink *nl)
+{
+        _cleanup_close_ int ns_fd = -EBADF;
+        struct stat ns_st, own_st;
+        TunOpen t = {.fd = -EBADF};
+        pthread_t thread;
+        int r;
+
+        ns_fd = ioctl(mnl_socket_get_fd(nl->sock), SIOCGSKNS);
+        if (ns_fd < 0)
+                return -errno;
+        if (fstat(ns_fd, &ns_st) < 0 || stat("/proc/thread-self/ns/net", &own_st) < 0)
+                return -errno;
+        if (ns_st.st_dev == own_st.st_dev && ns_st.st_ino == own_st.st_ino) {
+                r = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+                return r < 0 ? -errno : r;
+        }
+        t.netns_fd = ns_fd;
+        r = pthread_create(&thread, NULL, tun_open_thread, &t);
+        if (r != 0)
+                return -r;
+        r = pthread_join(thread, NULL);
+        if (r != 0)
+                return -r;
+        return t.fd;
+}
+
+int net_tap_create(NetLink *nl, const char *name, const char *master, Error **err)
+{
+        _cleanup_close_ int fd = -EBADF;
+        struct ifreq ifr = {0};
+        int r;
+
+        r = check_name(name, err);
+        if (r >= 0)
+                r = check_name(master, err);
+        if (r < 0)
+                return error_wrap(err, r, "create tap");
+        r = net_link_exists(nl, name);
+        if (r < 0)
+                return error_set(err, r, "create tap '%s'", name);
+        if (r > 0)
+                return error_set(err, EEXIST, "create tap '%s'", name);
+
+        fd = tun_open(nl);
+        if (fd < 0)
+                return error_set(err, fd, "create tap '%s': open /dev/net/tun", name);
+        /* IFF_TUN_EXCL: fail rather than attach to a tap of that name made since the check above. */
+        ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_TUN_EXCL;
+        strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+        if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+                return error_set(err, errno == EBUSY ? EEXIST : errno, "create tap '%s'", name);
+        /* Without persistence the device would go with this fd; QEMU opens it again by name. */
+        if (ioctl(fd, TUNSETPERSIST, 1) < 0)
+                return error_set(err, errno, "create tap '%s': make it persistent", name);
+        close(TAKE_FD(fd));
+
+        r = net_link_set_master(nl, name, master, err);
+        if (r >= 0)
+                r = net_link_set_up(nl, name, true, err);
+        if (r < 0) {
+                r = error_wrap(err, r, "create tap '%s'", name);
+                if (net_link_delete(nl, name, NULL) < 0)
+                        log_warn("delete tap '%s' after a failed setup failed, ignoring", name);
+                return r;
+        }
+        log_debug("created tap '%s' on bridge '%s'", name, master);
+        return 0;
+}
+
+/* A route of the dump with the index of its link, named once the routes are all in. */
+typedef struct RouteList {
+        NetRoute *routes;
+        int *ifindexes;
+        size_t n;
+} RouteList;
+
+static int attr_cb(const struct nlattr *attr, void *data)
+{
+        const struct nlattr **tb = data;
+        uint16_t type = mnl_attr_get_type(attr);
+
+        /* tb has room for RTA_MAX and IFLA_MAX alike; the caller passes the larger. */
+        if (type <= (RTA_MAX > IFLA_MAX ? RTA_MAX : IFLA_MAX))
+                tb[type] = attr;
+        return MNL_CB_OK;
+}
+
+#define ATTR_TABLE_SIZE ((RTA_MAX > IFLA_MAX ? RTA_MAX : IFLA_MAX) + 1)
+
+static int route_cb(const struct nlmsghdr *nlh, void *data)
+{
+        const struct nlattr *tb[ATTR_TABLE_SIZE] = {0};
+        RouteList *list = data;
+        const struct rtmsg *rtm;
+        uint32_t table;
+        NetRoute *route;
+
+        if (nlh->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
+                return MNL_CB_OK;
+        rtm = mnl_nlmsg_get_payload(nlh);
+        if (rtm->rtm_family != AF_INET || rtm->rtm_dst_len > 32)
+                return MNL_CB_OK;
+        if (mnl_attr_parse(nlh, sizeof(*rtm), attr_cb, tb) < 0)
+                return MNL_CB_ERROR;
+        /* rtm_table holds only 8 bits; RTA_TABLE the real id when there is one. */
+        table = tb[RTA_TABLE] && mnl_attr_get_payload_len(tb[RTA_TABLE]) >= 4
+                    ? mnl_attr_get_u32(tb[RTA_TABLE])
+                    : rtm->rtm_table;
+        if (table != RT_TABLE_MAIN)
+                return MNL_CB_OK;
+
+        list->ifindexes = xrealloc(list->ifindexes, (list->n + 1) * sizeof(*list->ifindexes));
+        list->ifindexes[list->n] = 0;
+        if (tb[RTA_OIF] && mnl_attr_get_payload_len(tb[RTA_OIF]) >= 4)
+                list->ifindexes[list->n] = (int)mnl_attr_get_u32(tb[RTA_OIF]);
+        route = xappend(list->routes, list->n);
+        route->dst_len = rtm->rtm_dst_len;
+        if (tb[RTA_DST] && mnl_attr_get_payload_len(tb[RTA_DST]) >= sizeof(route->dst))
+                memcpy(&route->dst, mnl_attr_get_payload(tb[RTA_DST]), sizeof(route->dst));
+        return MNL_CB_OK;
+}
+
+static int link_name_cb(const struct nlmsghdr *nlh, void *data)
+{
+        const struct nlattr *tb[ATTR_TABLE_SIZE] = {0};
+        RouteList *list = data;
+        const struct ifinfomsg *ifi;
+
+        if (nlh->nlmsg_type != RTM_NEWLINK || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi))
+                return MNL_CB_OK;
+        ifi = mnl_nlmsg_get_payload(nlh);
+        if (mnl_attr_parse(nlh, sizeof(*ifi), attr_cb, tb) < 0)
+                return MNL_CB_ERROR;
+        if (!tb[IFLA_IFNAME] || mnl_attr_validate(tb[IFLA_IFNAME], MNL_TYPE_STRING) < 0)
+                return MNL_CB_OK;
+        for (size_t i = 0; i < list->n; i++)
+                if (list->ifindexes[i] == ifi->ifi_index)
+                        snprintf(list->routes[i].dev, sizeof(list->routes[i].dev), "%s",
+                                 mnl_attr_get_str(tb[IFLA_IFNAME]));
+        return MNL_CB_OK;
+}
+
+int net_route_list_v4(NetLink *nl, NetRoute **ret, size_t *ret_n, Error **err)
+{
+        _Alignas(struct nlmsghdr) char buf[NET_SEND_SIZE];
+        RouteList list = {0};
+        struct nlmsghdr *nlh;
+        struct rtmsg *rtm;
+        struct ifinfomsg *ifi;
+        bool has_dev = false;
+        int r;
+
+        /* The kernel dumps every table unless strict checking is on: route_cb() keeps the main one. */
+        nlh = request_new(nl, buf, RTM_GETROUTE, NLM_F_DUMP);
+        rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+        rtm->rtm_family = AF_INET;
+        rtm->rtm_table = RT_TABLE_MAIN;
+        r = request(nl, nlh, route_cb, &list);
+        if (r < 0) {
+                r = error_set(err, r, "list IPv4 routes");
+                goto out;
+        }
+        for (size_t i = 0; i < list.n; i++)
+                has_dev = has_dev || list.ifindexes[i] > 0;
+        if (has_dev) {
+                /* Names from nl's namespace, by one link dump (if_indextoname() asks the caller's). */
+                nlh = request_new(nl, buf, RTM_GETLINK, NLM_F_DUMP);
+                ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+                ifi->ifi_family = AF_UNSPEC;
+                mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+                r = request(nl, nlh, link_name_cb, &list);
+                if (r < 0) {
+                        r = error_set(err, r, "list IPv4 routes: name their links");
+                        goto out;
+                }
+        }
+        *ret = TAKE_PTR(list.routes);
+        *ret_n = list.n;
+        r = 0;
+out:
+        free(list.routes);
+        free(list.ifindexes);
+        return r;
+}
+
+/* A key under /proc/sys/net: relative, with no empty, "." or ".." component. */
+static bool sysctl_key_is_valid(const char *key)
+{
+        const char *p = key;
+
+        if (!key || !*key)
+                return false;
+        for (;;) {
+                size_t n = strcspn(p, "/");
+
+                if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+                        return false;
+                if (!p[n])
+                        return true;
+                p += n + 1;
+        }
+}
+
+int net_sysctl_set(const char *key, const char *value, Error **err)
+{
+        _cleanup_free_ char *path = NULL, *old = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        size_t len = 0;
+        int r;
+
+        if (!sysctl_key_is_valid(key) || !value)
+                return error_setf(err, EINVAL, "set sysctl 'net/%s': invalid key or value",
+                                  key ? key : "(null)");
+        /* /proc/sys/net shows the network namespace of the thread that opens it. */
+        path = xasprintf("/proc/sys/net/%s", key);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return error_set(err, errno, "set sysctl 'net/%s' to '%s'", key, value);
+        r = fd_read_all(fd, &old, &len, NULL);
+        if (r >= 0) {
+                while (len > 0 && (old[len - 1] == '\n' || old[len - 1] == ' '))
+                        old[--len] = '\0';
+                if (strcmp(old, value) == 0)
+                        return 0;
+        }
+        close(TAKE_FD(fd));
+        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return error_set(err, errno, "set sysctl 'net/%s' to '%s'", key, value);
+        /* A sysctl takes its value in one write; a short one would leave half a number. */
+        r = fd_write_all(fd, value, strlen(value));
+        if (r < 0)
+                return error_set(err, r, "set sysctl 'net/%s' to '%s'", key, value);
+        log_debug("set sysctl 'net/%s' to '%s'", key, value);
         return 0;
 }

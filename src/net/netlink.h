@@ -93,7 +93,8 @@ typedef struct NetRoute {
 } NetRoute;
 
 /* Every route of the main IPv4 table in nl's namespace (default routes included, dst_len 0), in
- * *ret (malloc'd array of *ret_n). */
+ * *ret (malloc'd array of *ret_n; NULL when there are none). dev is the route's RTA_OIF link, named
+ * in nl's namespace: "" for a route without one (blackhole, unreachable, multipath). */
 int net_route_list_v4(NetLink *nl, NetRoute **ret, size_t *ret_n, Error **err);
 
 /*

@@ -42,7 +42,10 @@ typedef struct NetNftRules {
 /*
  * The nft script (nft(8) syntax) that replaces table ip hull with rules, or, when rules has no
  * networks and no ports, removes it (so `nft list ruleset` shows nothing of hull). The same rules
- * give the same text, so a caller can tell whether what it applied last is still what it wants.
+ * give the same text, in whatever order they come, so a caller can tell whether what it applied
+ * last is still what it wants. Bridge names must be 1..15 letters, digits, '-', '_' or '.' (nft
+ * cannot quote a '"', and reads "br*" as a wildcard), ports 1..65535 of tcp or udp: other rules
+ * give a script that net_nft_apply() refuses with -EINVAL saying why, without running anything.
  * Pure: no kernel, no library loaded. Returns malloc'd text.
  */
 char *net_nft_render(const NetNftRules *rules);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* test-net-netlink.c: links, addresses and routes made in throwaway network namespaces, read back with ip */
+/* test-net-netlink.c: links, addresses, routes, taps and sysctls in throwaway network namespaces, read back
+ * with ip */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -72,6 +73,24 @@ static char *host_links(void)
         }
         if_freenameindex(ifs);
         return s;
+}
+
+/* The output of the shell command cmd run inside the namespace ns_fd (entered by nsenter, not by us). */
+static char *sh_in(int ns_fd, const char *cmd)
+{
+        _cleanup_free_ char *full =
+            xasprintf("nsenter --net=/proc/%d/fd/%d sh -c '%s' 2>&1", (int)getpid(), ns_fd, cmd);
+        char *out = xmalloc(65536);
+        size_t n;
+        FILE *p;
+
+        p = popen(full, "r");
+        assert_non_null(p);
+        n = fread(out, 1, 65535, p);
+        out[n] = '\0';
+        if (pclose(p) != 0)
+                fail_msg("'%s' failed:\n%s", cmd, out);
+        return out;
 }
 
 /* The output of `ip -o ARGS` run inside the namespace ns_fd (entered by nsenter, not by us). */
@@ -378,6 +397,222 @@ static void test_invalid_names(void **state)
         assert_int_equal(net_link_exists(f->nl, "0123456789abcde"), 1);
 }
 
+/* A tap made through a socket of another namespace (nl is in ns_fd, the test in the host's). */
+static void test_tap_create(void **state)
+{
+        Fixture *f = *state;
+        _cleanup_(error_freep) Error *e = NULL;
+
+        assert_int_equal(net_bridge_create(f->nl, "br0", 0, &e), 0);
+        assert_int_equal(net_tap_create(f->nl, "tap0", "br0", &e), 0);
+        assert_null(e);
+        assert_int_equal(net_link_exists(f->nl, "tap0"), 1);
+        assert_int_equal(net_link_exists(f->nl2, "tap0"), 0);
+        assert_ip_has(f->ns_fd, "link show tap0", "master br0");
+        assert_ip_has(f->ns_fd, "link show tap0", ",UP");
+        assert_ip_has(f->ns_fd, "-d link show tap0", "tun type tap pi off vnet_hdr on persist on");
+
+        /* Taken names: a tap, and a link of another kind. Nothing is changed. */
+        assert_int_equal(net_tap_create(f->nl, "tap0", "br0", &e), -EEXIST);
+        assert_string_equal(e->msg, "create tap 'tap0': File exists");
+        e = error_free(e);
+        assert_int_equal(net_tap_create(f->nl, "br0", "br0", &e), -EEXIST);
+        e = error_free(e);
+        assert_ip_has(f->ns_fd, "-d link show br0", "bridge");
+
+        /* A missing bridge: the tap made before the failure is deleted again. */
+        assert_int_equal(net_tap_create(f->nl, "tap1", "nobr", &e), -ENODEV);
+        assert_string_equal(e->msg, "create tap 'tap1': set master of 'tap1': bridge 'nobr': No such device");
+        e = error_free(e);
+        assert_int_equal(net_link_exists(f->nl, "tap1"), 0);
+
+        assert_int_equal(net_tap_create(f->nl, "bad/name", "br0", &e), -EINVAL);
+        e = error_free(e);
+        assert_int_equal(net_tap_create(f->nl, "tap2", "bad name", &e), -EINVAL);
+        e = error_free(e);
+
+        assert_int_equal(net_link_delete(f->nl, "tap0", &e), 0);
+        assert_int_equal(net_link_exists(f->nl, "tap0"), 0);
+}
+
+typedef struct TapJob {
+        int ns_fd;
+        int r;
+} TapJob;
+
+/* In a thread that has entered ns_fd: a socket of the thread's own namespace makes the tap. */
+static void *tap_same_ns_thread(void *arg)
+{
+        TapJob *j = arg;
+        NetLink *nl = NULL;
+
+        j->r = setns(j->ns_fd, CLONE_NEWNET) < 0 ? -errno : net_link_open(&nl, NULL);
+        if (j->r >= 0)
+                j->r = net_tap_create(nl, "tap9", "br9", NULL);
+        net_link_close(nl);
+        return NULL;
+}
+
+static void test_tap_create_same_ns(void **state)
+{
+        Fixture *f = *state;
+        TapJob j = {.ns_fd = f->ns_fd, .r = -1};
+        pthread_t t;
+
+        assert_int_equal(net_bridge_create(f->nl, "br9", 0, NULL), 0);
+        assert_int_equal(pthread_create(&t, NULL, tap_same_ns_thread, &j), 0);
+        assert_int_equal(pthread_join(t, NULL), 0);
+        assert_int_equal(j.r, 0);
+        assert_ip_has(f->ns_fd, "link show tap9", "master br9");
+        assert_ip_has(f->ns_fd, "-d link show tap9", "tun type tap");
+}
+
+static const NetRoute *find_route(const NetRoute *routes, size_t n, const char *dst, uint8_t len)
+{
+        struct in_addr a;
+
+        assert_int_equal(inet_pton(AF_INET, dst, &a), 1);
+        for (size_t i = 0; i < n; i++)
+                if (routes[i].dst.s_addr == a.s_addr && routes[i].dst_len == len)
+                        return &routes[i];
+        return NULL;
+}
+
+static void test_route_list(void **state)
+{
+        Fixture *f = *state;
+        _cleanup_(error_freep) Error *e = NULL;
+        _cleanup_free_ NetRoute *routes = NULL;
+        _cleanup_free_ char *out = NULL;
+        struct in_addr a, gw;
+        const NetRoute *r;
+        size_t n = 99;
+
+        /* A fresh namespace: lo is down, the main table is empty. */
+        assert_int_equal(net_route_list_v4(f->nl, &routes, &n, &e), 0);
+        assert_int_equal(n, 0);
+        routes = mfree(routes);
+
+        assert_int_equal(inet_pton(AF_INET, "10.88.0.1", &a), 1);
+        assert_int_equal(inet_pton(AF_INET, "10.88.0.254", &gw), 1);
+        assert_int_equal(net_bridge_create(f->nl, "br0", 0, &e), 0);
+        assert_int_equal(net_addr_add(f->nl, "br0", AF_INET, &a, 16, &e), 0);
+        assert_int_equal(net_link_set_up(f->nl, "br0", true, &e), 0);
+        assert_int_equal(net_route_add_default(f->nl, AF_INET, &gw, "br0", &e), 0);
+        /* Routes of other tables and kinds, made with ip(8): only the main table is listed. */
+        out =
+            sh_in(f->ns_fd, "ip route add 192.0.2.0/24 dev br0 table 100 && "
+                            "ip route add blackhole 198.51.100.0/24 && ip route add 203.0.113.0/24 dev br0");
+
+        assert_int_equal(net_route_list_v4(f->nl, &routes, &n, &e), 0);
+        assert_null(e);
+        assert_int_equal(n, 4);
+        r = find_route(routes, n, "10.88.0.0", 16);
+        assert_non_null(r);
+        assert_string_equal(r->dev, "br0");
+        r = find_route(routes, n, "0.0.0.0", 0);
+        assert_non_null(r);
+        assert_string_equal(r->dev, "br0");
+        r = find_route(routes, n, "203.0.113.0", 24);
+        assert_non_null(r);
+        assert_string_equal(r->dev, "br0");
+        r = find_route(routes, n, "198.51.100.0", 24);
+        assert_non_null(r);
+        assert_string_equal(r->dev, "");
+        /* Not the table-100 route, nor the local table's (10.88.0.1/32, broadcasts). */
+        assert_null(find_route(routes, n, "192.0.2.0", 24));
+        assert_null(find_route(routes, n, "10.88.0.1", 32));
+
+        /* The second namespace has none of them. */
+        routes = mfree(routes);
+        assert_int_equal(net_route_list_v4(f->nl2, &routes, &n, &e), 0);
+        assert_int_equal(n, 0);
+}
+
+typedef struct SysctlJob {
+        int ns_fd;
+        const char *key, *value;
+        Error *e;
+        int r;
+} SysctlJob;
+
+static void *sysctl_thread(void *arg)
+{
+        SysctlJob *j = arg;
+
+        j->r = setns(j->ns_fd, CLONE_NEWNET) < 0 ? -errno : net_sysctl_set(j->key, j->value, &j->e);
+        return NULL;
+}
+
+/* net_sysctl_set() from a thread inside ns_fd: /proc/sys/net is the namespace of the thread that opens it. */
+static int sysctl_in(int ns_fd, const char *key, const char *value, Error **e)
+{
+        SysctlJob j = {.ns_fd = ns_fd, .key = key, .value = value, .r = -1};
+        pthread_t t;
+
+        assert_int_equal(pthread_create(&t, NULL, sysctl_thread, &j), 0);
+        assert_int_equal(pthread_join(t, NULL), 0);
+        *e = j.e;
+        return j.r;
+}
+
+static void assert_sysctl(int ns_fd, const char *key, const char *want)
+{
+        _cleanup_free_ char *cmd = xasprintf("cat /proc/sys/net/%s", key);
+        _cleanup_free_ char *out = sh_in(ns_fd, cmd);
+        _cleanup_free_ char *want_line = xasprintf("%s\n", want);
+
+        assert_string_equal(out, want_line);
+}
+
+static void test_sysctl_set(void **state)
+{
+        static const char *const bad_keys[] = {"",
+                                               "/ipv4/ip_forward",
+                                               "ipv4//ip_forward",
+                                               "../kernel/hostname",
+                                               "ipv4/../../kernel/hostname",
+                                               "ipv4/.",
+                                               "ipv4/ip_forward/"};
+        Fixture *f = *state;
+        Error *e = NULL;
+        _cleanup_free_ char *cc = NULL;
+
+        assert_int_equal(net_bridge_create(f->nl, "br0", 0, NULL), 0);
+        assert_sysctl(f->ns_fd, "ipv4/ip_forward", "0");
+        assert_int_equal(sysctl_in(f->ns_fd, "ipv4/ip_forward", "1", &e), 0);
+        assert_null(e);
+        assert_sysctl(f->ns_fd, "ipv4/ip_forward", "1");
+        assert_sysctl(f->ns2_fd, "ipv4/ip_forward", "0");
+        assert_int_equal(sysctl_in(f->ns_fd, "ipv4/conf/br0/route_localnet", "1", &e), 0);
+        assert_sysctl(f->ns_fd, "ipv4/conf/br0/route_localnet", "1");
+        assert_int_equal(sysctl_in(f->ns_fd, "ipv4/ip_forward", "0", &e), 0);
+        assert_sysctl(f->ns_fd, "ipv4/ip_forward", "0");
+
+        /* A read-only sysctl holding the value already: read, and not written. Another value: refused. */
+        cc = sh_in(f->ns_fd, "cat /proc/sys/net/ipv4/tcp_available_congestion_control");
+        cc[strcspn(cc, "\n")] = '\0';
+        assert_int_equal(sysctl_in(f->ns_fd, "ipv4/tcp_available_congestion_control", cc, &e), 0);
+        assert_null(e);
+        assert_true(sysctl_in(f->ns_fd, "ipv4/tcp_available_congestion_control", "reno", &e) < 0);
+        assert_non_null(e);
+        e = error_free(e);
+
+        assert_int_equal(sysctl_in(f->ns_fd, "ipv4/conf/nolink/route_localnet", "1", &e), -ENOENT);
+        assert_string_equal(
+            e->msg, "set sysctl 'net/ipv4/conf/nolink/route_localnet' to '1': No such file or directory");
+        e = error_free(e);
+        assert_int_equal(sysctl_in(f->ns_fd, "ipv4/ip_forward", "x", &e), -EINVAL);
+        e = error_free(e);
+        for (size_t i = 0; i < ARRAY_SIZE(bad_keys); i++) {
+                assert_int_equal(sysctl_in(f->ns_fd, bad_keys[i], "1", &e), -EINVAL);
+                assert_non_null(strstr(e->msg, "invalid key"));
+                e = error_free(e);
+        }
+        assert_int_equal(sysctl_in(f->ns_fd, "ipv4/ip_forward", NULL, &e), -EINVAL);
+        e = error_free(e);
+}
+
 static void test_host_unchanged(void **state)
 {
         _cleanup_free_ char *after = host_links();
@@ -396,6 +631,10 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_default_route, setup, teardown),
             cmocka_unit_test_setup_teardown(test_move_and_delete, setup, teardown),
             cmocka_unit_test_setup_teardown(test_invalid_names, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_tap_create, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_tap_create_same_ns, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_route_list, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_sysctl_set, setup, teardown),
             cmocka_unit_test(test_host_unchanged),
         };
         int fd, r;
