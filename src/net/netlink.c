@@ -38,7 +38,6 @@ struct NetLink {
         uint32_t seq;
 };
 
-
 static bool name_is_valid(const char *name)
 {
         size_t n;
