@@ -43,6 +43,13 @@
 #define AUTO_SUBNET_COUNT 256
 #define FIRST_HOST 2 /* offset 1 is the bridge's (the gateway) */
 #define MAX_CONTAINER_HOPS 8
+/*
+ * Bridges and veths carry 64 KiB frames, as loopback does, so traffic between an instance and the
+ * host or another instance moves in large segments; the default route out of an instance is capped
+ * at Ethernet's 1500, so what leaves for other hosts is sized for their links from the first packet.
+ */
+#define LINK_MTU 65535
+#define ROUTE_OUT_MTU 1500
 
 typedef enum NetMode {
         NET_MODE_BRIDGE,
@@ -394,7 +401,7 @@ static int ensure_bridge(InstContext *c, NetLink *nl, const InstNetwork *net, Er
                 lock = net_lock(c, err);
                 if (lock < 0)
                         return lock;
-                r = net_bridge_create(nl, net->bridge, 0, err);
+                r = net_bridge_create(nl, net->bridge, LINK_MTU, err);
                 if (r == -EEXIST) {
                         error_free(err ? TAKE_PTR(*err) : NULL);
                         r = 0;
@@ -597,15 +604,13 @@ void inst_net_released(InstContext *c, const char *network, bool had_ports)
 
 void inst_net_stop(InstContext *c, const char *id)
 {
-        _cleanup_(net_link_closep) NetLink *nl = NULL;
         _cleanup_free_ char *path = netns_path(c, id);
-        char veth[16];
 
-        /* The host end first: a veth goes with its namespace only once the kernel gets round to
-         * destroying it, and `ip link` should not show it after the instance is gone. */
-        veth_name(id, veth);
-        if (net_link_open(&nl, NULL) >= 0)
-                net_link_delete(nl, veth, NULL);
+        /*
+         * Unpinning is enough: once its last process is gone the kernel destroys the namespace, and
+         * with it both ends of the veth pair. It does so in the background, because deleting a link
+         * waits for RCU grace periods (some 20 ms here), which no command should wait for.
+         */
         net_netns_remove(path, NULL);
 }
 
@@ -639,7 +644,13 @@ static int plug(InstContext *c, const InstRecord *rec, const char *path, Error *
         if (ns < 0)
                 return error_set(err, errno, "open '%s'", path);
         veth_name(rec->id, veth);
-        r = net_veth_create(nl, veth, "eth0", ns, err);
+        r = net_veth_create(nl, veth, "eth0", ns, LINK_MTU, err);
+        if (r == -EEXIST && net_link_exists(nl, veth) == 1) {
+                /* The pair of this instance's last run, its namespace not yet destroyed. */
+                error_free(err ? TAKE_PTR(*err) : NULL);
+                net_link_delete(nl, veth, NULL);
+                r = net_veth_create(nl, veth, "eth0", ns, LINK_MTU, err);
+        }
         if (r >= 0)
                 r = net_link_set_master(nl, veth, net->bridge, err);
         if (r >= 0)
@@ -651,7 +662,7 @@ static int plug(InstContext *c, const InstRecord *rec, const char *path, Error *
         if (r >= 0)
                 r = net_link_set_up(inner, "eth0", true, err);
         if (r >= 0)
-                r = net_route_add_default(inner, AF_INET, &gw, "eth0", err);
+                r = net_route_add_default(inner, AF_INET, &gw, "eth0", ROUTE_OUT_MTU, err);
         return r;
 }
 

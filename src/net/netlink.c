@@ -278,7 +278,8 @@ int net_bridge_create(NetLink *nl, const char *name, uint32_t mtu, Error **err)
         return 0;
 }
 
-int net_veth_create(NetLink *nl, const char *host_name, const char *peer_name, int peer_netns_fd, Error **err)
+int net_veth_create(NetLink *nl, const char *host_name, const char *peer_name, int peer_netns_fd, uint32_t mtu,
+                    Error **err)
 {
         _Alignas(struct nlmsghdr) char buf[NET_SEND_SIZE];
         struct nlmsghdr *nlh;
@@ -293,6 +294,8 @@ int net_veth_create(NetLink *nl, const char *host_name, const char *peer_name, i
                 return error_wrap(err, r, "create veth '%s'", host_name ? host_name : "(null)");
         nlh = link_request_new(nl, buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
         mnl_attr_put_strz(nlh, IFLA_IFNAME, host_name);
+        if (mtu > 0)
+                mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
         info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
         mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
         data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -301,6 +304,8 @@ int net_veth_create(NetLink *nl, const char *host_name, const char *peer_name, i
         peer_ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*peer_ifi));
         peer_ifi->ifi_family = AF_UNSPEC;
         mnl_attr_put_strz(nlh, IFLA_IFNAME, peer_name);
+        if (mtu > 0)
+                mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
         if (peer_netns_fd >= 0)
                 mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)peer_netns_fd);
         mnl_attr_nest_end(nlh, peer);
@@ -461,7 +466,8 @@ int net_addr_add(NetLink *nl, const char *name, int family, const void *addr, ui
         return 0;
 }
 
-int net_route_add_default(NetLink *nl, int family, const void *gateway, const char *dev, Error **err)
+int net_route_add_default(NetLink *nl, int family, const void *gateway, const char *dev, uint32_t mtu,
+                          Error **err)
 {
         _Alignas(struct nlmsghdr) char buf[NET_SEND_SIZE], text[INET6_ADDRSTRLEN] = "?";
         struct nlmsghdr *nlh;
@@ -494,6 +500,11 @@ int net_route_add_default(NetLink *nl, int family, const void *gateway, const ch
         mnl_attr_put(nlh, RTA_GATEWAY, size, gateway);
         if (index > 0)
                 mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)index);
+        if (mtu > 0) {
+                struct nlattr *metrics = mnl_attr_nest_start(nlh, RTA_METRICS);
+                mnl_attr_put_u32(nlh, RTAX_MTU, mtu);
+                mnl_attr_nest_end(nlh, metrics);
+        }
         r = request(nl, nlh, NULL, NULL);
         if (r < 0)
                 return error_set(err, r, "add default route via '%s'%s%s%s", text, dev ? " dev '" : "",

@@ -44,10 +44,10 @@ int net_bridge_create(NetLink *nl, const char *name, uint32_t mtu, Error **err);
 
 /*
  * Creates a veth pair: host_name in nl's namespace and peer_name made directly in the namespace
- * peer_netns_fd (not owned), or in nl's namespace too when peer_netns_fd is -1. Both ends are down.
- * -EEXIST when either name is taken in its namespace.
+ * peer_netns_fd (not owned), or in nl's namespace too when peer_netns_fd is -1. Both ends are down,
+ * with MTU mtu (0: the kernel's default). -EEXIST when either name is taken in its namespace.
  */
-int net_veth_create(NetLink *nl, const char *host_name, const char *peer_name, int peer_netns_fd,
+int net_veth_create(NetLink *nl, const char *host_name, const char *peer_name, int peer_netns_fd, uint32_t mtu,
                     Error **err);
 
 /* Enslaves link name to the bridge master (or detaches it when master is NULL). */
@@ -74,9 +74,11 @@ int net_addr_add(NetLink *nl, const char *name, int family, const void *addr, ui
 /*
  * Adds a default route (0.0.0.0/0 or ::/0, main table) via gateway (in_addr or in6_addr) out of
  * link dev, or out of whatever link reaches gateway when dev is NULL. The gateway must be reachable
- * (a prefix route on an up link), else the kernel answers -ENETUNREACH.
+ * (a prefix route on an up link), else the kernel answers -ENETUNREACH. mtu > 0 caps the route's
+ * MTU below its link's.
  */
-int net_route_add_default(NetLink *nl, int family, const void *gateway, const char *dev, Error **err);
+int net_route_add_default(NetLink *nl, int family, const void *gateway, const char *dev, uint32_t mtu,
+                          Error **err);
 
 /*
  * Creates a persistent tap device name (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR) in nl's namespace,

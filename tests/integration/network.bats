@@ -62,6 +62,12 @@ net_state() {
 	echo "$output" | grep -qE '^10\.77\.0\.2[[:space:]]+box '
 	echo "$output" | grep -qE '^127\.0\.0\.1[[:space:]]+localhost'
 	[ "$(echo "$output" | tail -n 1)" = box ]
+	# 64 KiB frames on the bridge, 1500 on the way out.
+	h run -d --name m1 "$BB" sleep 600 >/dev/null
+	id=$(h inspect m1 | jq -r '.[0].id')
+	nsenter --net="$HROOT/run/netns/$id" ip -o link show eth0 | grep -q 'mtu 65535'
+	nsenter --net="$HROOT/run/netns/$id" ip route show default | grep -q 'mtu 1500'
+	h rm -f m1 >/dev/null
 	# The bridge stays, with the gateway address; the container's veth is gone.
 	ip -n "$NS" -4 addr show hull0 | grep -q 'inet 10.77.0.1/16'
 	[ -z "$(ip -n "$NS" -o link show | grep ' vh' || true)" ]

@@ -211,7 +211,7 @@ static void test_veth_peer_in_other_ns(void **state)
         Fixture *f = *state;
         _cleanup_(error_freep) Error *e = NULL;
 
-        assert_int_equal(net_veth_create(f->nl, "vh0", "vp0", f->ns2_fd, &e), 0);
+        assert_int_equal(net_veth_create(f->nl, "vh0", "vp0", f->ns2_fd, 0, &e), 0);
         assert_int_equal(net_link_exists(f->nl, "vh0"), 1);
         assert_int_equal(net_link_exists(f->nl, "vp0"), 0);
         assert_int_equal(net_link_exists(f->nl2, "vp0"), 1);
@@ -220,13 +220,13 @@ static void test_veth_peer_in_other_ns(void **state)
         assert_ip_has(f->ns2_fd, "-d link show vp0", "veth");
 
         /* Both ends in one namespace; then a taken name either side. */
-        assert_int_equal(net_veth_create(f->nl, "va", "vb", -1, &e), 0);
+        assert_int_equal(net_veth_create(f->nl, "va", "vb", -1, 0, &e), 0);
         assert_int_equal(net_link_exists(f->nl, "va"), 1);
         assert_int_equal(net_link_exists(f->nl, "vb"), 1);
-        assert_int_equal(net_veth_create(f->nl, "va", "vc", -1, &e), -EEXIST);
+        assert_int_equal(net_veth_create(f->nl, "va", "vc", -1, 0, &e), -EEXIST);
         assert_non_null(strstr(e->msg, "'va'"));
         e = error_free(e);
-        assert_int_equal(net_veth_create(f->nl, "vd", "vp0", f->ns2_fd, &e), -EEXIST);
+        assert_int_equal(net_veth_create(f->nl, "vd", "vp0", f->ns2_fd, 0, &e), -EEXIST);
         assert_int_equal(net_link_exists(f->nl, "vd"), 0);
 }
 
@@ -237,7 +237,7 @@ static void test_master_up_rename(void **state)
         int index = 0, renamed_index = 0;
 
         assert_int_equal(net_bridge_create(f->nl, "br0", 0, &e), 0);
-        assert_int_equal(net_veth_create(f->nl, "a0", "b0", -1, &e), 0);
+        assert_int_equal(net_veth_create(f->nl, "a0", "b0", -1, 0, &e), 0);
         assert_int_equal(net_link_set_master(f->nl, "a0", "br0", &e), 0);
         assert_ip_has(f->ns_fd, "link show a0", "master br0");
 
@@ -313,27 +313,27 @@ static void test_default_route(void **state)
         assert_int_equal(inet_pton(AF_INET6, "fd00:88::fe", &gw6), 1);
 
         /* The gateway must be reachable: prefix routes come with addresses on an up link. */
-        assert_int_equal(net_veth_create(f->nl, "eth0", "host0", f->ns2_fd, &e), 0);
+        assert_int_equal(net_veth_create(f->nl, "eth0", "host0", f->ns2_fd, 0, &e), 0);
         assert_int_equal(net_link_set_up(f->nl, "eth0", true, &e), 0);
         assert_int_equal(net_addr_add(f->nl, "eth0", AF_INET, &v4, 24, &e), 0);
         assert_int_equal(net_addr_add(f->nl, "eth0", AF_INET6, &v6, 64, &e), 0);
 
-        assert_int_equal(net_route_add_default(f->nl, AF_INET, &far4, "eth0", &e), -ENETUNREACH);
+        assert_int_equal(net_route_add_default(f->nl, AF_INET, &far4, "eth0", 0, &e), -ENETUNREACH);
         assert_string_equal(e->msg, "add default route via '192.0.2.1' dev 'eth0': Network is unreachable");
         e = error_free(e);
 
-        assert_int_equal(net_route_add_default(f->nl, AF_INET, &gw4, "eth0", &e), 0);
+        assert_int_equal(net_route_add_default(f->nl, AF_INET, &gw4, "eth0", 0, &e), 0);
         assert_ip_has(f->ns_fd, "-4 route show default", "default via 10.88.0.254 dev eth0");
-        assert_int_equal(net_route_add_default(f->nl, AF_INET, &gw4, "eth0", &e), -EEXIST);
+        assert_int_equal(net_route_add_default(f->nl, AF_INET, &gw4, "eth0", 0, &e), -EEXIST);
         e = error_free(e);
 
         /* Without a device the kernel finds the link that reaches the gateway. */
-        assert_int_equal(net_route_add_default(f->nl, AF_INET6, &gw6, NULL, &e), 0);
+        assert_int_equal(net_route_add_default(f->nl, AF_INET6, &gw6, NULL, 0, &e), 0);
         assert_ip_has(f->ns_fd, "-6 route show default", "default via fd00:88::fe dev eth0");
 
-        assert_int_equal(net_route_add_default(f->nl, AF_INET, &gw4, "nolink", &e), -ENODEV);
+        assert_int_equal(net_route_add_default(f->nl, AF_INET, &gw4, "nolink", 0, &e), -ENODEV);
         e = error_free(e);
-        assert_int_equal(net_route_add_default(f->nl, AF_PACKET, &gw4, NULL, &e), -EINVAL);
+        assert_int_equal(net_route_add_default(f->nl, AF_PACKET, &gw4, NULL, 0, &e), -EINVAL);
 }
 
 static void test_move_and_delete(void **state)
@@ -342,7 +342,7 @@ static void test_move_and_delete(void **state)
         _cleanup_(error_freep) Error *e = NULL;
         int index = 0;
 
-        assert_int_equal(net_veth_create(f->nl, "x0", "y0", -1, &e), 0);
+        assert_int_equal(net_veth_create(f->nl, "x0", "y0", -1, 0, &e), 0);
         assert_int_equal(net_link_set_netns(f->nl, "y0", f->ns2_fd, &e), 0);
         assert_int_equal(net_link_exists(f->nl, "y0"), 0);
         assert_int_equal(net_link_exists(f->nl2, "y0"), 1);
@@ -382,7 +382,7 @@ static void test_invalid_names(void **state)
                 assert_int_equal(net_bridge_create(f->nl, bad[i], 0, &e1), -EINVAL);
                 assert_non_null(strstr(e1->msg, "invalid interface name"));
                 assert_int_equal(net_link_index(f->nl, bad[i], &index, &e2), -EINVAL);
-                assert_int_equal(net_veth_create(f->nl, "ok0", bad[i], -1, &e3), -EINVAL);
+                assert_int_equal(net_veth_create(f->nl, "ok0", bad[i], -1, 0, &e3), -EINVAL);
                 assert_int_equal(net_link_rename(f->nl, "lo", bad[i], &e4), -EINVAL);
                 assert_int_equal(net_link_delete(f->nl, bad[i], &e5), -EINVAL);
                 assert_int_equal(net_addr_add(f->nl, bad[i], AF_INET, &v4, 8, &e6), -EINVAL);
@@ -498,7 +498,7 @@ static void test_route_list(void **state)
         assert_int_equal(net_bridge_create(f->nl, "br0", 0, &e), 0);
         assert_int_equal(net_addr_add(f->nl, "br0", AF_INET, &a, 16, &e), 0);
         assert_int_equal(net_link_set_up(f->nl, "br0", true, &e), 0);
-        assert_int_equal(net_route_add_default(f->nl, AF_INET, &gw, "br0", &e), 0);
+        assert_int_equal(net_route_add_default(f->nl, AF_INET, &gw, "br0", 0, &e), 0);
         /* Routes of other tables and kinds, made with ip(8): only the main table is listed. */
         out =
             sh_in(f->ns_fd, "ip route add 192.0.2.0/24 dev br0 table 100 && "

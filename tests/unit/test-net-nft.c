@@ -428,7 +428,7 @@ static int make_peer(Fixture *f, const char *bridge, const char *host_if, const 
         struct in_addr a = in4(ip), g = in4(gw);
         NetLink *nl = NULL;
 
-        assert_int_equal(net_veth_create(f->nl, host_if, "eth0", ns_fd, NULL), 0);
+        assert_int_equal(net_veth_create(f->nl, host_if, "eth0", ns_fd, 0, NULL), 0);
         if (bridge)
                 assert_int_equal(net_link_set_master(f->nl, host_if, bridge, NULL), 0);
         else
@@ -439,7 +439,7 @@ static int make_peer(Fixture *f, const char *bridge, const char *host_if, const 
         assert_int_equal(net_link_set_up(nl, "eth0", true, NULL), 0);
         assert_int_equal(net_link_set_up(nl, "lo", true, NULL), 0);
         if (bridge)
-                assert_int_equal(net_route_add_default(nl, AF_INET, &g, "eth0", NULL), 0);
+                assert_int_equal(net_route_add_default(nl, AF_INET, &g, "eth0", 0, NULL), 0);
         net_link_close(nl);
         return ns_fd;
 }
