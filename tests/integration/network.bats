@@ -38,6 +38,18 @@ in_ns() {
 	ip netns exec "$NS" "$@"
 }
 
+# no_veths: true once no host end of a container's veth is left (the kernel destroys an unpinned
+# namespace, and its links, in the background: give it up to 5 s).
+no_veths() {
+	local i
+	for i in $(seq 50); do
+		ip -n "$NS" -o link show | grep -q ' vh' || return 0
+		sleep 0.1
+	done
+	ip -n "$NS" -o link show >&2
+	return 1
+}
+
 # A snapshot of the namespace's links (names only) and nftables ruleset.
 net_state() {
 	ip -n "$NS" -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort
@@ -70,7 +82,7 @@ net_state() {
 	h rm -f m1 >/dev/null
 	# The bridge stays, with the gateway address; the container's veth is gone.
 	ip -n "$NS" -4 addr show hull0 | grep -q 'inet 10.77.0.1/16'
-	[ -z "$(ip -n "$NS" -o link show | grep ' vh' || true)" ]
+	no_veths
 	# Masquerading for the subnet, in hull's own table.
 	in_ns nft list table ip hull | grep -q 'ip saddr 10.77.0.0/16 oifname != "hull0" masquerade'
 	# The address was released with the instance: the next one gets it again.
@@ -204,6 +216,7 @@ net_state() {
 	h run -d --name s3 --network none "$BB" sleep 600 >/dev/null
 	[ "$(net_state)" != "$before" ]
 	h rm -f s1 s2 s3 >/dev/null
+	no_veths
 	[ "$(net_state)" = "$before" ]
 	[ "$(h network ls --format json | jq '[.[].instances[]] | length')" -eq 0 ]
 	[ -z "$(ls "$HROOT/run/netns")" ]
@@ -216,6 +229,7 @@ net_state() {
 	in_ns nft delete table ip hull
 	echo stale >"$HROOT/run/nft.rules"
 	h ps >/dev/null
+	no_veths
 	[ "$(net_state)" = "$before" ]
 	[ -z "$(ls "$HROOT/run/netns")" ]
 }
