@@ -842,10 +842,13 @@ int inst_db_network_add(InstDb *db, const InstNetwork *n, Error **err)
         if (r < 0)
                 return r;
         r = db_run(db, s, err);
-        if (r == -EEXIST && sqlite3_extended_errcode(db->h) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        if (r == -EEXIST) {
+                _cleanup_(inst_network_record_freep) InstNetwork *other = NULL;
                 if (err)
                         *err = error_free(*err);
-                return error_setf(err, EEXIST, "network '%s' already exists", n->name);
+                if (inst_db_network_find(db, n->name, &other, NULL) >= 0)
+                        return error_setf(err, EEXIST, "network '%s' already exists", n->name);
+                return error_setf(err, EEXIST, "bridge '%s' belongs to another network", n->bridge);
         }
         return r;
 }

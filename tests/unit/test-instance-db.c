@@ -19,9 +19,10 @@
 #include "common/fs.h"
 #include "common/strv.h"
 #include "instance/db.h"
+#include "net/addr.h"
 
 /* How many schema steps db.c has: the user_version of a database it opened. */
-#define SCHEMA_STEPS 2
+#define SCHEMA_STEPS 3
 #define LAYER_MEDIA_TYPE "application/vnd.oci.image.layer.v1.tar+gzip"
 
 typedef struct Fixture {
@@ -281,8 +282,8 @@ static void test_open_schema(void **state)
         assert_string_equal(mode, "wal");
         assert_int_equal(raw_int(f->root, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
                                           "('images', 'tags', 'layers', 'image_layers', 'instances', "
-                                          "'build_cache')"),
-                         6);
+                                          "'build_cache', 'networks', 'leases', 'ports')"),
+                         9);
 
         /* Reopening runs no step twice and keeps the records. */
         put_layer(f->db, 1);
@@ -296,7 +297,8 @@ static void test_open_schema(void **state)
 
         /* A database of the first version gets the steps after it, its records kept. */
         f->db = inst_db_close(f->db);
-        raw_exec(f->root, "DROP TABLE build_cache; PRAGMA user_version = 1");
+        raw_exec(f->root, "DROP TABLE build_cache; DROP TABLE ports; DROP TABLE leases; DROP TABLE networks; "
+                            "PRAGMA user_version = 1");
         reopen(f);
         assert_int_equal(raw_int(f->root, "PRAGMA user_version"), SCHEMA_STEPS);
         assert_int_equal(raw_int(f->root, "SELECT count(*) FROM sqlite_master WHERE name = 'build_cache'"), 1);
@@ -797,6 +799,91 @@ static void test_instances(void **state)
 
 /* ---- transactions and two connections ---- */
 
+/* Networks, leases and ports: lowest free offsets, no address twice, released with the instance. */
+static void test_networks(void **state)
+{
+        Fixture *f = *state;
+        _cleanup_(inst_network_record_freep) InstNetwork *found = NULL;
+        _cleanup_free_ char *a_id = hex64("a1"), *b_id = hex64("b1"), *c_id = hex64("c1");
+        _cleanup_error_ Error *e = NULL;
+        InstNetwork net = { .name = (char *)"front", .bridge = (char *)"hull1", .created = 7 };
+        InstNetwork **nets = NULL;
+        InstLease *leases = NULL, lease = {};
+        InstPort *ports = NULL;
+        size_t n = 0;
+        uint32_t off = 0;
+        NetPortMap m = { .host_port = 8080, .ctr_port = 80, .proto = IPPROTO_TCP };
+
+        assert_int_equal(net_prefix_parse("10.91.0.0/29", &net.subnet, &e), 0);
+        assert_int_equal(inst_db_network_add(f->db, &net, &e), 1);
+        assert_int_equal(inst_db_network_add(f->db, &net, &e), -EEXIST);
+        assert_string_equal(e->msg, "network 'front' already exists");
+        e = error_free(e);
+        assert_int_equal(inst_db_network_find(f->db, "front", &found, &e), 0);
+        assert_string_equal(found->bridge, "hull1");
+        assert_int_equal(found->subnet.len, 29);
+        assert_int_equal(inst_db_network_find(f->db, "back", &found, &e), -ENOENT);
+        assert_string_equal(e->msg, "no such network 'back'");
+        e = error_free(e);
+
+        put_image(f->db, "a", 100, NULL);
+        add_instance(f->db, "a1", "one", "a", 1);
+        add_instance(f->db, "b1", "two", "a", 2);
+        add_instance(f->db, "c1", "three", "a", 3);
+        /* Offsets 2..4 of a /29: lowest first, then ENOSPC. */
+        assert_int_equal(inst_db_lease_alloc(f->db, "front", a_id, 2, 4, &off, &e), 0);
+        assert_int_equal(off, 2);
+        assert_int_equal(inst_db_lease_alloc(f->db, "front", b_id, 2, 4, &off, &e), 0);
+        assert_int_equal(off, 3);
+        /* One lease per instance. */
+        assert_int_equal(inst_db_lease_alloc(f->db, "front", a_id, 2, 4, &off, &e), -EEXIST);
+        e = error_free(e);
+        /* A lease on a network that does not exist fails the foreign key. */
+        assert_true(inst_db_lease_alloc(f->db, "back", c_id, 2, 4, &off, &e) < 0);
+        e = error_free(e);
+        /* The network cannot go while leased. */
+        assert_int_equal(inst_db_network_remove(f->db, "front", &e), -EBUSY);
+        e = error_free(e);
+        /* Removing an instance releases its lease (and the gap is taken first). */
+        assert_int_equal(inst_db_instance_remove(f->db, a_id, &e), 1);
+        assert_int_equal(inst_db_lease_alloc(f->db, "front", c_id, 2, 4, &off, &e), 0);
+        assert_int_equal(off, 2);
+        assert_int_equal(inst_db_lease_list(f->db, "front", &leases, &n, &e), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(leases[0].instance_name, "three");
+        assert_int_equal(leases[0].host_offset, 2);
+        assert_string_equal(leases[1].instance_name, "two");
+        inst_leases_free(leases, n);
+        assert_int_equal(inst_db_lease_find(f->db, b_id, &lease, &e), 1);
+        assert_string_equal(lease.network, "front");
+        assert_int_equal(lease.host_offset, 3);
+        inst_lease_done(&lease);
+        assert_int_equal(inst_db_lease_find(f->db, a_id, &lease, &e), 0);
+
+        /* Ports: the same host IP, port and protocol only once; udp is another port. */
+        assert_int_equal(inst_db_port_add(f->db, b_id, &m, &e), 1);
+        assert_int_equal(inst_db_port_add(f->db, c_id, &m, &e), -EEXIST);
+        e = error_free(e);
+        m.proto = IPPROTO_UDP;
+        assert_int_equal(inst_db_port_add(f->db, c_id, &m, &e), 1);
+        assert_int_equal(inst_db_port_list(f->db, b_id, &ports, &n, &e), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(ports[0].map.host_port, 8080);
+        assert_int_equal(ports[0].map.ctr_port, 80);
+        assert_int_equal(ports[0].map.proto, IPPROTO_TCP);
+        assert_int_equal(ports[0].map.host_ip.s_addr, INADDR_ANY);
+        inst_ports_free(ports, n);
+        assert_int_equal(inst_db_instance_remove(f->db, b_id, &e), 1);
+        assert_int_equal(inst_db_instance_remove(f->db, c_id, &e), 1);
+        assert_int_equal(inst_db_port_list(f->db, NULL, &ports, &n, &e), 0);
+        assert_int_equal(n, 0);
+        inst_ports_free(ports, n);
+        assert_int_equal(inst_db_network_remove(f->db, "front", &e), 1);
+        assert_int_equal(inst_db_network_list(f->db, &nets, &n, &e), 0);
+        assert_int_equal(n, 0);
+        free(nets);
+}
+
 static void test_transactions(void **state)
 {
         Fixture *f = *state;
@@ -949,6 +1036,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_blobs_in_use, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_build_cache, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_instances, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_networks, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_two_connections, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_begin_immediate_serialises, setup, teardown),
