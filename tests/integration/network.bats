@@ -139,6 +139,14 @@ net_state() {
 	[ "$(h network ls --format json | jq 'map(select(.name == "n1")) | length')" -eq 0 ]
 }
 
+@test "the default network's subnet is chosen by creating it first" {
+	h network create bridge --subnet 10.95.0.0/24 >/dev/null
+	run h run --rm "$BB" ip -o -4 addr show eth0
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"inet 10.95.0.2/24"* ]]
+	ip -n "$NS" -4 addr show hull0 | grep -q 'inet 10.95.0.1/24'
+}
+
 @test "network host and container:NAME" {
 	run h run --rm --network host "$BB" ls /sys/class/net
 	[ "$status" -eq 0 ]
