@@ -36,8 +36,6 @@
 #include "net/nft.h"
 
 #define DEFAULT_NETWORK "bridge"
-#define DEFAULT_BRIDGE "hull0"
-#define DEFAULT_SUBNET "10.77.0.0/16"
 /* User networks without --subnet get the first free /24 here. */
 #define AUTO_SUBNET_BASE 0x0a4e0000u /* 10.78.0.0 */
 #define AUTO_SUBNET_COUNT 256
@@ -313,8 +311,8 @@ static int check_subnet_free(InstContext *c, const NetPrefix *subnet, const char
         return r;
 }
 
-/* The first bridge name "hullN" (N >= 1) no network has and no link in this namespace uses. */
-static int pick_bridge(InstContext *c, char **ret, Error **err)
+/* The first bridge name "hullN" (N >= first) no network has and no link in this namespace uses. */
+static int pick_bridge(InstContext *c, unsigned first, char **ret, Error **err)
 {
         _cleanup_(net_link_closep) NetLink *nl = NULL;
         InstNetwork **nets = NULL;
@@ -324,7 +322,7 @@ static int pick_bridge(InstContext *c, char **ret, Error **err)
         r = inst_db_network_list(c->db, &nets, &n, err);
         if (r >= 0)
                 r = net_link_open(&nl, err);
-        for (unsigned k = 1; r >= 0 && k < 10000; k++) {
+        for (unsigned k = first; r >= 0 && k < 10000; k++) {
                 char name[16];
                 bool is_taken = false;
                 snprintf(name, sizeof(name), "hull%u", k);
@@ -349,8 +347,8 @@ static int network_add(InstContext *c, const char *name, const char *subnet, Ins
 
         net->name = xstrdup(name);
         net->created = time(NULL);
-        if (subnet || is_default) {
-                r = net_prefix_parse(subnet ? subnet : DEFAULT_SUBNET, &net->subnet, err);
+        if (subnet) {
+                r = net_prefix_parse(subnet, &net->subnet, err);
                 if (r < 0)
                         return r;
                 if (net_prefix_hosts(&net->subnet) < 2)
@@ -358,6 +356,19 @@ static int network_add(InstContext *c, const char *name, const char *subnet, Ins
                 r = check_subnet_free(c, &net->subnet, NULL, err);
                 if (r < 0)
                         return r;
+        } else if (is_default) {
+                /* 10.77.0.0/16, or when another hull (another --root) or the host has it, the first
+                 * free /16 from 10.79 on. */
+                r = -ENOSPC;
+                for (unsigned i = 77; i < 255 && r < 0; i++) {
+                        if (i == 78)
+                                continue; /* user networks' */
+                        net->subnet = (NetPrefix){ { htonl(0x0a000000u | (i << 16)) }, 16 };
+                        r = check_subnet_free(c, &net->subnet, NULL, NULL);
+                }
+                if (r < 0)
+                        return error_setf(err, ENOSPC, "no free /16 in 10.0.0.0/8 for the default network: "
+                                          "create it with --subnet");
         } else {
                 r = -ENOSPC;
                 for (unsigned i = 0; i < AUTO_SUBNET_COUNT && r < 0; i++) {
@@ -367,13 +378,10 @@ static int network_add(InstContext *c, const char *name, const char *subnet, Ins
                 if (r < 0)
                         return error_setf(err, ENOSPC, "no free subnet in 10.78.0.0/16: give one with --subnet");
         }
-        if (is_default)
-                net->bridge = xstrdup(DEFAULT_BRIDGE);
-        else {
-                r = pick_bridge(c, &net->bridge, err);
-                if (r < 0)
-                        return r;
-        }
+        /* hull0 is the default network's, unless another hull has it in this namespace. */
+        r = pick_bridge(c, is_default ? 0 : 1, &net->bridge, err);
+        if (r < 0)
+                return r;
         r = inst_db_network_add(c->db, net, err);
         if (r < 0)
                 return r;

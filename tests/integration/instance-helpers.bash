@@ -94,6 +94,11 @@ teardown_root() {
 	for id in $ids; do
 		h rm -f "$id" >/dev/null 2>&1 || true
 	done
+	# Its networks too: their bridges live in the namespace the whole file shares.
+	local net
+	for net in $(h network ls -q 2>/dev/null || true); do
+		h network rm "$net" >/dev/null 2>&1 || true
+	done
 	# No mount, cgroup or monitor of this root may outlive the test.
 	left=$(grep -F "$TEST_DIR" /proc/self/mountinfo || true)
 	if [ -n "$left" ]; then
