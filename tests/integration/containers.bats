@@ -186,8 +186,9 @@ teardown() { teardown_root; }
 	run -126 h run --rm "$BUSYBOX" /etc/passwd
 	run h run --rm --memory lots "$BUSYBOX" true
 	[ "$status" -ne 0 ]
-	run h run --rm --network bridge "$BUSYBOX" true
-	[ "$status" -ne 0 ]
+	run h run --rm --network nosuchnet "$BUSYBOX" true
+	[ "$status" -eq 125 ]
+	[[ "$output" == "hull: no such network 'nosuchnet'" ]]
 	h run -d --name taken "$BUSYBOX" sleep 100 >/dev/null
 	run h run -d --name taken "$BUSYBOX" true
 	[ "$status" -ne 0 ]
