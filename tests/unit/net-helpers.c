@@ -134,7 +134,8 @@ static int make_socket(void *arg)
         if (j->port == 0)
                 return fd;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || (j->type == SOCK_STREAM && listen(fd, 16) < 0)) {
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+            (j->type == SOCK_STREAM && listen(fd, 16) < 0)) {
                 r = -errno;
                 close(fd);
                 return r;

@@ -393,7 +393,8 @@ static int tcp_connect(int ns_fd, const char *ip, int port, int timeout_ms, int 
         socklen_t len = sizeof(e);
         struct pollfd p;
 
-        fd = ns_fd < 0 ? socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0) : net_test_socket_in(ns_fd, SOCK_STREAM, 0);
+        fd = ns_fd < 0 ? socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)
+                       : net_test_socket_in(ns_fd, SOCK_STREAM, 0);
         assert_true(fd >= 0);
         assert_int_equal(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
         *ret_fd = fd;
@@ -446,26 +447,28 @@ static void assert_tcp_reaches(Fixture *f, int ns_fd, const char *ip, int port, 
                          want_peer);
 }
 
-static void assert_tcp_refused(Fixture *f, int ns_fd, const char *ip, int port)
+/* A TCP connection from ns_fd to ip:port that must end in want within timeout_ms (said as want_text).
+ * Closed at once, so that no retransmission arrives later, in another part of the test. */
+static void assert_tcp_fails(int ns_fd, const char *ip, int port, int timeout_ms, int want,
+                             const char *want_text)
 {
-        int fd, r = tcp_connect(ns_fd, ip, port, 5000, &fd);
+        int fd, r = tcp_connect(ns_fd, ip, port, timeout_ms, &fd);
 
         close(fd);
-        if (r != -ECONNREFUSED)
-                fail_msg("connect to %s:%d: want refused, got %s", ip, port,
+        if (r != want)
+                fail_msg("connect to %s:%d: want %s, got %s", ip, port, want_text,
                          r == 0 ? "connected" : strerror(-r));
 }
 
-/* A dropped SYN: no answer at all within a while (a refusal would come at once). Closed at once, so
- * that no retransmission arrives later, in another part of the test. */
+static void assert_tcp_refused(Fixture *f, int ns_fd, const char *ip, int port)
+{
+        assert_tcp_fails(ns_fd, ip, port, 5000, -ECONNREFUSED, "refused");
+}
+
+/* A dropped SYN: no answer at all within a while (a refusal would come at once). */
 static void assert_tcp_dropped(Fixture *f, int ns_fd, const char *ip, int port)
 {
-        int fd, r = tcp_connect(ns_fd, ip, port, 400, &fd);
-
-        close(fd);
-        if (r != -ETIMEDOUT)
-                fail_msg("connect to %s:%d: want no answer, got %s", ip, port,
-                         r == 0 ? "connected" : strerror(-r));
+        assert_tcp_fails(ns_fd, ip, port, 400, -ETIMEDOUT, "no answer");
 }
 
 /* One datagram to ip:port that must land on server, and the answer back to the sender. */
