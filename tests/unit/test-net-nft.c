@@ -198,50 +198,44 @@ static void test_render_golden(void **state)
         free(text);
 }
 
+/* Rules whose script net_nft_apply() refuses with -EINVAL and want_msg, before libnftables is asked:
+ * nothing is run. */
+static void assert_apply_refused(const NetNftRules *rules, const char *want_msg)
+{
+        _cleanup_free_ char *text = net_nft_render(rules);
+        _cleanup_error_ Error *e = NULL;
+
+        assert_int_equal(net_nft_apply(text, &e), -EINVAL);
+        assert_string_equal(e->msg, want_msg);
+}
+
 static void test_render_invalid(void **state)
 {
         static const char *const bad_names[] = {"a\"b", "br*", "", "0123456789abcdef", "a b", "x;y", "a\\b"};
-        _cleanup_error_ Error *e = NULL;
-        char *text;
 
         for (size_t i = 0; i < ARRAY_SIZE(bad_names); i++) {
                 NetNftNetwork nets[] = {{bad_names[i], prefix("10.88.0.0/16")}};
                 NetNftRules rules = {nets, 1, NULL, 0};
-                _cleanup_error_ Error *e1 = NULL;
-                _cleanup_free_ char *want = NULL;
+                _cleanup_free_ char *want = xasprintf(
+                    "apply nftables rules: bridge name '%s' cannot be used in nftables rules", bad_names[i]);
 
-                text = net_nft_render(&rules);
-                assert_true(
-                    asprintf(&want, "apply nftables rules: bridge name '%s' cannot be used in nftables rules",
-                             bad_names[i]) > 0);
-                /* Refused before libnftables is asked: nothing is run. */
-                assert_int_equal(net_nft_apply(text, &e1), -EINVAL);
-                assert_string_equal(e1->msg, want);
-                free(text);
+                assert_apply_refused(&rules, want);
         }
 
         NetNftNetwork null_name[] = {{NULL, prefix("10.88.0.0/16")}};
         NetNftRules rules = {null_name, 1, NULL, 0};
-        text = net_nft_render(&rules);
-        assert_int_equal(net_nft_apply(text, &e), -EINVAL);
-        assert_string_equal(e->msg,
-                            "apply nftables rules: bridge name '(null)' cannot be used in nftables rules");
-        e = error_free(e);
-        free(text);
+        assert_apply_refused(&rules,
+                             "apply nftables rules: bridge name '(null)' cannot be used in nftables rules");
 
         NetNftPort ports[] = {port("8080:80", "10.88.0.2", "hull0")};
         ports[0].map.proto = IPPROTO_SCTP;
         rules = (NetNftRules){NULL, 0, ports, 1};
-        text = net_nft_render(&rules);
-        assert_int_equal(net_nft_apply(text, &e), -EINVAL);
-        assert_string_equal(e->msg,
-                            "apply nftables rules: published port 0: needs tcp or udp and ports 1-65535");
-        e = error_free(e);
-        free(text);
+        assert_apply_refused(&rules,
+                             "apply nftables rules: published port 0: needs tcp or udp and ports 1-65535");
         ports[0] = port("8080:80", "10.88.0.2", "bad\"name");
-        text = net_nft_render(&rules);
-        assert_int_equal(net_nft_apply(text, NULL), -EINVAL);
-        free(text);
+        /* A published port's bridge too. */
+        assert_apply_refused(&rules, "apply nftables rules: bridge name 'bad\"name' "
+                                     "cannot be used in nftables rules");
         assert_int_equal(net_nft_apply(NULL, NULL), -EINVAL);
 }
 
