@@ -409,6 +409,16 @@ static const NetRoute *find_route(const NetRoute *routes, size_t n, const char *
         return NULL;
 }
 
+/* The route to dst/len is listed, out of dev ("" for none: a blackhole). */
+static void assert_route(const NetRoute *routes, size_t n, const char *dst, uint8_t len, const char *dev)
+{
+        const NetRoute *r = find_route(routes, n, dst, len);
+
+        if (!r)
+                fail_msg("no route to %s/%u listed", dst, len);
+        assert_string_equal(r->dev, dev);
+}
+
 static void test_route_list(void **state)
 {
         Fixture *f = *state;
@@ -416,7 +426,6 @@ static void test_route_list(void **state)
         _cleanup_free_ NetRoute *routes = NULL;
         _cleanup_free_ char *out = NULL;
         struct in_addr a, gw;
-        const NetRoute *r;
         size_t n = 99;
 
         /* A fresh namespace: lo is down, the main table is empty. */
@@ -438,18 +447,10 @@ static void test_route_list(void **state)
         assert_int_equal(net_route_list_v4(f->nl, &routes, &n, &e), 0);
         assert_null(e);
         assert_int_equal(n, 4);
-        r = find_route(routes, n, "10.88.0.0", 16);
-        assert_non_null(r);
-        assert_string_equal(r->dev, "br0");
-        r = find_route(routes, n, "0.0.0.0", 0);
-        assert_non_null(r);
-        assert_string_equal(r->dev, "br0");
-        r = find_route(routes, n, "203.0.113.0", 24);
-        assert_non_null(r);
-        assert_string_equal(r->dev, "br0");
-        r = find_route(routes, n, "198.51.100.0", 24);
-        assert_non_null(r);
-        assert_string_equal(r->dev, "");
+        assert_route(routes, n, "10.88.0.0", 16, "br0");
+        assert_route(routes, n, "0.0.0.0", 0, "br0");
+        assert_route(routes, n, "203.0.113.0", 24, "br0");
+        assert_route(routes, n, "198.51.100.0", 24, "");
         /* Not the table-100 route, nor the local table's (10.88.0.1/32, broadcasts). */
         assert_null(find_route(routes, n, "192.0.2.0", 24));
         assert_null(find_route(routes, n, "10.88.0.1", 32));
