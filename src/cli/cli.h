@@ -21,6 +21,18 @@ int cli_fail(int r, Error *err);
 /* Prints a usage-type error ("create: unknown flag '--foo'") and returns 1. */
 int cli_usage_error(const char *fmt, ...) _printf_(1, 2);
 
+/* A subcommand of a verb group ("network create"); its main gets argv[0] = the subcommand. */
+typedef struct CliCommand {
+        const char *name;
+        int (*main)(int argc, char **argv);
+        bool is_alias; /* another name of the entry before it: left out of the usage error's list */
+} CliCommand;
+
+/* Runs the subcommand argv[1] of the verb group named group, found in cmds, and returns its exit
+ * status. A missing or unknown one is a usage error ("image: a subcommand is required (ls, pull)",
+ * the names of cmds but the aliases; "network: unknown subcommand 'x'"), returning 1. */
+int cli_dispatch(const char *group, const CliCommand *cmds, size_t n_cmds, int argc, char **argv);
+
 /* hull oci ...: the runc-compatible runtime; argv[0] is the verb group's own name. */
 int cli_oci_main(int argc, char **argv);
 

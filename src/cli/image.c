@@ -410,22 +410,21 @@ static int image_export(int argc, char **argv)
 
 int cli_image_main(int argc, char **argv)
 {
-        static const struct {
-                const char *name;
-                int (*main)(int argc, char **argv);
-        } subs[] = {
-                { "ls", list_images },   { "list", list_images }, { "pull", cli_pull_main },
-                { "push", cli_push_main }, { "rm", cli_rmi_main }, { "tag", cli_tag_main },
-                { "inspect", image_inspect }, { "prune", image_prune }, { "import", image_import },
-                { "export", image_export }, { "build", cli_build_main },
+        static const CliCommand subs[] = {
+                { "ls", list_images },
+                { "list", list_images, .is_alias = true },
+                { "pull", cli_pull_main },
+                { "push", cli_push_main },
+                { "rm", cli_rmi_main },
+                { "tag", cli_tag_main },
+                { "inspect", image_inspect },
+                { "import", image_import },
+                { "export", image_export },
+                { "prune", image_prune },
+                { "build", cli_build_main },
         };
 
-        if (argc < 2)
-                return cli_usage_error("image: a subcommand is required (ls, pull, push, rm, tag, inspect, import, export, prune, build)");
-        for (size_t i = 0; i < ARRAY_SIZE(subs); i++)
-                if (strcmp(argv[1], subs[i].name) == 0)
-                        return subs[i].main(argc - 1, argv + 1);
-        return cli_usage_error("image: unknown subcommand '%s'", argv[1]);
+        return cli_dispatch("image", subs, ARRAY_SIZE(subs), argc, argv);
 }
 
 int cli_login_main(int argc, char **argv)

@@ -97,6 +97,24 @@ int cli_usage_error(const char *fmt, ...)
         return 1;
 }
 
+int cli_dispatch(const char *group, const CliCommand *cmds, size_t n_cmds, int argc, char **argv)
+{
+        char names[512] = "";
+        size_t len = 0;
+
+        if (argc >= 2) {
+                for (size_t i = 0; i < n_cmds; i++)
+                        if (strcmp(argv[1], cmds[i].name) == 0)
+                                return cmds[i].main(argc - 1, argv + 1);
+                return cli_usage_error("%s: unknown subcommand '%s'", group, argv[1]);
+        }
+        for (size_t i = 0; i < n_cmds && len < sizeof(names); i++)
+                if (!cmds[i].is_alias)
+                        len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", len ? ", " : "",
+                                                cmds[i].name);
+        return cli_usage_error("%s: a subcommand is required (%s)", group, names);
+}
+
 static void usage(FILE *f)
 {
         fprintf(f, "usage: hull [--root DIR] [--runroot DIR] [--debug] COMMAND [ARG...]\n\ncommands:\n");

@@ -138,18 +138,14 @@ static int network_inspect(int argc, char **argv)
 
 int cli_network_main(int argc, char **argv)
 {
-        static const struct {
-                const char *name;
-                int (*main)(int argc, char **argv);
-        } subs[] = {
-                { "create", network_create }, { "ls", network_list }, { "list", network_list },
-                { "rm", network_remove },     { "remove", network_remove }, { "inspect", network_inspect },
+        static const CliCommand subs[] = {
+                { "create", network_create },
+                { "ls", network_list },
+                { "list", network_list, .is_alias = true },
+                { "rm", network_remove },
+                { "remove", network_remove, .is_alias = true },
+                { "inspect", network_inspect },
         };
 
-        if (argc < 2)
-                return cli_usage_error("network: a subcommand is required (create, ls, rm, inspect)");
-        for (size_t i = 0; i < ARRAY_SIZE(subs); i++)
-                if (strcmp(argv[1], subs[i].name) == 0)
-                        return subs[i].main(argc - 1, argv + 1);
-        return cli_usage_error("network: unknown subcommand '%s'", argv[1]);
+        return cli_dispatch("network", subs, ARRAY_SIZE(subs), argc, argv);
 }

@@ -7,10 +7,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
-#include <fcntl.h>
-#include <net/if.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +15,7 @@
 #include "common/alloc.h"
 #include "common/error.h"
 #include "net/netlink.h"
-
-/* Host links as "index:name," before the tests, to see afterwards that none was touched. */
-static char *host_links_before;
+#include "net-helpers.h"
 
 typedef struct Fixture {
         int ns_fd;    /* a fresh network namespace, alive while this fd is open */
@@ -29,51 +23,6 @@ typedef struct Fixture {
         NetLink *nl;  /* a socket in ns_fd */
         NetLink *nl2; /* a socket in ns2_fd */
 } Fixture;
-
-typedef struct NewNs {
-        int fd; /* or -errno */
-} NewNs;
-
-/* unshare() in a thread of our own: only that thread enters the new namespace, and it ends. */
-static void *new_ns_thread(void *arg)
-{
-        NewNs *n = arg;
-
-        if (unshare(CLONE_NEWNET) < 0) {
-                n->fd = -errno;
-                return NULL;
-        }
-        n->fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (n->fd < 0)
-                n->fd = -errno;
-        return NULL;
-}
-
-/* An fd of a new, empty network namespace (only "lo"), or -errno. */
-static int new_netns(void)
-{
-        NewNs n = {.fd = -EBADF};
-        pthread_t t;
-
-        if (pthread_create(&t, NULL, new_ns_thread, &n) != 0 || pthread_join(t, NULL) != 0)
-                return -EAGAIN;
-        return n.fd;
-}
-
-static char *host_links(void)
-{
-        struct if_nameindex *ifs = if_nameindex();
-        char *s = xstrdup("");
-
-        assert_non_null(ifs);
-        for (struct if_nameindex *i = ifs; i->if_index; i++) {
-                char *n = xasprintf("%s%u:%s,", s, i->if_index, i->if_name);
-                free(s);
-                s = n;
-        }
-        if_freenameindex(ifs);
-        return s;
-}
 
 /* The output of the shell command cmd run inside the namespace ns_fd (entered by nsenter, not by us). */
 static char *sh_in(int ns_fd, const char *cmd)
@@ -96,18 +45,9 @@ static char *sh_in(int ns_fd, const char *cmd)
 /* The output of `ip -o ARGS` run inside the namespace ns_fd (entered by nsenter, not by us). */
 static char *ip_in(int ns_fd, const char *args)
 {
-        _cleanup_free_ char *cmd =
-            xasprintf("nsenter --net=/proc/%d/fd/%d ip -o %s 2>&1", (int)getpid(), ns_fd, args);
-        char *out = xmalloc(65536);
-        size_t n;
-        FILE *p;
+        _cleanup_free_ char *cmd = xasprintf("ip -o %s", args);
 
-        p = popen(cmd, "r");
-        assert_non_null(p);
-        n = fread(out, 1, 65535, p);
-        out[n] = '\0';
-        assert_int_equal(pclose(p), 0);
-        return out;
+        return sh_in(ns_fd, cmd);
 }
 
 static void assert_ip_has(int ns_fd, const char *args, const char *needle)
@@ -130,8 +70,8 @@ static int setup(void **state)
 {
         Fixture *f = xnew0(Fixture, 1);
 
-        f->ns_fd = new_netns();
-        f->ns2_fd = new_netns();
+        f->ns_fd = net_test_new_netns();
+        f->ns2_fd = net_test_new_netns();
         if (f->ns_fd < 0 || f->ns2_fd < 0)
                 return -1;
         if (net_link_open_in(f->ns_fd, &f->nl, NULL) < 0 || net_link_open_in(f->ns2_fd, &f->nl2, NULL) < 0)
@@ -435,34 +375,25 @@ static void test_tap_create(void **state)
         assert_int_equal(net_link_exists(f->nl, "tap0"), 0);
 }
 
-typedef struct TapJob {
-        int ns_fd;
-        int r;
-} TapJob;
-
-/* In a thread that has entered ns_fd: a socket of the thread's own namespace makes the tap. */
-static void *tap_same_ns_thread(void *arg)
+/* In a thread that has entered the test's namespace: a socket of the thread's own namespace makes the tap. */
+static int tap_same_ns(void *arg)
 {
-        TapJob *j = arg;
         NetLink *nl = NULL;
+        int r;
 
-        j->r = setns(j->ns_fd, CLONE_NEWNET) < 0 ? -errno : net_link_open(&nl, NULL);
-        if (j->r >= 0)
-                j->r = net_tap_create(nl, "tap9", "br9", NULL);
+        r = net_link_open(&nl, NULL);
+        if (r >= 0)
+                r = net_tap_create(nl, "tap9", "br9", NULL);
         net_link_close(nl);
-        return NULL;
+        return r;
 }
 
 static void test_tap_create_same_ns(void **state)
 {
         Fixture *f = *state;
-        TapJob j = {.ns_fd = f->ns_fd, .r = -1};
-        pthread_t t;
 
         assert_int_equal(net_bridge_create(f->nl, "br9", 0, NULL), 0);
-        assert_int_equal(pthread_create(&t, NULL, tap_same_ns_thread, &j), 0);
-        assert_int_equal(pthread_join(t, NULL), 0);
-        assert_int_equal(j.r, 0);
+        assert_int_equal(net_test_in_netns(f->ns_fd, tap_same_ns, NULL), 0);
         assert_ip_has(f->ns_fd, "link show tap9", "master br9");
         assert_ip_has(f->ns_fd, "-d link show tap9", "tun type tap");
 }
@@ -478,6 +409,16 @@ static const NetRoute *find_route(const NetRoute *routes, size_t n, const char *
         return NULL;
 }
 
+/* The route to dst/len is listed, out of dev ("" for none: a blackhole). */
+static void assert_route(const NetRoute *routes, size_t n, const char *dst, uint8_t len, const char *dev)
+{
+        const NetRoute *r = find_route(routes, n, dst, len);
+
+        if (!r)
+                fail_msg("no route to %s/%u listed", dst, len);
+        assert_string_equal(r->dev, dev);
+}
+
 static void test_route_list(void **state)
 {
         Fixture *f = *state;
@@ -485,7 +426,6 @@ static void test_route_list(void **state)
         _cleanup_free_ NetRoute *routes = NULL;
         _cleanup_free_ char *out = NULL;
         struct in_addr a, gw;
-        const NetRoute *r;
         size_t n = 99;
 
         /* A fresh namespace: lo is down, the main table is empty. */
@@ -507,18 +447,10 @@ static void test_route_list(void **state)
         assert_int_equal(net_route_list_v4(f->nl, &routes, &n, &e), 0);
         assert_null(e);
         assert_int_equal(n, 4);
-        r = find_route(routes, n, "10.88.0.0", 16);
-        assert_non_null(r);
-        assert_string_equal(r->dev, "br0");
-        r = find_route(routes, n, "0.0.0.0", 0);
-        assert_non_null(r);
-        assert_string_equal(r->dev, "br0");
-        r = find_route(routes, n, "203.0.113.0", 24);
-        assert_non_null(r);
-        assert_string_equal(r->dev, "br0");
-        r = find_route(routes, n, "198.51.100.0", 24);
-        assert_non_null(r);
-        assert_string_equal(r->dev, "");
+        assert_route(routes, n, "10.88.0.0", 16, "br0");
+        assert_route(routes, n, "0.0.0.0", 0, "br0");
+        assert_route(routes, n, "203.0.113.0", 24, "br0");
+        assert_route(routes, n, "198.51.100.0", 24, "");
         /* Not the table-100 route, nor the local table's (10.88.0.1/32, broadcasts). */
         assert_null(find_route(routes, n, "192.0.2.0", 24));
         assert_null(find_route(routes, n, "10.88.0.1", 32));
@@ -530,30 +462,25 @@ static void test_route_list(void **state)
 }
 
 typedef struct SysctlJob {
-        int ns_fd;
         const char *key, *value;
         Error *e;
-        int r;
 } SysctlJob;
 
-static void *sysctl_thread(void *arg)
+static int sysctl_set(void *arg)
 {
         SysctlJob *j = arg;
 
-        j->r = setns(j->ns_fd, CLONE_NEWNET) < 0 ? -errno : net_sysctl_set(j->key, j->value, &j->e);
-        return NULL;
+        return net_sysctl_set(j->key, j->value, &j->e);
 }
 
 /* net_sysctl_set() from a thread inside ns_fd: /proc/sys/net is the namespace of the thread that opens it. */
 static int sysctl_in(int ns_fd, const char *key, const char *value, Error **e)
 {
-        SysctlJob j = {.ns_fd = ns_fd, .key = key, .value = value, .r = -1};
-        pthread_t t;
+        SysctlJob j = {.key = key, .value = value};
+        int r = net_test_in_netns(ns_fd, sysctl_set, &j);
 
-        assert_int_equal(pthread_create(&t, NULL, sysctl_thread, &j), 0);
-        assert_int_equal(pthread_join(t, NULL), 0);
         *e = j.e;
-        return j.r;
+        return r;
 }
 
 static void assert_sysctl(int ns_fd, const char *key, const char *want)
@@ -613,13 +540,6 @@ static void test_sysctl_set(void **state)
         e = error_free(e);
 }
 
-static void test_host_unchanged(void **state)
-{
-        _cleanup_free_ char *after = host_links();
-
-        assert_string_equal(after, host_links_before);
-}
-
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -635,26 +555,22 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_tap_create_same_ns, setup, teardown),
             cmocka_unit_test_setup_teardown(test_route_list, setup, teardown),
             cmocka_unit_test_setup_teardown(test_sysctl_set, setup, teardown),
-            cmocka_unit_test(test_host_unchanged),
+            cmocka_unit_test(net_test_host_unchanged),
         };
-        int fd, r;
+        int r;
 
         if (geteuid() != 0) {
                 fprintf(stderr, "skip: network namespaces need root\n");
                 return 77;
         }
-        fd = new_netns();
-        if (fd < 0) {
-                fprintf(stderr, "skip: cannot make a network namespace: %s\n", strerror(-fd));
-                return 77;
-        }
-        close(fd);
         if (system("command -v ip >/dev/null && command -v nsenter >/dev/null") != 0) {
                 fprintf(stderr, "skip: the checks read back with ip(8) and nsenter(1)\n");
                 return 77;
         }
-        host_links_before = host_links();
+        r = net_test_init();
+        if (r != 0)
+                return r;
         r = cmocka_run_group_tests(tests, NULL, NULL);
-        free(host_links_before);
+        net_test_fini();
         return r;
 }

@@ -7,7 +7,6 @@
 #include <cmocka.h>
 #include <fcntl.h>
 #include <net/if.h>
-#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,28 +22,11 @@
 #include "common/error.h"
 #include "net/netlink.h"
 #include "net/netns.h"
-
-static int host_ns_fd = -EBADF;
-static char *host_links_before;
+#include "net-helpers.h"
 
 typedef struct Fixture {
         char dir[64]; /* a scratch directory for the pinned namespaces */
 } Fixture;
-
-static char *host_links(void)
-{
-        struct if_nameindex *ifs = if_nameindex();
-        char *s = xstrdup("");
-
-        assert_non_null(ifs);
-        for (struct if_nameindex *i = ifs; i->if_index; i++) {
-                char *n = xasprintf("%s%u:%s,", s, i->if_index, i->if_name);
-                free(s);
-                s = n;
-        }
-        if_freenameindex(ifs);
-        return s;
-}
 
 /* Each test in a network namespace of its own (this thread enters it; teardown comes back). */
 static int setup(void **state)
@@ -52,7 +34,7 @@ static int setup(void **state)
         Fixture *f = xnew0(Fixture, 1);
 
         snprintf(f->dir, sizeof(f->dir), "/tmp/test-net-netns.XXXXXX");
-        if (!mkdtemp(f->dir) || unshare(CLONE_NEWNET) < 0) {
+        if (!mkdtemp(f->dir) || net_test_enter_new_netns() < 0) {
                 free(f);
                 return -1;
         }
@@ -77,7 +59,7 @@ static int teardown(void **state)
         if (system(cmd) != 0)
                 r = -1;
         free(f);
-        if (setns(host_ns_fd, CLONE_NEWNET) < 0)
+        if (net_test_leave_netns() < 0)
                 r = -1;
         return r;
 }
@@ -95,36 +77,19 @@ static ino_t inode_of(const char *path)
         return st.st_ino;
 }
 
-typedef struct InNs {
-        int ns_fd;
-        int fd; /* an AF_INET socket made in ns_fd, or -errno */
-} InNs;
-
-static void *socket_in_thread(void *arg)
-{
-        InNs *j = arg;
-
-        j->fd = setns(j->ns_fd, CLONE_NEWNET) < 0 ? -errno : socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (j->fd == -1)
-                j->fd = -errno;
-        return NULL;
-}
-
 /* The flags of lo in the namespace pinned at path: asked through a socket made inside it. */
 static short lo_flags_in(const char *path)
 {
-        InNs j = {.fd = -EBADF};
         struct ifreq ifr = {.ifr_name = "lo"};
-        pthread_t t;
+        int ns_fd, fd;
 
-        j.ns_fd = open(path, O_RDONLY | O_CLOEXEC);
-        assert_true(j.ns_fd >= 0);
-        assert_int_equal(pthread_create(&t, NULL, socket_in_thread, &j), 0);
-        assert_int_equal(pthread_join(t, NULL), 0);
-        close(j.ns_fd);
-        assert_true(j.fd >= 0);
-        assert_int_equal(ioctl(j.fd, SIOCGIFFLAGS, &ifr), 0);
-        close(j.fd);
+        ns_fd = open(path, O_RDONLY | O_CLOEXEC);
+        assert_true(ns_fd >= 0);
+        fd = net_test_socket_in(ns_fd, SOCK_DGRAM, 0);
+        close(ns_fd);
+        assert_true(fd >= 0);
+        assert_int_equal(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
+        close(fd);
         return ifr.ifr_flags;
 }
 
@@ -296,13 +261,6 @@ static void test_is_pinned_other_files(void **state)
         assert_int_equal(unlink(plain), 0);
 }
 
-static int cmp_long(const void *a, const void *b)
-{
-        long x = *(const long *)a, y = *(const long *)b;
-
-        return x < y ? -1 : x > y;
-}
-
 static long now_us(void)
 {
         struct timespec ts;
@@ -311,10 +269,10 @@ static long now_us(void)
         return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
 }
 
-static void *bare_unshare_thread(void *arg)
+/* For the kernel's cost alone: a thread enters a new namespace and does nothing there. */
+static int nothing(void *arg)
 {
-        *(int *)arg = unshare(CLONE_NEWNET) < 0 ? -errno : 0;
-        return NULL;
+        return 0;
 }
 
 /*
@@ -328,13 +286,11 @@ static void test_create_time(void **state)
 
         for (int i = 0; i < 100; i++) {
                 _cleanup_free_ char *p = ns_path(f, i);
-                pthread_t t;
                 long t0;
-                int r = -1;
+                int r;
 
                 t0 = now_us();
-                assert_int_equal(pthread_create(&t, NULL, bare_unshare_thread, &r), 0);
-                assert_int_equal(pthread_join(t, NULL), 0);
+                r = net_test_in_netns(-1, nothing, NULL);
                 bare[i] = now_us() - t0;
                 assert_int_equal(r, 0);
 
@@ -346,18 +302,11 @@ static void test_create_time(void **state)
                 _cleanup_free_ char *p = ns_path(f, i);
                 assert_int_equal(net_netns_remove(p, NULL), 0);
         }
-        qsort(full, 100, sizeof(long), cmp_long);
-        qsort(bare, 100, sizeof(long), cmp_long);
+        net_test_sort_times(full, 100);
+        net_test_sort_times(bare, 100);
         fprintf(stderr,
                 "# net_netns_create: median %ld us (p90 %ld us); thread + unshare alone: median %ld us\n",
                 full[50], full[90], bare[50]);
-}
-
-static void test_host_unchanged(void **state)
-{
-        _cleanup_free_ char *after = host_links();
-
-        assert_string_equal(after, host_links_before);
 }
 
 int main(void)
@@ -370,7 +319,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_alive_without_process, setup, teardown),
             cmocka_unit_test_setup_teardown(test_is_pinned_other_files, setup, teardown),
             cmocka_unit_test_setup_teardown(test_create_time, setup, teardown),
-            cmocka_unit_test(test_host_unchanged),
+            cmocka_unit_test(net_test_host_unchanged),
         };
         int r;
 
@@ -383,14 +332,10 @@ int main(void)
                 fprintf(stderr, "skip: cannot make a private mount namespace: %s\n", strerror(errno));
                 return 77;
         }
-        host_ns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (host_ns_fd < 0 || unshare(CLONE_NEWNET) < 0 || setns(host_ns_fd, CLONE_NEWNET) < 0) {
-                fprintf(stderr, "skip: cannot make a network namespace: %s\n", strerror(errno));
-                return 77;
-        }
-        host_links_before = host_links();
+        r = net_test_init();
+        if (r != 0)
+                return r;
         r = cmocka_run_group_tests(tests, NULL, NULL);
-        free(host_links_before);
-        close(host_ns_fd);
+        net_test_fini();
         return r;
 }

@@ -9,11 +9,8 @@
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <net/if.h>
 #include <nftables/libnftables.h>
 #include <poll.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +21,10 @@
 #include "common/error.h"
 #include "net/netlink.h"
 #include "net/nft.h"
+#include "net-helpers.h"
 
-/* The host's namespace, to come back to after each test; its ruleset and links before the tests. */
-static int host_ns_fd = -EBADF;
-static char *host_ruleset_before, *host_links_before;
+/* The host's ruleset before the tests. */
+static char *host_ruleset_before;
 
 /* What a test made: closed by teardown, so that a failed assertion leaves nothing behind either. */
 typedef struct Fixture {
@@ -42,54 +39,6 @@ static int track(Fixture *f, int fd)
         assert_true(f->n_fds < ARRAY_SIZE(f->fds));
         f->fds[f->n_fds++] = fd;
         return fd;
-}
-
-typedef struct NsJob {
-        int ns_fd;      /* -1: make a new namespace */
-        int type, port; /* a socket to make there (type 0: none); port > 0: bound (and listening if TCP) */
-        int fd;         /* the result, or -errno */
-} NsJob;
-
-/* In a thread of our own, which alone changes namespace and then ends: a new namespace's fd, or a
- * socket made inside the namespace ns_fd (a socket stays in the namespace it was made in). */
-static void *ns_job_thread(void *arg)
-{
-        NsJob *j = arg;
-        struct sockaddr_in sa = {.sin_family = AF_INET};
-        int one = 1;
-
-        if (j->ns_fd < 0) {
-                j->fd = unshare(CLONE_NEWNET) < 0 ? -errno
-                                                  : open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-                if (j->fd == -1)
-                        j->fd = -errno;
-                return NULL;
-        }
-        if (setns(j->ns_fd, CLONE_NEWNET) < 0) {
-                j->fd = -errno;
-                return NULL;
-        }
-        j->fd = socket(AF_INET, j->type | SOCK_CLOEXEC, 0);
-        if (j->fd < 0 || j->port == 0)
-                return NULL;
-        sa.sin_port = htons((uint16_t)j->port);
-        setsockopt(j->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(j->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-            (j->type == SOCK_STREAM && listen(j->fd, 16) < 0)) {
-                close(j->fd);
-                j->fd = -errno;
-        }
-        return NULL;
-}
-
-static int ns_job(int ns_fd, int type, int port)
-{
-        NsJob j = {.ns_fd = ns_fd, .type = type, .port = port, .fd = -EBADF};
-        pthread_t t;
-
-        if (pthread_create(&t, NULL, ns_job_thread, &j) != 0 || pthread_join(t, NULL) != 0)
-                return -EAGAIN;
-        return j.fd;
 }
 
 /* The output of an nft command run through libnftables in the caller's namespace, or NULL. */
@@ -107,27 +56,12 @@ static char *nft_out(const char *cmd)
         return out;
 }
 
-static char *host_links(void)
-{
-        struct if_nameindex *ifs = if_nameindex();
-        char *s = xstrdup("");
-
-        assert_non_null(ifs);
-        for (struct if_nameindex *i = ifs; i->if_index; i++) {
-                char *n = xasprintf("%s%u:%s,", s, i->if_index, i->if_name);
-                free(s);
-                s = n;
-        }
-        if_freenameindex(ifs);
-        return s;
-}
-
 /* Each test runs in a namespace of its own: this thread enters a new one, and teardown goes back. */
 static int setup(void **state)
 {
         Fixture *f = xnew0(Fixture, 1);
 
-        if (unshare(CLONE_NEWNET) < 0 || net_link_open(&f->nl, NULL) < 0 ||
+        if (net_test_enter_new_netns() < 0 || net_link_open(&f->nl, NULL) < 0 ||
             net_link_set_up(f->nl, "lo", true, NULL) < 0) {
                 free(f);
                 return -1;
@@ -144,7 +78,7 @@ static int teardown(void **state)
                 close(f->fds[i]);
         net_link_close(f->nl);
         free(f);
-        if (setns(host_ns_fd, CLONE_NEWNET) < 0)
+        if (net_test_leave_netns() < 0)
                 return -1;
         return 0;
 }
@@ -264,50 +198,44 @@ static void test_render_golden(void **state)
         free(text);
 }
 
+/* Rules whose script net_nft_apply() refuses with -EINVAL and want_msg, before libnftables is asked:
+ * nothing is run. */
+static void assert_apply_refused(const NetNftRules *rules, const char *want_msg)
+{
+        _cleanup_free_ char *text = net_nft_render(rules);
+        _cleanup_error_ Error *e = NULL;
+
+        assert_int_equal(net_nft_apply(text, &e), -EINVAL);
+        assert_string_equal(e->msg, want_msg);
+}
+
 static void test_render_invalid(void **state)
 {
         static const char *const bad_names[] = {"a\"b", "br*", "", "0123456789abcdef", "a b", "x;y", "a\\b"};
-        _cleanup_error_ Error *e = NULL;
-        char *text;
 
         for (size_t i = 0; i < ARRAY_SIZE(bad_names); i++) {
                 NetNftNetwork nets[] = {{bad_names[i], prefix("10.88.0.0/16")}};
                 NetNftRules rules = {nets, 1, NULL, 0};
-                _cleanup_error_ Error *e1 = NULL;
-                _cleanup_free_ char *want = NULL;
+                _cleanup_free_ char *want = xasprintf(
+                    "apply nftables rules: bridge name '%s' cannot be used in nftables rules", bad_names[i]);
 
-                text = net_nft_render(&rules);
-                assert_true(
-                    asprintf(&want, "apply nftables rules: bridge name '%s' cannot be used in nftables rules",
-                             bad_names[i]) > 0);
-                /* Refused before libnftables is asked: nothing is run. */
-                assert_int_equal(net_nft_apply(text, &e1), -EINVAL);
-                assert_string_equal(e1->msg, want);
-                free(text);
+                assert_apply_refused(&rules, want);
         }
 
         NetNftNetwork null_name[] = {{NULL, prefix("10.88.0.0/16")}};
         NetNftRules rules = {null_name, 1, NULL, 0};
-        text = net_nft_render(&rules);
-        assert_int_equal(net_nft_apply(text, &e), -EINVAL);
-        assert_string_equal(e->msg,
-                            "apply nftables rules: bridge name '(null)' cannot be used in nftables rules");
-        e = error_free(e);
-        free(text);
+        assert_apply_refused(&rules,
+                             "apply nftables rules: bridge name '(null)' cannot be used in nftables rules");
 
         NetNftPort ports[] = {port("8080:80", "10.88.0.2", "hull0")};
         ports[0].map.proto = IPPROTO_SCTP;
         rules = (NetNftRules){NULL, 0, ports, 1};
-        text = net_nft_render(&rules);
-        assert_int_equal(net_nft_apply(text, &e), -EINVAL);
-        assert_string_equal(e->msg,
-                            "apply nftables rules: published port 0: needs tcp or udp and ports 1-65535");
-        e = error_free(e);
-        free(text);
+        assert_apply_refused(&rules,
+                             "apply nftables rules: published port 0: needs tcp or udp and ports 1-65535");
         ports[0] = port("8080:80", "10.88.0.2", "bad\"name");
-        text = net_nft_render(&rules);
-        assert_int_equal(net_nft_apply(text, NULL), -EINVAL);
-        free(text);
+        /* A published port's bridge too. */
+        assert_apply_refused(&rules, "apply nftables rules: bridge name 'bad\"name' "
+                                     "cannot be used in nftables rules");
         assert_int_equal(net_nft_apply(NULL, NULL), -EINVAL);
 }
 
@@ -424,7 +352,7 @@ static void make_bridge(Fixture *f, const char *name, const char *ip)
  */
 static int make_peer(Fixture *f, const char *bridge, const char *host_if, const char *ip, const char *gw)
 {
-        int ns_fd = track(f, ns_job(-1, 0, 0));
+        int ns_fd = track(f, net_test_new_netns());
         struct in_addr a = in4(ip), g = in4(gw);
         NetLink *nl = NULL;
 
@@ -459,7 +387,8 @@ static int tcp_connect(int ns_fd, const char *ip, int port, int timeout_ms, int 
         socklen_t len = sizeof(e);
         struct pollfd p;
 
-        fd = ns_fd < 0 ? socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0) : ns_job(ns_fd, SOCK_STREAM, 0);
+        fd = ns_fd < 0 ? socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)
+                       : net_test_socket_in(ns_fd, SOCK_STREAM, 0);
         assert_true(fd >= 0);
         assert_int_equal(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
         *ret_fd = fd;
@@ -512,26 +441,28 @@ static void assert_tcp_reaches(Fixture *f, int ns_fd, const char *ip, int port, 
                          want_peer);
 }
 
-static void assert_tcp_refused(Fixture *f, int ns_fd, const char *ip, int port)
+/* A TCP connection from ns_fd to ip:port that must end in want within timeout_ms (said as want_text).
+ * Closed at once, so that no retransmission arrives later, in another part of the test. */
+static void assert_tcp_fails(int ns_fd, const char *ip, int port, int timeout_ms, int want,
+                             const char *want_text)
 {
-        int fd, r = tcp_connect(ns_fd, ip, port, 5000, &fd);
+        int fd, r = tcp_connect(ns_fd, ip, port, timeout_ms, &fd);
 
         close(fd);
-        if (r != -ECONNREFUSED)
-                fail_msg("connect to %s:%d: want refused, got %s", ip, port,
+        if (r != want)
+                fail_msg("connect to %s:%d: want %s, got %s", ip, port, want_text,
                          r == 0 ? "connected" : strerror(-r));
 }
 
-/* A dropped SYN: no answer at all within a while (a refusal would come at once). Closed at once, so
- * that no retransmission arrives later, in another part of the test. */
+static void assert_tcp_refused(Fixture *f, int ns_fd, const char *ip, int port)
+{
+        assert_tcp_fails(ns_fd, ip, port, 5000, -ECONNREFUSED, "refused");
+}
+
+/* A dropped SYN: no answer at all within a while (a refusal would come at once). */
 static void assert_tcp_dropped(Fixture *f, int ns_fd, const char *ip, int port)
 {
-        int fd, r = tcp_connect(ns_fd, ip, port, 400, &fd);
-
-        close(fd);
-        if (r != -ETIMEDOUT)
-                fail_msg("connect to %s:%d: want no answer, got %s", ip, port,
-                         r == 0 ? "connected" : strerror(-r));
+        assert_tcp_fails(ns_fd, ip, port, 400, -ETIMEDOUT, "no answer");
 }
 
 /* One datagram to ip:port that must land on server, and the answer back to the sender. */
@@ -579,9 +510,9 @@ static void test_traffic_published_ports(void **state)
         assert_int_equal(net_sysctl_set("ipv4/ip_forward", "1", NULL), 0);
         assert_int_equal(net_sysctl_set("ipv4/conf/hullt0/route_localnet", "1", NULL), 0);
 
-        listener = track(f, ns_job(ctr, SOCK_STREAM, 80));
-        udp = track(f, ns_job(ctr, SOCK_DGRAM, 53));
-        world_listener = track(f, ns_job(world, SOCK_STREAM, 80));
+        listener = track(f, net_test_socket_in(ctr, SOCK_STREAM, 80));
+        udp = track(f, net_test_socket_in(ctr, SOCK_DGRAM, 53));
+        world_listener = track(f, net_test_socket_in(world, SOCK_STREAM, 80));
 
         /* Without the table nothing listens on the host's 18080, and the world cannot answer the subnet. */
         assert_tcp_refused(f, -1, "127.0.0.1", 18080);
@@ -626,8 +557,8 @@ static void test_traffic_isolation(void **state)
         a2 = make_peer(f, "hulla", "va2", "10.88.1.3", "10.88.1.1");
         b = make_peer(f, "hullb", "vb", "10.88.2.2", "10.88.2.1");
         assert_int_equal(net_sysctl_set("ipv4/ip_forward", "1", NULL), 0);
-        listener_a = track(f, ns_job(a, SOCK_STREAM, 80));
-        listener_b = track(f, ns_job(b, SOCK_STREAM, 80));
+        listener_a = track(f, net_test_socket_in(a, SOCK_STREAM, 80));
+        listener_b = track(f, net_test_socket_in(b, SOCK_STREAM, 80));
 
         /* Routed between the bridges while there is no table. */
         assert_tcp_reaches(f, b, "10.88.1.2", 80, listener_a, "10.88.2.2");
@@ -641,13 +572,6 @@ static void test_traffic_isolation(void **state)
         assert_tcp_reaches(f, b, "10.88.2.1", 18080, listener_a, "10.88.1.1");
         /* The host itself reaches both. */
         assert_tcp_reaches(f, -1, "10.88.2.2", 80, listener_b, "10.88.2.1");
-}
-
-static int cmp_long(const void *a, const void *b)
-{
-        long x = *(const long *)a, y = *(const long *)b;
-
-        return x < y ? -1 : x > y;
 }
 
 static long apply_us(const char *script)
@@ -680,8 +604,8 @@ static void test_apply_time(void **state)
         }
         for (int i = 0; i < 20; i++)
                 back_to_back[i] = apply_us(script);
-        qsort(spaced, 20, sizeof(long), cmp_long);
-        qsort(back_to_back, 20, sizeof(long), cmp_long);
+        net_test_sort_times(spaced, 20);
+        net_test_sort_times(back_to_back, 20);
         fprintf(stderr,
                 "# net_nft_apply (2 networks, 4 ports, %zu bytes): median %ld us (max %ld us); back to back: "
                 "median %ld us\n",
@@ -691,11 +615,10 @@ static void test_apply_time(void **state)
 static void test_host_unchanged(void **state)
 {
         _cleanup_free_ char *ruleset = nft_out("list ruleset");
-        _cleanup_free_ char *links = host_links();
 
         assert_non_null(ruleset);
         assert_string_equal(ruleset, host_ruleset_before);
-        assert_string_equal(links, host_links_before);
+        net_test_assert_host_unchanged();
 }
 
 /* Whether nf_tables works here: libnftables loads and a table can be made in a throwaway namespace. */
@@ -709,10 +632,10 @@ static const char *nft_unavailable(void)
         if (!lib)
                 return "libnftables.so.1 is not installed";
         dlclose(lib);
-        if (unshare(CLONE_NEWNET) < 0)
+        if (net_test_enter_new_netns() < 0)
                 return "cannot make a network namespace";
         r = net_nft_apply("table ip hull {}\ndelete table ip hull\n", &e);
-        if (setns(host_ns_fd, CLONE_NEWNET) < 0)
+        if (net_test_leave_netns() < 0)
                 abort();
         if (r < 0) {
                 snprintf(why, sizeof(why), "nf_tables does not work here: %s", e->msg);
@@ -740,26 +663,23 @@ int main(void)
                 fprintf(stderr, "skip: network namespaces and nftables need root\n");
                 return 77;
         }
-        host_ns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (host_ns_fd < 0) {
-                fprintf(stderr, "skip: cannot open /proc/self/ns/net: %s\n", strerror(errno));
-                return 77;
-        }
+        r = net_test_init();
+        if (r != 0)
+                return r;
         why = nft_unavailable();
         if (why) {
                 fprintf(stderr, "skip: %s\n", why);
-                close(host_ns_fd);
+                net_test_fini();
                 return 77;
         }
         host_ruleset_before = nft_out("list ruleset");
-        host_links_before = host_links();
         if (!host_ruleset_before) {
                 fprintf(stderr, "skip: cannot list the host's ruleset\n");
+                net_test_fini();
                 return 77;
         }
         r = cmocka_run_group_tests(tests, NULL, NULL);
         free(host_ruleset_before);
-        free(host_links_before);
-        close(host_ns_fd);
+        net_test_fini();
         return r;
 }
