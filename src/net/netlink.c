@@ -586,7 +586,7 @@ int net_tap_create(NetLink *nl, const char *name, const char *master, Error **er
         if (fd < 0)
                 return error_set(err, fd, "create tap '%s': open /dev/net/tun", name);
         /* IFF_TUN_EXCL: fail rather than attach to a tap of that name made since the check above. */
-        ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_TUN_EXCL;
+        ifr.ifr_flags = (short)(IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_TUN_EXCL); /* 0x8000 is the sign bit */
         strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
         if (ioctl(fd, TUNSETIFF, &ifr) < 0)
                 return error_set(err, errno == EBUSY ? EEXIST : errno, "create tap '%s'", name);
