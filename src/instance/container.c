@@ -304,12 +304,9 @@ int inst_create(InstContext *c, const InstImage *img, const char *image_name, co
         r = inst_db_instance_add(c->db, rec, err);
         if (r >= 0)
                 r = inst_net_attach(c, rec, o, &att, err);
-        if (r >= 0)
-                r = inst_db_commit(c->db, err);
-        if (r < 0) {
-                inst_db_rollback(c->db);
+        r = inst_db_end(c->db, r, err);
+        if (r < 0)
                 return r;
-        }
         dir = inst_dir(c, rec->id);
         r = mkdir_p(dir, 0700, err);
         if (r >= 0)

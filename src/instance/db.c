@@ -340,6 +340,15 @@ void inst_db_rollback(InstDb *db)
         db->in_transaction = false;
 }
 
+int inst_db_end(InstDb *db, int r, Error **err)
+{
+        if (r >= 0)
+                r = inst_db_commit(db, err);
+        if (r < 0)
+                inst_db_rollback(db);
+        return r;
+}
+
 InstImage *inst_image_free(InstImage *i)
 {
         if (!i)

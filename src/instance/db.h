@@ -24,6 +24,9 @@ int inst_db_begin(InstDb *db, Error **err);
 int inst_db_commit(InstDb *db, Error **err);
 /* Rolls back an open transaction; a no-op when none is open. */
 void inst_db_rollback(InstDb *db);
+/* Ends the open transaction by how the work in it went: commits when r >= 0 (and returns what the
+ * commit did), else rolls back and returns r. */
+int inst_db_end(InstDb *db, int r, Error **err);
 
 /* An image: its layers (diff_ids, bottom first) and the names (repository:tag) that point to it. */
 typedef struct InstImage {

@@ -203,12 +203,9 @@ static void write_store_index(InstContext *c)
  * on failure; after a commit the store's index.json follows the records. */
 static int commit_images(InstContext *c, int r, Error **err)
 {
-        if (r >= 0)
-                r = inst_db_commit(c->db, err);
-        if (r < 0) {
-                inst_db_rollback(c->db);
+        r = inst_db_end(c->db, r, err);
+        if (r < 0)
                 return r;
-        }
         write_store_index(c);
         return 0;
 }

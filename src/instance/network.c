@@ -748,13 +748,9 @@ int inst_network_create(InstContext *c, const char *name, const char *subnet, Er
         r = inst_db_begin(c->db, err);
         if (r < 0)
                 return r;
-        r = network_add(c, name, subnet, &net, err);
-        if (r >= 0)
-                r = inst_db_commit(c->db, err);
-        if (r < 0) {
-                inst_db_rollback(c->db);
+        r = inst_db_end(c->db, network_add(c, name, subnet, &net, err), err);
+        if (r < 0)
                 return r;
-        }
         r = net_link_open(&nl, err);
         if (r >= 0)
                 r = ensure_bridge(c, nl, net, err);
