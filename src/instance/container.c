@@ -431,8 +431,7 @@ int inst_state(InstContext *c, InstRecord *rec, InstState *ret, pid_t *ret_pid, 
         return 0;
 }
 
-/* Loads the record's options. */
-static int record_options(const InstRecord *rec, InstRunOptions *ret, Error **err)
+int inst_record_options(const InstRecord *rec, InstRunOptions *ret, Error **err)
 {
         _cleanup_json_ json_t *j = NULL;
         int r = json_parse(rec->options, strlen(rec->options), "instance options", &j, err);
@@ -440,26 +439,30 @@ static int record_options(const InstRecord *rec, InstRunOptions *ret, Error **er
         return r < 0 ? r : inst_run_options_from_json(j, ret, err);
 }
 
-/* Makes sure the instance can be started: not running, root file system mounted, no stale state. */
-static int prepare_start(InstContext *c, InstRecord *rec, const InstRunOptions *o, Error **err)
+/*
+ * Makes sure the instance can be started (not running, root file system mounted, no stale state)
+ * and puts it on its network. *ret_opts gets its run options, *ret_rt the runtime to start it with.
+ */
+static int prepare_start(InstContext *c, InstRecord *rec, InstRunOptions *ret_opts, RtContext **ret_rt,
+                         Error **err)
 {
         _cleanup_free_ char *exit_path = inst_path(c, rec->id, "exit"), *rootfs = inst_path(c, rec->id, "rootfs");
         InstState state;
         int r;
 
+        r = inst_record_options(rec, ret_opts, err);
+        if (r >= 0)
+                r = inst_context_runtime(c, ret_rt, err);
+        if (r < 0)
+                return r;
         r = inst_state(c, rec, &state, NULL, err);
         if (r < 0)
                 return r;
         if (state == INST_STATE_RUNNING || state == INST_STATE_PAUSED)
                 return error_setf(err, EBUSY, "'%s' is already %s", rec->name, inst_state_name(state));
-        if (state == INST_STATE_CREATED) {
+        if (state == INST_STATE_CREATED)
                 /* A create that never started (a crash between the two): start from scratch. */
-                RtContext *rt;
-                r = inst_context_runtime(c, &rt, err);
-                if (r < 0)
-                        return r;
-                rt_container_delete(rt, rec->id, true, NULL); /* none there is fine */
-        }
+                rt_container_delete(*ret_rt, rec->id, true, NULL); /* none there is fine */
         /* The root filesystem stays mounted from create to rm; after a reboot it is mounted again. */
         if (!stor_overlay_is_mounted(rootfs)) {
                 _cleanup_(inst_image_freep) InstImage *img = NULL;
@@ -472,7 +475,15 @@ static int prepare_start(InstContext *c, InstRecord *rec, const InstRunOptions *
         }
         if (unlink(exit_path) < 0 && errno != ENOENT)
                 return error_set(err, errno, "remove '%s'", exit_path);
-        return inst_net_start(c, rec, o, err);
+        return inst_net_start(c, rec, ret_opts, err);
+}
+
+/* Records that the instance starts now. */
+static int mark_started(InstContext *c, InstRecord *rec, Error **err)
+{
+        rec->started = time(NULL);
+        rec->finished = 0;
+        return inst_db_instance_set_run(c->db, rec->id, rec->started, 0, -1, err);
 }
 
 int inst_run_foreground(InstContext *c, InstRecord *rec, int *ret_status, Error **err)
@@ -483,18 +494,10 @@ int inst_run_foreground(InstContext *c, InstRecord *rec, int *ret_status, Error 
         RtContext *rt;
         int status = -1, r;
 
-        r = record_options(rec, &o, err);
+        r = prepare_start(c, rec, &o, &rt, err);
         if (r < 0)
                 return r;
-        r = inst_context_runtime(c, &rt, err);
-        if (r < 0)
-                return r;
-        r = prepare_start(c, rec, &o, err);
-        if (r < 0)
-                return r;
-        rec->started = time(NULL);
-        rec->finished = 0;
-        r = inst_db_instance_set_run(c->db, rec->id, rec->started, 0, -1, err);
+        r = mark_started(c, rec, err);
         if (r >= 0)
                 r = rt_container_run(rt, rec->id, &ro, &status, err);
         inst_net_stop(c, rec->id);
@@ -624,13 +627,7 @@ int inst_start_detached(InstContext *c, InstRecord *rec, Error **err)
 
         if (access(monitor, X_OK) < 0)
                 return error_set(err, errno, "monitor '%s'", monitor);
-        r = record_options(rec, &o, err);
-        if (r < 0)
-                return r;
-        r = inst_context_runtime(c, &rt, err);
-        if (r < 0)
-                return r;
-        r = prepare_start(c, rec, &o, err);
+        r = prepare_start(c, rec, &o, &rt, err);
         if (r < 0)
                 return r;
         if (pipe2(sync, O_CLOEXEC) < 0) {
@@ -663,11 +660,8 @@ int inst_start_detached(InstContext *c, InstRecord *rec, Error **err)
         process_start_time(pid, &start);
         text = xasprintf("%d %llu\n", (int)pid, (unsigned long long)start);
         r = write_file_atomic_at(AT_FDCWD, mon_pid_path, text, strlen(text), 0644, err);
-        if (r >= 0) {
-                rec->started = time(NULL);
-                rec->finished = 0;
-                r = inst_db_instance_set_run(c->db, rec->id, rec->started, 0, -1, err);
-        }
+        if (r >= 0)
+                r = mark_started(c, rec, err);
         if (r >= 0)
                 r = rt_container_start(rt, rec->id, err);
         if (r < 0) {
@@ -711,7 +705,7 @@ int inst_stop(InstContext *c, InstRecord *rec, int timeout, Error **err)
                 return r;
         if (state != INST_STATE_RUNNING && state != INST_STATE_PAUSED)
                 return 0;
-        r = record_options(rec, &o, err);
+        r = inst_record_options(rec, &o, err);
         if (r < 0)
                 return r;
         if (timeout < 0)

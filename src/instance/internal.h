@@ -33,6 +33,9 @@ typedef struct InstNetAttach {
 typedef struct InstRecord InstRecord;
 typedef struct InstRunOptions InstRunOptions;
 
+/* The run options kept in rec, parsed; release with inst_run_options_done(). */
+int inst_record_options(const InstRecord *rec, InstRunOptions *ret, Error **err);
+
 /*
  * At create, inside the transaction that adds rec: resolves o->network (the default network is
  * recorded on first use), leases an address and records o->ports, refusing one published already or

@@ -204,13 +204,11 @@ static int sync_rules_locked(InstContext *c, bool is_forced, Error **err)
 static char *instance_hostname(InstContext *c, const char *id)
 {
         _cleanup_(inst_record_freep) InstRecord *rec = NULL;
-        _cleanup_json_ json_t *j = NULL;
-        const char *h = NULL;
+        _cleanup_(inst_run_options_done) InstRunOptions o = {};
 
-        if (inst_db_instance_find(c->db, id, &rec, NULL) >= 0 &&
-            json_parse(rec->options, strlen(rec->options), "instance options", &j, NULL) >= 0 &&
-            json_get_string(j, "hostname", "options", &h, NULL) > 0)
-                return xstrdup(h);
+        if (inst_db_instance_find(c->db, id, &rec, NULL) >= 0 && inst_record_options(rec, &o, NULL) >= 0 &&
+            o.hostname)
+                return xstrdup(o.hostname);
         return xstrndup(id, 12);
 }
 
@@ -495,7 +493,6 @@ static int resolve_container(InstContext *c, const char *name, const InstRecord 
         for (int hop = 0; hop < MAX_CONTAINER_HOPS; hop++) {
                 _cleanup_(inst_record_freep) InstRecord *target = NULL;
                 _cleanup_(inst_run_options_done) InstRunOptions to = {};
-                _cleanup_json_ json_t *j = NULL;
                 const char *arg;
                 int r;
 
@@ -504,9 +501,7 @@ static int resolve_container(InstContext *c, const char *name, const InstRecord 
                         return error_wrap(err, r, "--network container:%s", name);
                 if (strcmp(target->id, self->id) == 0)
                         return error_setf(err, EINVAL, "--network container:%s: a container cannot join itself", name);
-                r = json_parse(target->options, strlen(target->options), "instance options", &j, err);
-                if (r >= 0)
-                        r = inst_run_options_from_json(j, &to, err);
+                r = inst_record_options(target, &to, err);
                 if (r < 0)
                         return r;
                 switch (net_mode(to.network, &arg)) {
