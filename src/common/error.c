@@ -76,6 +76,12 @@ Error *error_free(Error *e)
         return NULL;
 }
 
+void error_clear(Error **err)
+{
+        if (err)
+                *err = error_free(*err);
+}
+
 const char *error_message(const Error *e, int r)
 {
         if (e && e->msg)

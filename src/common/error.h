@@ -26,5 +26,9 @@ Error *error_free(Error *e);
 DEFINE_CLEANUP_FUNC(Error *, error_free)
 #define _cleanup_error_ _cleanup_(error_freep)
 
+/* Drops the error in *err (err may be NULL): for a failure the caller has dealt with, such as an
+ * "already exists" it tolerates, before it goes on or sets an error of its own. */
+void error_clear(Error **err);
+
 /* The message of *err, or strerror(-r) when no message was set. */
 const char *error_message(const Error *e, int r);

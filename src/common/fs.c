@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <linux/magic.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -108,6 +109,22 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t l
                 return error_set(err, r, "rename to '%s'", path);
         }
         return 0;
+}
+
+int lock_file(const char *path, Error **err)
+{
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+        if (fd < 0)
+                return error_set(err, errno, "open '%s'", path);
+        while (flock(fd, LOCK_EX) < 0) {
+                if (errno == EINTR)
+                        continue;
+                int r = error_set(err, errno, "lock '%s'", path);
+                close(fd);
+                return r;
+        }
+        return fd;
 }
 
 int mkdir_p(const char *path, mode_t mode, Error **err)

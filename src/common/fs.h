@@ -15,6 +15,9 @@ int read_file_at(int dirfd, const char *path, char **ret, size_t *ret_len, Error
 int write_file_at(int dirfd, const char *path, const char *data, Error **err);
 /* Writes a whole file through a temporary name and rename(2), so readers see old or new. */
 int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode, Error **err);
+/* Opens path (made, mode 0600, when missing) and takes an exclusive flock(2) on it, waiting for
+ * it; returns the fd, whose closing releases the lock. */
+int lock_file(const char *path, Error **err);
 int mkdir_p(const char *path, mode_t mode, Error **err);
 /* Removes a directory tree below dirfd/name; a missing one is not an error. */
 int rm_rf_at(int dirfd, const char *name, Error **err);

@@ -671,8 +671,7 @@ int inst_db_instance_add(InstDb *db, const InstRecord *rec, Error **err)
 
                 if (ext != SQLITE_CONSTRAINT_UNIQUE && ext != SQLITE_CONSTRAINT_FOREIGNKEY)
                         return r;
-                if (err)
-                        *err = error_free(*err);
+                error_clear(err);
                 if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
                         return error_setf(err, ENOENT, "image '%.12s' is not recorded", rec->image_id);
                 return error_setf(err, EEXIST, "the name '%s' is already in use", rec->name);
@@ -853,8 +852,7 @@ int inst_db_network_add(InstDb *db, const InstNetwork *n, Error **err)
         r = db_run(db, s, err);
         if (r == -EEXIST) {
                 _cleanup_(inst_network_record_freep) InstNetwork *other = NULL;
-                if (err)
-                        *err = error_free(*err);
+                error_clear(err);
                 if (inst_db_network_find(db, n->name, &other, NULL) >= 0)
                         return error_setf(err, EEXIST, "network '%s' already exists", n->name);
                 return error_setf(err, EEXIST, "bridge '%s' belongs to another network", n->bridge);
@@ -919,8 +917,7 @@ int inst_db_network_remove(InstDb *db, const char *name, Error **err)
         int r = db_write(db, err, "DELETE FROM networks WHERE name = ?", "t", name);
 
         if (r == -EEXIST) {
-                if (err)
-                        *err = error_free(*err);
+                error_clear(err);
                 return error_setf(err, EBUSY, "network '%s' is in use", name);
         }
         return r;

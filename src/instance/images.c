@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -303,18 +302,13 @@ int inst_store_lock(InstContext *c, Error **err)
         if (c->store_lock_depth++ > 0)
                 return 0;
         _cleanup_free_ char *path = xasprintf("%s/store.lock", c->root);
-        c->store_lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (c->store_lock_fd < 0) {
+        int fd = lock_file(path, err);
+
+        if (fd < 0) {
                 c->store_lock_depth = 0;
-                return error_set(err, errno, "open '%s'", path);
+                return fd;
         }
-        if (flock(c->store_lock_fd, LOCK_EX) < 0) {
-                int r = error_set(err, errno, "lock '%s'", path);
-                close(c->store_lock_fd);
-                c->store_lock_fd = -EBADF;
-                c->store_lock_depth = 0;
-                return r;
-        }
+        c->store_lock_fd = fd;
         return 0;
 }
 

@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,16 +95,8 @@ static void veth_name(const char *id, char buf[static 16])
 static int net_lock(InstContext *c, Error **err)
 {
         _cleanup_free_ char *path = xasprintf("%s/net.lock", c->runroot);
-        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
-        if (fd < 0)
-                return error_set(err, errno, "open '%s'", path);
-        if (flock(fd, LOCK_EX) < 0) {
-                int r = error_set(err, errno, "lock '%s'", path);
-                close(fd);
-                return r;
-        }
-        return fd;
+        return lock_file(path, err);
 }
 
 static void net_unlock(int fd)
@@ -409,7 +400,7 @@ static int ensure_bridge(InstContext *c, NetLink *nl, const InstNetwork *net, Er
                         return lock;
                 r = net_bridge_create(nl, net->bridge, LINK_MTU, err);
                 if (r == -EEXIST) {
-                        error_free(err ? TAKE_PTR(*err) : NULL);
+                        error_clear(err);
                         r = 0;
                 }
                 is_made = r >= 0;
@@ -417,7 +408,7 @@ static int ensure_bridge(InstContext *c, NetLink *nl, const InstNetwork *net, Er
         if (r >= 0) {
                 r = net_addr_add(nl, net->bridge, AF_INET, &gw, net->subnet.len, err);
                 if (r == -EEXIST) {
-                        error_free(err ? TAKE_PTR(*err) : NULL);
+                        error_clear(err);
                         r = 0;
                 }
         }
@@ -650,7 +641,7 @@ static int plug(InstContext *c, const InstRecord *rec, const char *path, Error *
         r = net_veth_create(nl, veth, "eth0", ns, LINK_MTU, err);
         if (r == -EEXIST && net_link_exists(nl, veth) == 1) {
                 /* The pair of this instance's last run, its namespace not yet destroyed. */
-                error_free(err ? TAKE_PTR(*err) : NULL);
+                error_clear(err);
                 net_link_delete(nl, veth, NULL);
                 r = net_veth_create(nl, veth, "eth0", ns, LINK_MTU, err);
         }

@@ -180,8 +180,7 @@ int rt_process_prepare(const RtProcess *p, RtSeccomp *seccomp, int preserve_fds,
          * permission error is tried again as the user, below. */
         r = enter_cwd(p, err);
         if (r == -EACCES || r == -EPERM) {
-                if (err)
-                        *err = error_free(*err);
+                error_clear(err);
                 needs_chdir = true;
         } else if (r < 0) {
                 return r;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -972,6 +973,33 @@ static void test_close_fds_except(void **state)
         assert_int_equal(fds_left_after(3, NULL, 0), 1 << 7);
 }
 
+/* lock_file: made when missing, held until its fd closes; another open of the file cannot take it. */
+static void test_lock_file(void **state)
+{
+        char dir[] = "/tmp/test-lock-file.XXXXXX";
+        _cleanup_free_ char *path = NULL;
+        Error *e = NULL;
+        int fd, other;
+
+        assert_non_null(mkdtemp(dir));
+        path = xasprintf("%s/x.lock", dir);
+        fd = lock_file(path, &e);
+        assert_true(fd >= 0);
+        other = open(path, O_RDWR | O_CLOEXEC);
+        assert_true(other >= 0);
+        assert_int_equal(flock(other, LOCK_EX | LOCK_NB), -1);
+        assert_int_equal(errno, EWOULDBLOCK);
+        close(fd);
+        assert_int_equal(flock(other, LOCK_EX | LOCK_NB), 0);
+        close(other);
+        free(path);
+        path = xasprintf("%s/no/such/dir.lock", dir);
+        assert_int_equal(lock_file(path, &e), -ENOENT);
+        assert_non_null(strstr(e->msg, "no/such/dir.lock"));
+        error_free(e);
+        assert_int_equal(rm_rf_at(AT_FDCWD, dir, NULL), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1001,6 +1029,7 @@ int main(void)
                 cmocka_unit_test(test_mkpath_in_root_symlinked_parent),
                 cmocka_unit_test(test_mkpath_in_root_dangling_link),
                 cmocka_unit_test(test_close_fds_except),
+                cmocka_unit_test(test_lock_file),
         };
         return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
