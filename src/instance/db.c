@@ -902,9 +902,7 @@ int inst_db_network_list(InstDb *db, InstNetwork ***ret, size_t *ret_n, Error **
                 *slot = network_from_row(s);
         }
         if (r < 0) {
-                for (size_t i = 0; i < n; i++)
-                        inst_network_record_free(v[i]);
-                free(v);
+                inst_networks_free(v, n);
                 return r;
         }
         *ret = v;
@@ -1037,15 +1035,14 @@ int inst_db_port_list(InstDb *db, const char *instance_id, InstPort **ret, size_
         size_t n = 0;
         int r;
 
+#define PORT_QUERY                                                                                       \
+        "SELECT p.instance_id, p.host_ip, p.host_port, p.proto, p.ctr_port, l.network, l.host_offset "        \
+        "FROM ports p LEFT JOIN leases l ON l.instance_id = p.instance_id "
         if (instance_id)
-                r = db_prepare(db, &s, err,
-                               "SELECT instance_id, host_ip, host_port, proto, ctr_port FROM ports WHERE instance_id = ? "
-                               "ORDER BY host_port, proto",
-                               "t", instance_id);
+                r = db_prepare(db, &s, err, PORT_QUERY "WHERE p.instance_id = ? ORDER BY p.host_port, p.proto", "t",
+                               instance_id);
         else
-                r = db_prepare(db, &s, err,
-                               "SELECT instance_id, host_ip, host_port, proto, ctr_port FROM ports ORDER BY host_port, proto",
-                               NULL);
+                r = db_prepare(db, &s, err, PORT_QUERY "ORDER BY p.host_port, p.proto", NULL);
         while (r >= 0 && (r = db_row(db, s, err)) > 0) {
                 InstPort *p = xappend(v, n);
                 const char *ip = (const char *)sqlite3_column_text(s, 1), *proto = (const char *)sqlite3_column_text(s, 3);
@@ -1055,6 +1052,8 @@ int inst_db_port_list(InstDb *db, const char *instance_id, InstPort **ret, size_
                                        .proto = proto && strcmp(proto, "udp") == 0 ? IPPROTO_UDP : IPPROTO_TCP };
                 if (!ip || inet_pton(AF_INET, ip, &p->map.host_ip) != 1)
                         p->map.host_ip.s_addr = INADDR_ANY;
+                p->network = col_text(s, 5);
+                p->host_offset = (uint32_t)sqlite3_column_int64(s, 6);
         }
         if (r < 0) {
                 inst_ports_free(v, n);
@@ -1067,7 +1066,16 @@ int inst_db_port_list(InstDb *db, const char *instance_id, InstPort **ret, size_
 
 void inst_ports_free(InstPort *v, size_t n)
 {
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
                 free(v[i].instance_id);
+                free(v[i].network);
+        }
+        free(v);
+}
+
+void inst_networks_free(InstNetwork **v, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                inst_network_record_free(v[i]);
         free(v);
 }

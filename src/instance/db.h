@@ -136,8 +136,9 @@ DEFINE_CLEANUP_FUNC(InstNetwork *, inst_network_record_free)
 int inst_db_network_add(InstDb *db, const InstNetwork *n, Error **err);
 /* ENOENT: "no such network 'x'". */
 int inst_db_network_find(InstDb *db, const char *name, InstNetwork **ret, Error **err);
-/* Every network, by name. */
+/* Every network, by name; release with inst_networks_free(). */
 int inst_db_network_list(InstDb *db, InstNetwork ***ret, size_t *ret_n, Error **err);
+void inst_networks_free(InstNetwork **v, size_t n);
 /* EBUSY while an instance holds a lease on it. */
 int inst_db_network_remove(InstDb *db, const char *name, Error **err);
 
@@ -161,10 +162,12 @@ int inst_db_lease_list(InstDb *db, const char *network, InstLease **ret, size_t 
 /* 1 and *ret filled when instance_id holds a lease, 0 when not. */
 int inst_db_lease_find(InstDb *db, const char *instance_id, InstLease *ret, Error **err);
 
-/* A port an instance publishes. */
+/* A port an instance publishes, with the lease it reaches (network NULL if it has none). */
 typedef struct InstPort {
         char *instance_id;
         NetPortMap map;
+        char *network;
+        uint32_t host_offset;
 } InstPort;
 
 /* EEXIST when the same host IP, port and protocol are published already. */

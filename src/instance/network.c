@@ -105,13 +105,6 @@ static void net_unlock(int fd)
                 close(fd);
 }
 
-static void free_networks(InstNetwork **v, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                inst_network_record_free(v[i]);
-        free(v);
-}
-
 /* The address at offset of net's subnet, as text. */
 static void lease_address(const InstNetwork *net, uint32_t offset, char buf[static INET_ADDRSTRLEN])
 {
@@ -131,17 +124,14 @@ static int sync_rules(InstContext *c, bool is_forced, Error **err)
         _cleanup_free_ char *marker = xasprintf("%s/nft.rules", c->runroot), *script = NULL, *applied = NULL;
         InstNetwork **nets = NULL;
         InstPort *ports = NULL;
-        InstLease *leases = NULL;
         NetNftNetwork *nn = NULL;
         NetNftPort *np = NULL;
-        size_t n_nets = 0, n_ports = 0, n_leases = 0, n_np = 0;
+        size_t n_nets = 0, n_ports = 0, n_np = 0;
         int r;
 
         r = inst_db_network_list(c->db, &nets, &n_nets, err);
         if (r >= 0)
                 r = inst_db_port_list(c->db, NULL, &ports, &n_ports, err);
-        if (r >= 0)
-                r = inst_db_lease_list(c->db, NULL, &leases, &n_leases, err);
         if (r < 0)
                 goto out;
         nn = xnew0(NetNftNetwork, n_nets + 1);
@@ -149,17 +139,13 @@ static int sync_rules(InstContext *c, bool is_forced, Error **err)
                 nn[i] = (NetNftNetwork){ nets[i]->bridge, nets[i]->subnet };
         np = xnew0(NetNftPort, n_ports + 1);
         for (size_t i = 0; i < n_ports; i++)
-                for (size_t l = 0; l < n_leases; l++) {
-                        if (strcmp(leases[l].instance_id, ports[i].instance_id) != 0)
-                                continue;
-                        for (size_t k = 0; k < n_nets; k++)
-                                if (strcmp(nets[k]->name, leases[l].network) == 0) {
-                                        NetNftPort *p = &np[n_np++];
-                                        p->map = ports[i].map;
-                                        p->bridge = nets[k]->bridge;
-                                        net_prefix_host(&nets[k]->subnet, leases[l].host_offset, &p->ctr_ip);
-                                }
-                }
+                for (size_t k = 0; ports[i].network && k < n_nets; k++)
+                        if (strcmp(nets[k]->name, ports[i].network) == 0) {
+                                NetNftPort *p = &np[n_np++];
+                                p->map = ports[i].map;
+                                p->bridge = nets[k]->bridge;
+                                net_prefix_host(&nets[k]->subnet, ports[i].host_offset, &p->ctr_ip);
+                        }
         script = net_nft_render(&(NetNftRules){ nn, n_nets, np, n_np });
         if (!is_forced && read_file_at(AT_FDCWD, marker, &applied, NULL, NULL) >= 0 && strcmp(applied, script) == 0)
                 goto out;
@@ -171,9 +157,8 @@ static int sync_rules(InstContext *c, bool is_forced, Error **err)
         }
         r = write_file_atomic_at(AT_FDCWD, marker, script, strlen(script), 0600, err);
 out:
-        free_networks(nets, n_nets);
+        inst_networks_free(nets, n_nets);
         inst_ports_free(ports, n_ports);
-        inst_leases_free(leases, n_leases);
         free(nn);
         free(np);
         return r;
@@ -296,7 +281,7 @@ static int check_subnet_free(InstContext *c, const NetPrefix *subnet, const char
                                        routes[i].dev[0] ? " on " : "", routes[i].dev);
         }
         free(routes);
-        free_networks(nets, n_nets);
+        inst_networks_free(nets, n_nets);
         return r;
 }
 
@@ -320,10 +305,10 @@ static int pick_bridge(InstContext *c, unsigned first, char **ret, Error **err)
                 if (is_taken || net_link_exists(nl, name) != 0)
                         continue;
                 *ret = xstrdup(name);
-                free_networks(nets, n);
+                inst_networks_free(nets, n);
                 return 0;
         }
-        free_networks(nets, n);
+        inst_networks_free(nets, n);
         return r < 0 ? r : error_setf(err, ENOSPC, "no free bridge name");
 }
 
@@ -807,7 +792,7 @@ int inst_network_list(InstContext *c, json_t **ret, Error **err)
         if (r >= 0)
                 r = inst_db_lease_list(c->db, NULL, &leases, &n_leases, err);
         if (r < 0) {
-                free_networks(nets, n);
+                inst_networks_free(nets, n);
                 return r;
         }
         a = json_array();
@@ -823,7 +808,7 @@ int inst_network_list(InstContext *c, json_t **ret, Error **err)
                                                    nets[i]->bridge, "gateway", gw, "created",
                                                    (json_int_t)nets[i]->created, "instances", members));
         }
-        free_networks(nets, n);
+        inst_networks_free(nets, n);
         inst_leases_free(leases, n_leases);
         *ret = a;
         return 0;

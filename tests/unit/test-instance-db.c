@@ -872,6 +872,8 @@ static void test_networks(void **state)
         assert_int_equal(ports[0].map.ctr_port, 80);
         assert_int_equal(ports[0].map.proto, IPPROTO_TCP);
         assert_int_equal(ports[0].map.host_ip.s_addr, INADDR_ANY);
+        assert_string_equal(ports[0].network, "front");
+        assert_int_equal(ports[0].host_offset, 3);
         inst_ports_free(ports, n);
         assert_int_equal(inst_db_instance_remove(f->db, b_id, &e), 1);
         assert_int_equal(inst_db_instance_remove(f->db, c_id, &e), 1);
@@ -881,7 +883,7 @@ static void test_networks(void **state)
         assert_int_equal(inst_db_network_remove(f->db, "front", &e), 1);
         assert_int_equal(inst_db_network_list(f->db, &nets, &n, &e), 0);
         assert_int_equal(n, 0);
-        free(nets);
+        inst_networks_free(nets, n);
 }
 
 static void test_transactions(void **state)
