@@ -314,11 +314,11 @@ int inst_create(InstContext *c, const InstImage *img, const char *image_name, co
         if (r >= 0)
                 r = write_bundle(c, rec, img, o, &att, err);
         if (r >= 0)
-                r = inst_net_commit(c, &att, has_ports, err);
+                r = inst_net_members_changed(c, att.network, has_ports, err);
         if (r < 0) {
                 remove_files(c, rec->id, NULL);
                 inst_db_instance_remove(c->db, rec->id, NULL);
-                inst_net_released(c, att.network, has_ports);
+                inst_net_members_changed(c, att.network, has_ports, NULL);
                 return r;
         }
         *ret = TAKE_PTR(rec);
@@ -739,6 +739,7 @@ int inst_kill(InstContext *c, InstRecord *rec, int sig, Error **err)
 int inst_remove(InstContext *c, InstRecord *rec, bool is_force, Error **err)
 {
         _cleanup_(inst_lease_done) InstLease lease = {};
+        _cleanup_error_ Error *net_err = NULL;
         InstPort *ports = NULL;
         size_t n_ports = 0;
         InstState state;
@@ -771,7 +772,9 @@ int inst_remove(InstContext *c, InstRecord *rec, bool is_force, Error **err)
         r = inst_db_instance_remove(c->db, rec->id, err);
         if (r < 0)
                 return r;
-        inst_net_released(c, lease.network, n_ports > 0);
+        r = inst_net_members_changed(c, lease.network, n_ports > 0, &net_err);
+        if (r < 0)
+                log_warn("%s", error_message(net_err, r)); /* the instance is gone all the same */
         r = remove_files(c, rec->id, err);
         if (r < 0)
                 return r;

@@ -43,10 +43,9 @@ int inst_record_options(const InstRecord *rec, InstRunOptions *ret, Error **err)
  */
 int inst_net_attach(InstContext *c, const InstRecord *rec, const InstRunOptions *o, InstNetAttach *ret, Error **err);
 void inst_net_attach_done(InstNetAttach *a);
-/* After that transaction commits: the network's hosts file, and the rules when it has ports. */
-int inst_net_commit(InstContext *c, const InstNetAttach *a, bool has_ports, Error **err);
-/* After an instance's record is gone: its network's hosts file and the rules follow. */
-void inst_net_released(InstContext *c, const char *network, bool had_ports);
+/* After an instance joined or left network (its record committed or removed): the network's hosts
+ * file, and the rules when it publishes ports, follow. NULL network: only the rules. */
+int inst_net_members_changed(InstContext *c, const char *network, bool has_ports, Error **err);
 /* Before the runtime starts the instance: its pinned namespace, and on a bridge its veth and address. */
 int inst_net_start(InstContext *c, const InstRecord *rec, const InstRunOptions *o, Error **err);
 /* Once it stopped: its veth and pinned namespace go. Quiet and idempotent. */

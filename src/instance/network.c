@@ -557,28 +557,18 @@ void inst_net_attach_done(InstNetAttach *a)
         *a = (InstNetAttach){};
 }
 
-int inst_net_commit(InstContext *c, const InstNetAttach *a, bool has_ports, Error **err)
+int inst_net_members_changed(InstContext *c, const char *network, bool has_ports, Error **err)
 {
-        int r;
+        int r = 0, k;
 
-        if (!a->network)
-                return 0;
-        r = write_hosts_locked(c, a->network, err);
-        if (r >= 0 && has_ports)
-                r = sync_rules_locked(c, false, err);
+        /* Both are tried: a failure of one does not leave the other stale. */
+        if (network)
+                r = write_hosts_locked(c, network, err);
+        if (has_ports) {
+                k = sync_rules_locked(c, false, r < 0 ? NULL : err);
+                r = r < 0 ? r : k;
+        }
         return r;
-}
-
-void inst_net_released(InstContext *c, const char *network, bool had_ports)
-{
-        Error *e = NULL;
-
-        if (network && write_hosts_locked(c, network, &e) < 0)
-                log_warn("%s", error_message(e, -EIO));
-        e = error_free(e);
-        if (had_ports && sync_rules_locked(c, false, &e) < 0)
-                log_warn("%s", error_message(e, -EIO));
-        error_free(e);
 }
 
 void inst_net_stop(InstContext *c, const char *id)
