@@ -247,113 +247,125 @@ static int write_hosts_locked(InstContext *c, const char *network, Error **err)
         return r;
 }
 
-/* Checks subnet against every network hull has and every route of the current namespace. */
-static int check_subnet_free(InstContext *c, const NetPrefix *subnet, const char *self, Error **err)
-{
-        _cleanup_(net_link_closep) NetLink *nl = NULL;
-        InstNetwork **nets = NULL;
-        NetRoute *routes = NULL;
-        size_t n_nets = 0, n_routes = 0;
-        char a[NET_PREFIX_STRLEN], b[NET_PREFIX_STRLEN];
-        int r;
+/* What a new network must not collide with in this namespace: hull's networks (subnets and
+ * bridges), the host's routes and its links. Loaded once per network created. */
+typedef struct Taken {
+        InstNetwork **nets;
+        size_t n_nets;
+        NetRoute *routes;
+        size_t n_routes;
+        NetLink *nl;
+} Taken;
 
-        r = inst_db_network_list(c->db, &nets, &n_nets, err);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n_nets && r >= 0; i++)
-                if ((!self || strcmp(nets[i]->name, self) != 0) && net_prefix_overlaps(subnet, &nets[i]->subnet))
-                        r = error_setf(err, EEXIST, "subnet %s overlaps network '%s' (%s)", net_prefix_format(subnet, a),
-                                       nets[i]->name, net_prefix_format(&nets[i]->subnet, b));
+static void taken_done(Taken *t)
+{
+        inst_networks_free(t->nets, t->n_nets);
+        free(t->routes);
+        net_link_close(t->nl);
+        *t = (Taken){};
+}
+
+static int taken_load(InstContext *c, Taken *t, Error **err)
+{
+        int r = inst_db_network_list(c->db, &t->nets, &t->n_nets, err);
+
         if (r >= 0)
-                r = net_link_open(&nl, err);
+                r = net_link_open(&t->nl, err);
         if (r >= 0)
-                r = net_route_list_v4(nl, &routes, &n_routes, err);
-        for (size_t i = 0; i < n_routes && r >= 0; i++) {
-                NetPrefix p = { routes[i].dst, routes[i].dst_len };
-                bool is_ours = false;
-                if (p.len == 0)
-                        continue; /* a default route overlaps everything and means nothing here */
-                for (size_t k = 0; k < n_nets; k++)
-                        is_ours |= strcmp(routes[i].dev, nets[k]->bridge) == 0;
-                if (!is_ours && net_prefix_overlaps(subnet, &p))
-                        r = error_setf(err, EEXIST, "subnet %s overlaps the host's route to %s%s%s",
-                                       net_prefix_format(subnet, a), net_prefix_format(&p, b),
-                                       routes[i].dev[0] ? " on " : "", routes[i].dev);
-        }
-        free(routes);
-        inst_networks_free(nets, n_nets);
+                r = net_route_list_v4(t->nl, &t->routes, &t->n_routes, err);
         return r;
 }
 
-/* The first bridge name "hullN" (N >= first) no network has and no link in this namespace uses. */
-static int pick_bridge(InstContext *c, unsigned first, char **ret, Error **err)
+/* Checks subnet against every network hull has and every route of the host off hull's bridges. */
+static int check_subnet_free(const Taken *t, const NetPrefix *subnet, Error **err)
 {
-        _cleanup_(net_link_closep) NetLink *nl = NULL;
-        InstNetwork **nets = NULL;
-        size_t n = 0;
-        int r;
+        char a[NET_PREFIX_STRLEN], b[NET_PREFIX_STRLEN];
 
-        r = inst_db_network_list(c->db, &nets, &n, err);
-        if (r >= 0)
-                r = net_link_open(&nl, err);
-        for (unsigned k = first; r >= 0 && k < 10000; k++) {
+        for (size_t i = 0; i < t->n_nets; i++)
+                if (net_prefix_overlaps(subnet, &t->nets[i]->subnet))
+                        return error_setf(err, EEXIST, "subnet %s overlaps network '%s' (%s)",
+                                          net_prefix_format(subnet, a), t->nets[i]->name,
+                                          net_prefix_format(&t->nets[i]->subnet, b));
+        for (size_t i = 0; i < t->n_routes; i++) {
+                NetPrefix p = { t->routes[i].dst, t->routes[i].dst_len };
+                bool is_ours = false;
+                if (p.len == 0)
+                        continue; /* a default route overlaps everything and means nothing here */
+                for (size_t k = 0; k < t->n_nets; k++)
+                        is_ours |= strcmp(t->routes[i].dev, t->nets[k]->bridge) == 0;
+                if (!is_ours && net_prefix_overlaps(subnet, &p))
+                        return error_setf(err, EEXIST, "subnet %s overlaps the host's route to %s%s%s",
+                                          net_prefix_format(subnet, a), net_prefix_format(&p, b),
+                                          t->routes[i].dev[0] ? " on " : "", t->routes[i].dev);
+        }
+        return 0;
+}
+
+/* The first free prefix of length len among count consecutive ones from base (host order), not
+ * overlapping avoid (NULL: none); -ENOSPC when every one is taken. */
+static int pick_subnet(const Taken *t, uint32_t base, uint8_t len, unsigned count, const NetPrefix *avoid,
+                       NetPrefix *ret)
+{
+        for (unsigned i = 0; i < count; i++) {
+                NetPrefix p = { { htonl(base + (i << (32 - len))) }, len };
+                if ((!avoid || !net_prefix_overlaps(&p, avoid)) && check_subnet_free(t, &p, NULL) >= 0) {
+                        *ret = p;
+                        return 0;
+                }
+        }
+        return -ENOSPC;
+}
+
+/* The first bridge name "hullN" (N >= first) no network has and no link in this namespace uses. */
+static int pick_bridge(const Taken *t, unsigned first, char **ret, Error **err)
+{
+        for (unsigned k = first; k < 10000; k++) {
                 char name[16];
                 bool is_taken = false;
                 snprintf(name, sizeof(name), "hull%u", k);
-                for (size_t i = 0; i < n; i++)
-                        is_taken |= strcmp(nets[i]->bridge, name) == 0;
-                if (is_taken || net_link_exists(nl, name) != 0)
+                for (size_t i = 0; i < t->n_nets; i++)
+                        is_taken |= strcmp(t->nets[i]->bridge, name) == 0;
+                if (is_taken || net_link_exists(t->nl, name) != 0)
                         continue;
                 *ret = xstrdup(name);
-                inst_networks_free(nets, n);
                 return 0;
         }
-        inst_networks_free(nets, n);
-        return r < 0 ? r : error_setf(err, ENOSPC, "no free bridge name");
+        return error_setf(err, ENOSPC, "no free bridge name");
 }
 
 /* Records a network (inside the caller's transaction). subnet NULL: the default's, or a free /24. */
 static int network_add(InstContext *c, const char *name, const char *subnet, InstNetwork **ret, Error **err)
 {
         _cleanup_(inst_network_record_freep) InstNetwork *net = xnew0(InstNetwork, 1);
+        _cleanup_(taken_done) Taken taken = {};
         bool is_default = strcmp(name, DEFAULT_NETWORK) == 0;
+        const NetPrefix user_range = { { htonl(AUTO_SUBNET_BASE) }, 16 };
         int r;
 
         net->name = xstrdup(name);
         net->created = time(NULL);
+        r = taken_load(c, &taken, err);
+        if (r < 0)
+                return r;
         if (subnet) {
                 r = net_prefix_parse(subnet, &net->subnet, err);
                 if (r < 0)
                         return r;
                 if (net_prefix_hosts(&net->subnet) < 2)
                         return error_setf(err, EINVAL, "subnet '%s': too small (at most /30)", subnet);
-                r = check_subnet_free(c, &net->subnet, NULL, err);
+                r = check_subnet_free(&taken, &net->subnet, err);
                 if (r < 0)
                         return r;
         } else if (is_default) {
-                /* 10.77.0.0/16, or when another hull (another --root) or the host has it, the first
-                 * free /16 from 10.79 on. */
-                r = -ENOSPC;
-                for (unsigned i = 77; i < 255 && r < 0; i++) {
-                        if (i == 78)
-                                continue; /* user networks' */
-                        net->subnet = (NetPrefix){ { htonl(0x0a000000u | (i << 16)) }, 16 };
-                        r = check_subnet_free(c, &net->subnet, NULL, NULL);
-                }
-                if (r < 0)
+                /* 10.77.0.0/16, or when another hull (another --root) or the host has it, the next
+                 * free /16 after it, leaving out the user networks' 10.78.0.0/16. */
+                if (pick_subnet(&taken, 0x0a4d0000u /* 10.77.0.0 */, 16, 255 - 77, &user_range, &net->subnet) < 0)
                         return error_setf(err, ENOSPC, "no free /16 in 10.0.0.0/8 for the default network: "
                                           "create it with --subnet");
-        } else {
-                r = -ENOSPC;
-                for (unsigned i = 0; i < AUTO_SUBNET_COUNT && r < 0; i++) {
-                        net->subnet = (NetPrefix){ { htonl(AUTO_SUBNET_BASE + (i << 8)) }, 24 };
-                        r = check_subnet_free(c, &net->subnet, NULL, NULL);
-                }
-                if (r < 0)
-                        return error_setf(err, ENOSPC, "no free subnet in 10.78.0.0/16: give one with --subnet");
-        }
+        } else if (pick_subnet(&taken, AUTO_SUBNET_BASE, 24, AUTO_SUBNET_COUNT, NULL, &net->subnet) < 0)
+                return error_setf(err, ENOSPC, "no free subnet in 10.78.0.0/16: give one with --subnet");
         /* hull0 is the default network's, unless another hull has it in this namespace. */
-        r = pick_bridge(c, is_default ? 0 : 1, &net->bridge, err);
+        r = pick_bridge(&taken, is_default ? 0 : 1, &net->bridge, err);
         if (r < 0)
                 return r;
         r = inst_db_network_add(c->db, net, err);
