@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # setup.sh: installs the dependencies, builds hull, then shows its main job on a local image: builds
 # a busybox image with `hull build` (no registry needed), runs a container from it in the
-# foreground and one detached, reads the detached one's logs, and removes everything again.
+# foreground and one detached on the default network, reads the detached one's logs, and removes
+# everything again.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/deps.sh
@@ -14,6 +15,8 @@ demo=$(mktemp -d /tmp/hull-demo.XXXXXX)
 h() { "$hull" --root "$demo/state" "$@"; }
 cleanup() {
 	h rm -f demo-web >/dev/null 2>&1 || true
+	# The default network (bridge hull0 and its nftables rules) goes with the demo's state.
+	h network rm bridge >/dev/null 2>&1 || true
 	rm -rf "$demo"
 }
 trap cleanup EXIT
@@ -36,6 +39,7 @@ echo "== hull run -d, logs, stop"
 h run -d --name demo-web --memory 64m demo:1 sh -c 'echo serving; trap "exit 0" TERM; while :; do sleep 0.1; done' >/dev/null
 sleep 0.3
 h ps
+echo "demo-web's address on the default network: $(h inspect demo-web | sed -n 's/.*"address": "\([0-9.]*\)".*/\1/p')"
 h logs demo-web
 h stop demo-web
 h rm demo-web >/dev/null
