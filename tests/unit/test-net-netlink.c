@@ -506,6 +506,10 @@ static void test_sysctl_set(void **state)
         _cleanup_free_ char *cc = NULL;
 
         assert_int_equal(net_bridge_create(f->nl, "br0", 0, NULL), 0);
+        /* A new namespace starts from the host's IPv4 settings (net.core.devconf_inherit_init_net
+         * 0): both start from off, whatever the host has. */
+        assert_int_equal(sysctl_in(f->ns_fd, "ipv4/ip_forward", "0", &e), 0);
+        assert_int_equal(sysctl_in(f->ns2_fd, "ipv4/ip_forward", "0", &e), 0);
         assert_sysctl(f->ns_fd, "ipv4/ip_forward", "0");
         assert_int_equal(sysctl_in(f->ns_fd, "ipv4/ip_forward", "1", &e), 0);
         assert_null(e);
