@@ -22,6 +22,11 @@ const char *vm_accel_name(VmAccel a);
  */
 void vm_accel_detect(VmAccel *ret, char **ret_reason);
 
+/* The probe behind vm_accel_detect(): runs a real-mode guest of three instructions on kvm_fd (an open
+ * /dev/kvm) in a forked child, killed after timeout_ms. True when it ran ("KVM works"), else false with
+ * why; *ret_reason is malloc'd either way. Exposed so that the probe itself can be tested on any host. */
+bool vm_accel_probe_kvm(int kvm_fd, int timeout_ms, char **ret_reason);
+
 /* The host's TSC rate in kHz (measured against CLOCK_MONOTONIC_RAW over a few milliseconds), for the
  * guest's tsc_early_khz under TCG: without it a microvm guest on a loaded host can hang calibrating.
  * 0 when it cannot be measured. */

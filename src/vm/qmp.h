@@ -10,6 +10,9 @@ typedef struct VmQmp VmQmp;
 /* Connects (retrying while the socket is missing or refuses, up to timeout_ms), reads the greeting
  * and leaves capabilities negotiation mode. */
 int vm_qmp_connect(const char *socket_path, int timeout_ms, VmQmp **ret, Error **err);
+/* The same over fd, an already connected stream socket, which *ret owns on success (the caller keeps it
+ * on failure): for a socket QEMU inherited, and for tests and fuzzing with a peer over a socketpair. */
+int vm_qmp_open_fd(int fd, int timeout_ms, VmQmp **ret, Error **err);
 VmQmp *vm_qmp_free(VmQmp *q);
 DEFINE_CLEANUP_FUNC(VmQmp *, vm_qmp_free)
 
