@@ -62,7 +62,8 @@ static void cpio_entry(FILE *f, const char *name, mode_t mode, const void *data,
                 S_ISDIR(mode) ? 2u : 1u, 0u, size, 0u, 0u, 0u, 0u, namesize, 0u);
         fwrite(name, 1, namesize, f);
         fwrite(zeros, 1, (4 - (110 + namesize) % 4) % 4, f);
-        fwrite(data, 1, size, f);
+        if (size)
+                fwrite(data, 1, size, f);
         fwrite(zeros, 1, (4 - size % 4) % 4, f);
 }
 
