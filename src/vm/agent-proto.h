@@ -10,6 +10,7 @@
  * other ports serve `hull exec` and control requests (SIGNAL, POWEROFF, FILE, NETCONF).
  *
  * Each message is a frame: a 12-byte header, then len bytes of payload (at most VM_FRAME_MAX).
+ * The header is u32 magic (VM_FRAME_MAGIC), u8 type, 3 bytes zero, u32 len.
  * All integers are little-endian. A reader that finds no magic at a header's place has lost the frame
  * boundary (a VM restored from a snapshot resumes mid-stream) and skips forward to the next magic.
  *
@@ -48,7 +49,8 @@ typedef enum VmFrameType {
                                  * POWEROFF with 10 s). The agent answers STARTED, or ERROR (ENOENT: no such command;
                                  * EACCES; ...). */
         VM_FRAME_STDIN = 2,     /* data for the process's stdin (or its terminal); empty: end of input */
-        VM_FRAME_SIGNAL = 3,    /* u32 signal: for this port's process, or the main process when this port has none */
+        VM_FRAME_SIGNAL = 3,    /* u32 signal: for this port's process (no answer), or the main process when this
+                                 * port has none (answer OK, or ERROR ESRCH when there is no main process) */
         VM_FRAME_RESIZE = 4,    /* u16 rows, u16 cols: the terminal of this port's process */
         VM_FRAME_POWEROFF = 5,  /* u32 seconds: SIGTERM to every process, SIGKILL after that long, sync, unmount,
                                  * power off. The agent answers OK first. */
@@ -77,6 +79,14 @@ int vm_frame_write(int fd, uint8_t type, const void *data, size_t len);
 /* Reads one frame whole (skipping to the next magic when the stream is out of step). 0, -EPIPE at end
  * of stream, -EBADMSG for a frame longer than VM_FRAME_MAX, or -errno. */
 int vm_frame_read(int fd, VmFrame *f);
+
+/* Fills a frame header (VM_FRAME_HEADER_SIZE bytes) for a payload of len bytes. */
+void vm_frame_header(uint8_t *hdr, uint8_t type, uint32_t len);
+/* Takes one frame from the start of buf (len bytes), for readers that cannot block: returns 1 with the frame
+ * in *f, 0 when buf holds no whole frame yet; *ret_used is how much of buf was consumed (skipped bytes that
+ * start no frame included), also when 0 is returned. -EBADMSG for a frame longer than VM_FRAME_MAX (its
+ * header is consumed). */
+int vm_frame_parse(const uint8_t *buf, size_t len, VmFrame *f, size_t *ret_used);
 
 /* Builds a record list: appends "key=value\0" to buf (of size cap, *len used). -ENOSPC when full. */
 int vm_records_add(uint8_t *buf, size_t cap, size_t *len, const char *key, const char *value);

@@ -22,6 +22,7 @@ typedef struct VmExecRequest {
         unsigned rows, cols; /* the terminal's size with is_tty; 0: leave it */
         bool is_tty;
         bool is_main;
+        bool then_poweroff;  /* the guest powers off once the process's EXIT was sent (then=poweroff) */
 } VmExecRequest;
 
 /* Starts a process in the guest and waits (up to timeout_ms) until the agent says it started.
@@ -45,7 +46,8 @@ typedef struct VmAgentIo {
  */
 int vm_agent_pump(VmAgent *a, const VmAgentIo *io, int *ret_status, Error **err);
 
-/* Control requests, on a port with no process of its own. */
+/* Control requests, on a port with no process of its own; each waits (up to 10 s) for the agent's answer.
+ * vm_agent_signal() signals the VM's main process (ESRCH when there is none). */
 int vm_agent_signal(VmAgent *a, int sig, Error **err);
 /* Asks the guest to power off: SIGTERM to its processes, SIGKILL after timeout_s. Returns once the agent
  * acknowledged; the caller then waits for QEMU to exit. */
