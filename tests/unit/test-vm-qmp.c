@@ -22,6 +22,7 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/strv.h"
+#include "vm/agent-proto.h"
 #include "vm/qemu.h"
 #include "vm/qmp.h"
 
@@ -125,6 +126,13 @@ static void start_vm(const char *name, bool is_incoming, pid_t *ret_pid, VmQmp *
         fixture.pids[fixture.n_pids++] = pid;
         if (vm_qmp_connect(qmp, 10000, ret_qmp, &e) < 0)
                 fail_msg("qmp: %s", e->msg);
+        /* QEMU made every agent port's socket before it answered on QMP. */
+        for (int i = 0; i < VM_AGENT_PORTS; i++) {
+                _cleanup_free_ char *sock = xasprintf("%s/agent.%d.sock", agents, i);
+                struct stat st;
+                assert_int_equal(stat(sock, &st), 0);
+                assert_true(S_ISSOCK(st.st_mode));
+        }
         *ret_pid = pid;
 }
 
