@@ -231,8 +231,8 @@ int stor_disk_make_base(const char *src_dir, const char *out_path, int64_t min_s
         r = run_tool(argv, "e2fsprogs", err);
         if (r < 0)
                 r = error_wrap(err, r, "base disk from '%s'", src_dir);
-        log_debug("disk: '%s' from '%s': %" PRId64 " MiB for %" PRId64 " bytes in %" PRId64 " inodes", out_path,
-                  src_dir, size / MIB, used, inodes);
+        log_debug("disk: '%s' from '%s': %" PRId64 " MiB for %" PRId64 " bytes in %" PRId64 " inodes",
+                  out_path, src_dir, size / MIB, used, inodes);
         return finish_temp(tmp, out_path, r, err);
 }
 
