@@ -96,7 +96,7 @@ static void write_text(const char *dir, const char *name, const char *text)
 static void make_disk(void)
 {
         static const char *const links[] = { "sh", "echo", "cat", "sleep", "id", "tty", "pwd", "stat", "ip",
-                                             "hostname", "ls", "seq", "stty" };
+                                             "hostname", "ls", "seq", "stty", "true", "kill" };
         char root[128], path[256];
         int r;
 
@@ -114,6 +114,12 @@ static void make_disk(void)
         }
         write_text(root, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n");
         write_text(root, "etc/group", "root:x:0:\nalice:x:1000:\nstaff:x:50:alice\n");
+        /* For system mode: busybox init as the image's init, with nothing to run but the agent. */
+        snprintf(path, sizeof(path), "%s/sbin", root);
+        assert_int_equal(mkdir_p(path, 0755, NULL), 0);
+        snprintf(path, sizeof(path), "%s/sbin/init", root);
+        assert_int_equal(symlink("../bin/busybox", path), 0);
+        write_text(root, "etc/inittab", "::sysinit:/bin/true\n");
         snprintf(vm.disk, sizeof(vm.disk), "%s/disk.img", vm.dir);
         char *mkfs[] = { "mkfs.ext4", "-q", "-d", root, "-F", vm.disk, "64M", NULL };
         r = run(mkfs);
@@ -458,6 +464,34 @@ static void test_main_process_and_reconnect(void **state)
         vm_agent_free(ctl);
 }
 
+static void test_hangup_on_disconnect(void **state)
+{
+        _cleanup_free_ VmFrame *f = xnew0(VmFrame, 1);
+        uint8_t buf[64];
+        char script[256];
+        char *args[] = { "sh", "-c", script, NULL };
+        VmExecRequest req = { .args = args };
+        size_t len = 0;
+        pid_t pid;
+        Result res;
+        int fd;
+
+        /* A host that leaves a port other than 0 hangs its process up; the agent reaps it. */
+        vm_records_add(buf, sizeof(buf), &len, "arg", "sleep");
+        vm_records_add(buf, sizeof(buf), &len, "arg", "100");
+        fd = raw_connect(1);
+        assert_int_equal(vm_frame_write(fd, VM_FRAME_EXEC, buf, len), 0);
+        assert_int_equal(vm_frame_read(fd, f), 0);
+        assert_int_equal(f->type, VM_FRAME_STARTED);
+        pid = (pid_t)vm_get_u32(f->data);
+        close(fd);
+        snprintf(script, sizeof(script), "for i in $(seq 50); do kill -0 %d 2>/dev/null || break; sleep 0.1; done; "
+                 "kill -0 %d 2>/dev/null && echo alive || echo gone", (int)pid, (int)pid);
+        exec_on(2, &req, NULL, -1, STEP_TIMEOUT_MS, &res);
+        assert_int_equal(res.r, 0);
+        assert_string_equal(res.out, "gone\n");
+}
+
 static void test_file_and_netconf(void **state)
 {
         char *cat[] = { "sh", "-c", "cat /etc/hull-test/x.conf; stat -c %a /etc/hull-test/x.conf", NULL };
@@ -525,6 +559,31 @@ static void test_exec_then_poweroff(void **state)
         }
 }
 
+static void test_system_mode(void **state)
+{
+        char *args[] = { "cat", "/proc/1/comm", NULL };
+        VmExecRequest req = { .args = args };
+        Result res;
+        Error *e = NULL;
+
+        /* PID 1 is the image's init; a child of the agent serves, and POWEROFF goes through init. */
+        start_qemu("hull.mode=system");
+        exec_on(1, &req, NULL, -1, BOOT_TIMEOUT_MS, &res);
+        if (res.r < 0) {
+                dump_logs();
+                fail_msg("exec: %s", res.msg);
+        }
+        assert_string_equal(res.out, "init\n");
+        VmAgent *a = connect_port(4);
+        if (vm_agent_poweroff(a, 3, &e) < 0)
+                fail_msg("poweroff: %s", e->msg);
+        vm_agent_free(a);
+        if (!qemu_exits_within(15000)) {
+                dump_logs();
+                fail_msg("QEMU still runs 15 s after POWEROFF in system mode");
+        }
+}
+
 static int group_setup(void **state)
 {
         Error *e = NULL;
@@ -566,9 +625,11 @@ int main(void)
                 cmocka_unit_test(test_tty),
                 cmocka_unit_test(test_signal_through_pump),
                 cmocka_unit_test(test_main_process_and_reconnect),
+                cmocka_unit_test(test_hangup_on_disconnect),
                 cmocka_unit_test(test_file_and_netconf),
                 cmocka_unit_test(test_poweroff),
                 cmocka_unit_test(test_exec_then_poweroff),
+                cmocka_unit_test(test_system_mode),
         };
         VmKernel k = { 0 };
 
