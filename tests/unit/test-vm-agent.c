@@ -339,6 +339,18 @@ static void test_stdin_env_cwd_user(void **state)
         assert_string_equal(res.out, "4242\n50\n/\n");
 }
 
+static void test_unknown_user(void **state)
+{
+        char *args[] = { "id", NULL };
+        VmExecRequest req = { .args = args, .user = "nobody-here" };
+        Result res;
+
+        exec_on(1, &req, NULL, -1, STEP_TIMEOUT_MS, &res);
+        assert_int_equal(res.r, -EINVAL);
+        assert_non_null(strstr(res.msg, "nobody-here"));
+        free(res.msg);
+}
+
 static void test_tty(void **state)
 {
         char *args[] = { "sh", "-c", "tty; stty size; echo $TERM", NULL };
@@ -584,6 +596,84 @@ static void test_system_mode(void **state)
         }
 }
 
+/* The names of a newc archive in order, each followed by '\n', and the data of one of them. */
+static char *cpio_names(const char *data, size_t len, const char *want, char **ret_data)
+{
+        char *names = xstrdup("");
+        size_t pos = 0;
+
+        while (pos + 110 <= len) {
+                char field[9] = "";
+                unsigned long fsize, nsize;
+                assert_memory_equal(data + pos, "070701", 6);
+                memcpy(field, data + pos + 6 + 6 * 8, 8);
+                fsize = strtoul(field, NULL, 16);
+                memcpy(field, data + pos + 6 + 11 * 8, 8);
+                nsize = strtoul(field, NULL, 16);
+                const char *name = data + pos + 110;
+                size_t body = (pos + 110 + nsize + 3) & ~(size_t)3;
+                if (strcmp(name, "TRAILER!!!") == 0)
+                        break;
+                char *n2 = xasprintf("%s%s\n", names, name);
+                free(names);
+                names = n2;
+                if (want && strcmp(name, want) == 0)
+                        *ret_data = xstrndup(data + body, fsize);
+                pos = (body + fsize + 3) & ~(size_t)3;
+        }
+        return names;
+}
+
+static void test_initramfs(void **state)
+{
+        _cleanup_free_ char *data = NULL, *names = NULL, *load = NULL, *again = NULL;
+        struct stat st1, st2;
+        Error *e = NULL;
+        size_t len;
+        char bogus[128], cache[128];
+
+        assert_non_null(strstr(vm.kernel.release, "-amd64"));
+        assert_int_equal(read_file_at(AT_FDCWD, vm.initrd, &data, &len, NULL), 0);
+        names = cpio_names(data, len, "lib/modules/hull.load", &load);
+        assert_true(strncmp(names, ".\n", 2) == 0);
+        assert_non_null(strstr(names, "\ninit\n"));
+        for (size_t i = 0; i < 5; i++) {
+                static const char *const dirs[] = { "dev\n", "proc\n", "sys\n", "newroot\n", "lib/modules/hull.load\n" };
+                assert_non_null(strstr(names, dirs[i]));
+        }
+        /* Dependencies first, each once: virtio and virtio_ring before the drivers that need them. */
+        assert_non_null(load);
+        const char *virtio = strstr(load, "/virtio.ko\n"), *ring = strstr(load, "/virtio_ring.ko\n");
+        const char *mmio = strstr(load, "/virtio_mmio.ko\n"), *blk = strstr(load, "/virtio_blk.ko\n");
+        const char *net = strstr(load, "/virtio_net.ko\n"), *fo = strstr(load, "/failover.ko\n");
+        if (vm.kernel.modules_dir) {
+                assert_non_null(mmio);
+                assert_non_null(virtio);
+                assert_non_null(ring);
+                assert_non_null(blk);
+                assert_true(virtio < mmio && ring < mmio && virtio < blk);
+                assert_null(strstr(virtio + 1, "/virtio.ko\n"));
+                if (net && fo)
+                        assert_true(fo < net);
+                assert_non_null(strstr(names, "lib/modules/virtio_console.ko\n"));
+        }
+        /* Found in the cache the second time, not rebuilt. */
+        snprintf(cache, sizeof(cache), "%s/cache", vm.dir);
+        assert_int_equal(stat(vm.initrd, &st1), 0);
+        assert_int_equal(vm_initramfs_get(&vm.kernel, HULL_AGENT_BUILD_PATH, cache, &again, NULL), 0);
+        assert_string_equal(again, vm.initrd);
+        assert_int_equal(stat(again, &st2), 0);
+        assert_int_equal(st1.st_ino, st2.st_ino);
+
+        /* A file that is no bzImage is refused. */
+        VmKernel k = { 0 };
+        snprintf(bogus, sizeof(bogus), "%s/bogus", vm.dir);
+        write_text(vm.dir, "bogus", "not a kernel");
+        assert_int_equal(vm_kernel_find(bogus, &k, &e), -EINVAL);
+        assert_non_null(strstr(e->msg, "bzImage"));
+        error_free(e);
+}
+
 static int group_setup(void **state)
 {
         Error *e = NULL;
@@ -618,10 +708,12 @@ static int group_teardown(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_initramfs),
                 cmocka_unit_test(test_boot_and_echo),
                 cmocka_unit_test(test_streams_and_status),
                 cmocka_unit_test(test_missing_command),
                 cmocka_unit_test(test_stdin_env_cwd_user),
+                cmocka_unit_test(test_unknown_user),
                 cmocka_unit_test(test_tty),
                 cmocka_unit_test(test_signal_through_pump),
                 cmocka_unit_test(test_main_process_and_reconnect),
