@@ -65,7 +65,8 @@ typedef struct AgentUser {
         int n_groups;
         char home[AGENT_PATH_MAX];
 } AgentUser;
-/* Resolves "name", "uid", "name:group" or "uid:gid" (NULL or "": root) in /etc/passwd and /etc/group. */
+/* Resolves "name", "uid", "name:group" or "uid:gid" (NULL or "": root) in /etc/passwd and /etc/group.
+ * An unknown name is EINVAL: ENOENT from EXEC means "no such command" to the host. */
 int user_resolve(const char *spec, AgentUser *ret);
 
 /* session.c: a process started by EXEC and its streams */

@@ -77,7 +77,7 @@ static int find_group(const char *spec, gid_t *ret)
         }
         fp = fopen("/etc/group", "re");
         if (!fp)
-                return agent_fail(errno == ENOENT ? ENOENT : errno, "group '%s': no /etc/group", spec);
+                return agent_fail(errno == ENOENT ? EINVAL : errno, "group '%s': no /etc/group", spec);
         while (fgets(line, sizeof(line), fp)) {
                 if (split(line, f, 4) >= 3 && strcmp(f[0], spec) == 0 && parse_id(f[2]) >= 0) {
                         *ret = (gid_t)parse_id(f[2]);
@@ -86,7 +86,7 @@ static int find_group(const char *spec, gid_t *ret)
                 }
         }
         fclose(fp);
-        return agent_fail(ENOENT, "group '%s' is not in /etc/group", spec);
+        return agent_fail(EINVAL, "group '%s' is not in /etc/group", spec);
 }
 
 /* Adds the groups that list name as a member. */
@@ -131,7 +131,7 @@ int user_resolve(const char *spec, AgentUser *ret)
                 return r;
         if (r == 0) {
                 if (uid < 0)
-                        return agent_fail(ENOENT, "user '%s' is not in /etc/passwd", user);
+                        return agent_fail(EINVAL, "user '%s' is not in /etc/passwd", user);
                 /* A uid the image does not list runs with gid 0 and / as home, as docker does. */
                 ret->uid = (uid_t)uid;
                 ret->gid = 0;

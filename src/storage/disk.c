@@ -177,7 +177,7 @@ static int finish_temp(char *tmp, const char *path, int r, Error **err)
 
 int stor_disk_make_base(const char *src_dir, const char *out_path, int64_t min_size, Error **err)
 {
-        _cleanup_free_ char *tmp = NULL, *features = NULL, *inodes_arg = NULL;
+        _cleanup_free_ char *tmp = NULL, *inodes_arg = NULL;
         _cleanup_close_ int fd = -EBADF;
         _cleanup_strv_ char **argv = NULL;
         int64_t used = 0, inodes = 0, size;
@@ -231,8 +231,8 @@ int stor_disk_make_base(const char *src_dir, const char *out_path, int64_t min_s
         r = run_tool(argv, "e2fsprogs", err);
         if (r < 0)
                 r = error_wrap(err, r, "base disk from '%s'", src_dir);
-        log_debug("disk: '%s' from '%s': %" PRId64 " MiB for %" PRId64 " bytes in %" PRId64 " inodes", out_path,
-                  src_dir, size / MIB, used, inodes);
+        log_debug("disk: '%s' from '%s': %" PRId64 " MiB for %" PRId64 " bytes in %" PRId64 " inodes",
+                  out_path, src_dir, size / MIB, used, inodes);
         return finish_temp(tmp, out_path, r, err);
 }
 

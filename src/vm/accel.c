@@ -166,8 +166,8 @@ void vm_accel_detect(VmAccel *ret, char **ret_reason)
                 return;
         }
         if (access("/sys/module/kvm_pvm", F_OK) == 0) {
-                *ret_reason = xstrdup("KVM here is PVM (kvm_pvm), which cannot run an unmodified guest kernel at "
-                                      "speed");
+                *ret_reason = xstrdup("KVM here is PVM (kvm_pvm), which cannot run an unmodified guest "
+                                      "kernel at speed");
                 return;
         }
         if (ioctl(fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {

@@ -97,7 +97,8 @@ static void push_devices(char ***v, const VmConfig *cfg)
                 _cleanup_free_ char *log = cfg->console_log ? opt_escape(cfg->console_log) : NULL;
                 _cleanup_free_ char *logopt = log ? xasprintf(",logfile=%s,logappend=on", log) : NULL;
 
-                pushf(v, "-chardev", "socket,id=con,path=%s,server=on,wait=off%s", sock, logopt ? logopt : "");
+                pushf(v, "-chardev", "socket,id=con,path=%s,server=on,wait=off%s", sock,
+                      logopt ? logopt : "");
                 push2(v, "-serial", "chardev:con");
         }
         if (cfg->disk) {

@@ -213,10 +213,12 @@ static int wait_reply(VmQmp *q, const char *command, uint64_t id, int timeout_ms
                 error = json_object_get(msg, "error");
                 if (error) {
                         const char *desc = json_string_value(json_object_get(error, "desc"));
-                        return error_setf(err, EIO, "'%s': %s", command, desc ? desc : "failed (no description)");
+                        return error_setf(err, EIO, "'%s': %s", command,
+                                          desc ? desc : "failed (no description)");
                 }
                 if (!json_object_get(msg, "return"))
-                        return error_setf(err, EPROTO, "'%s': a reply with neither return nor error", command);
+                        return error_setf(err, EPROTO, "'%s': a reply with neither return nor error",
+                                          command);
                 if (ret)
                         *ret = json_incref(json_object_get(msg, "return"));
                 return 0;
@@ -275,7 +277,8 @@ int vm_qmp_wait_event(VmQmp *q, const char *name, int timeout_ms, json_t **ret, 
                 r = read_message(q, deadline, &msg, err);
                 if (r == -ETIMEDOUT) {
                         error_clear(err);
-                        return error_setf(err, ETIMEDOUT, "qmp: no event '%s' within %d ms", name, timeout_ms);
+                        return error_setf(err, ETIMEDOUT, "qmp: no event '%s' within %d ms", name,
+                                          timeout_ms);
                 }
                 if (r < 0)
                         return error_wrap(err, r, "wait for event '%s'", name);
@@ -312,10 +315,11 @@ int vm_qmp_migrate_wait(VmQmp *q, int timeout_ms, json_t **ret, Error **err)
         for (;;) {
                 _cleanup_json_ json_t *info = NULL;
                 const char *status;
-                int r;
+                int pause = MIGRATE_POLL_MS, r;
 
-                r = vm_qmp_execute(q, "query-migrate", NULL, deadline < 0 ? -1 : remaining_ms(deadline) + 1000,
-                                   &info, err);
+                /* A reply may come a little after the deadline: the deadline is the migration's. */
+                r = vm_qmp_execute(q, "query-migrate", NULL,
+                                   deadline < 0 ? -1 : remaining_ms(deadline) + 1000, &info, err);
                 if (r < 0)
                         return r;
                 status = json_string_value(json_object_get(info, "status"));
@@ -326,15 +330,15 @@ int vm_qmp_migrate_wait(VmQmp *q, int timeout_ms, json_t **ret, Error **err)
                 }
                 if (status && (strcmp(status, "failed") == 0 || strcmp(status, "cancelled") == 0)) {
                         const char *desc = json_string_value(json_object_get(info, "error-desc"));
-                        return error_setf(err, EIO, "migration %s%s%s", status, desc ? ": " : "", desc ? desc : "");
+                        return error_setf(err, EIO, "migration %s%s%s", status, desc ? ": " : "",
+                                          desc ? desc : "");
                 }
                 if (deadline >= 0 && remaining_ms(deadline) == 0)
                         return error_setf(err, ETIMEDOUT, "migration still '%s' after %d ms",
                                           status ? status : "not started", timeout_ms);
-                r = linger(q, deadline < 0 ? MIGRATE_POLL_MS
-                                           : remaining_ms(deadline) < MIGRATE_POLL_MS ? remaining_ms(deadline)
-                                                                                     : MIGRATE_POLL_MS,
-                           err);
+                if (deadline >= 0 && remaining_ms(deadline) < pause)
+                        pause = remaining_ms(deadline);
+                r = linger(q, pause, err);
                 if (r < 0)
                         return error_wrap(err, r, "wait for the migration");
         }

@@ -22,6 +22,7 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/strv.h"
+#include "vm/agent-proto.h"
 #include "vm/qemu.h"
 #include "vm/qmp.h"
 
@@ -103,7 +104,7 @@ static char *path_in(const char *name, const char *suffix)
 }
 
 /* Starts a VM called name (its files are <dir>/<name>.*) and connects to its QMP socket. */
-static void start_vm(const char *name, bool is_incoming, pid_t *ret_pid, VmQmp **ret_qmp)
+static void start_vm(const char *name, bool is_incoming, const char *disk, pid_t *ret_pid, VmQmp **ret_qmp)
 {
         _cleanup_free_ char *qmp = path_in(name, ".qmp"), *con = path_in(name, ".con");
         _cleanup_free_ char *log = path_in(name, ".console.log"), *agents = path_in(name, ".agents");
@@ -112,7 +113,7 @@ static void start_vm(const char *name, bool is_incoming, pid_t *ret_pid, VmQmp *
         VmConfig cfg = {
                 .accel = VM_ACCEL_TCG, .tsc_khz = fixture.tsc_khz, .memory = GUEST_MEMORY, .cpus = 1,
                 .kernel = KERNEL, .initrd = fixture.initrd, .qmp_socket = qmp, .agent_socket_dir = agents,
-                .console_socket = con, .console_log = log, .is_incoming = is_incoming,
+                .console_socket = con, .console_log = log, .is_incoming = is_incoming, .disk = disk,
         };
         _cleanup_strv_ char **argv = vm_qemu_argv(&cfg);
         Error *e = NULL;
@@ -125,6 +126,13 @@ static void start_vm(const char *name, bool is_incoming, pid_t *ret_pid, VmQmp *
         fixture.pids[fixture.n_pids++] = pid;
         if (vm_qmp_connect(qmp, 10000, ret_qmp, &e) < 0)
                 fail_msg("qmp: %s", e->msg);
+        /* QEMU made every agent port's socket before it answered on QMP. */
+        for (int i = 0; i < VM_AGENT_PORTS; i++) {
+                _cleanup_free_ char *sock = xasprintf("%s/agent.%d.sock", agents, i);
+                struct stat st;
+                assert_int_equal(stat(sock, &st), 0);
+                assert_true(S_ISSOCK(st.st_mode));
+        }
         *ret_pid = pid;
 }
 
@@ -250,15 +258,37 @@ static void test_spawn_before_exec_fails(void **state)
         error_free(e);
 }
 
+/* A qcow2 file made by qemu-img, for a VM's virtio-blk disk. */
+static char *make_qcow2(const char *name)
+{
+        char *path = path_in(name, ".qcow2");
+        char *const argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", path, "16M", NULL };
+        int status;
+        pid_t pid;
+
+        assert_int_equal(vm_qemu_spawn(argv, -1, NULL, NULL, &pid, NULL), 0);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_int_equal(status, 0);
+        return path;
+}
+
 static void test_commands_and_events(void **state)
 {
         _cleanup_(vm_qmp_freep) VmQmp *q = NULL;
-        _cleanup_json_ json_t *ev = NULL;
+        _cleanup_json_ json_t *ev = NULL, *blocks = NULL;
+        _cleanup_free_ char *disk = make_qcow2("cmd");
+        _cleanup_free_ char *blocks_text = NULL;
         Error *e = NULL;
         pid_t pid;
 
-        start_vm("cmd", false, &pid, &q);
+        start_vm("cmd", false, disk, &pid, &q);
         assert_status(q, "running");
+        /* The disk is there as the argv described it. */
+        assert_int_equal(vm_qmp_execute(q, "query-block", NULL, 5000, &blocks, &e), 0);
+        blocks_text = json_dump_compact(blocks);
+        assert_non_null(strstr(blocks_text, "\"device\":\"disk0\""));
+        assert_non_null(strstr(blocks_text, disk));
+        assert_non_null(strstr(blocks_text, "\"drv\":\"qcow2\""));
 
         /* QEMU's own words come back with EIO. */
         assert_int_equal(vm_qmp_execute(q, "hull-no-such-command", NULL, 5000, NULL, &e), -EIO);
@@ -298,7 +328,7 @@ static void test_save_restore_migrate(void **state)
         struct stat st;
 
         /* A runs and prints its counter; its state goes to a file. */
-        start_vm("a", false, &pa, &a);
+        start_vm("a", false, NULL, &pa, &a);
         wait_count_above("a", 5, 30000);
         execute_ok(a, "stop", NULL);
         assert_int_equal(vm_qmp_wait_event(a, "STOP", 5000, NULL, NULL), 0);
@@ -315,7 +345,7 @@ static void test_save_restore_migrate(void **state)
         quit_vm(a, pa);
 
         /* B restores it: the counter goes on from where A stopped rather than from 0. */
-        start_vm("b", true, &pb, &b);
+        start_vm("b", true, NULL, &pb, &b);
         t0 = now_ms();
         send_file_fd(b, "state", state_path, O_RDONLY);
         execute_ok(b, "migrate-incoming", json_pack("{s:s}", "uri", "fd:state"));
@@ -330,7 +360,7 @@ static void test_save_restore_migrate(void **state)
                 GUEST_MEMORY >> 20, (long long)t_save, (long long)st.st_size, (long long)t_restore, a_last, lo);
 
         /* Live migration B -> C over a socketpair passed to both. */
-        start_vm("c", true, &pc, &c);
+        start_vm("c", true, NULL, &pc, &c);
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
         assert_int_equal(vm_qmp_send_fd(c, "mig", sv[1], NULL), 0);
         assert_int_equal(vm_qmp_send_fd(b, "mig", sv[0], NULL), 0);
