@@ -34,6 +34,13 @@ static inline void closep(int *fd)
         }
 }
 
+/* Closes fd if it is one (errno kept) and returns -EBADF, for `fd = safe_close(fd);`. */
+static inline int safe_close(int fd)
+{
+        closep(&fd);
+        return -EBADF;
+}
+
 static inline void fclosep(FILE **f)
 {
         if (*f)

@@ -39,31 +39,6 @@ char *inst_random_hex(size_t bytes)
         return s;
 }
 
-/* A name like docker's when none was given: two words and, on a clash, a number. */
-static char *random_name(InstDb *db)
-{
-        static const char *const adjectives[] = { "brave", "calm", "eager", "fond", "keen", "lucid", "merry",
-                                                  "nimble", "quiet", "sharp", "swift", "tender", "vivid", "witty" };
-        static const char *const nouns[] = { "albatross", "badger", "crane", "dolphin", "falcon", "gecko", "heron",
-                                             "ibis", "lynx", "marten", "otter", "puffin", "raven", "wren" };
-        uint32_t x;
-
-        for (int attempt = 0;; attempt++) {
-                _cleanup_(inst_record_freep) InstRecord *rec = NULL;
-                char *name;
-
-                if (getrandom(&x, sizeof(x), 0) != sizeof(x))
-                        abort();
-                name = attempt < 8 ? xasprintf("%s_%s", adjectives[x % ARRAY_SIZE(adjectives)],
-                                               nouns[(x >> 8) % ARRAY_SIZE(nouns)])
-                                   : xasprintf("%s_%s_%u", adjectives[x % ARRAY_SIZE(adjectives)],
-                                               nouns[(x >> 8) % ARRAY_SIZE(nouns)], (x >> 16) % 10000);
-                if (inst_db_instance_find(db, name, &rec, NULL) == -ENOENT)
-                        return name;
-                free(name);
-        }
-}
-
 int inst_check_name(const char *name, Error **err)
 {
         size_t n = strlen(name);
@@ -76,7 +51,7 @@ int inst_check_name(const char *name, Error **err)
 }
 
 /* The image's config document, from the store. */
-static int image_config(InstContext *c, const InstImage *img, json_t **ret, Error **err)
+int inst_image_config(InstContext *c, const InstImage *img, json_t **ret, Error **err)
 {
         _cleanup_free_ char *buf = NULL;
         size_t len;
@@ -88,7 +63,7 @@ static int image_config(InstContext *c, const InstImage *img, json_t **ret, Erro
 }
 
 /* Mounts the instance's root filesystem over the image's layers. */
-static int rootfs_mount(InstContext *c, const char *id, char *const *layers, Error **err)
+int inst_rootfs_mount(InstContext *c, const char *id, char *const *layers, Error **err)
 {
         _cleanup_free_ char *rootfs = inst_path(c, id, "rootfs"), *upper = inst_path(c, id, "upper"),
                                   *work = inst_path(c, id, "work"), *layers_dir = xasprintf("%s/layers", c->root);
@@ -132,7 +107,7 @@ static char *instance_resolv_conf(const char *host, bool is_host_network)
  * On a bridge network /etc/hosts is the network's (every member by name, kept current by the
  * network layer), read-only so that no member can redirect another.
  */
-static int write_etc_files(InstContext *c, const char *id, const char *hostname, const InstNetAttach *att,
+int inst_write_etc_files(InstContext *c, const char *id, const char *hostname, const InstNetAttach *att,
                            InstBind files[static 3], Error **err)
 {
         _cleanup_free_ char *hosts = inst_path(c, id, "hosts"), *hn = inst_path(c, id, "hostname"),
@@ -184,10 +159,10 @@ static int write_bundle(InstContext *c, const InstRecord *rec, const InstImage *
         int r;
 
         snprintf(short_id, sizeof(short_id), "%.12s", rec->id);
-        r = image_config(c, img, &icfg, err);
+        r = inst_image_config(c, img, &icfg, err);
         if (r < 0)
                 goto out;
-        r = write_etc_files(c, rec->id, o->hostname ? o->hostname : short_id, att, files, err);
+        r = inst_write_etc_files(c, rec->id, o->hostname ? o->hostname : short_id, att, files, err);
         if (r < 0)
                 goto out;
         rootfs_fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -271,69 +246,13 @@ static int remove_files(InstContext *c, const char *id, Error **err)
         return rm_rf_at(AT_FDCWD, dir, err);
 }
 
-int inst_create(InstContext *c, const InstImage *img, const char *image_name, const InstRunOptions *o,
-                InstRecord **ret, Error **err)
+/* A container's files, once its record is committed: its root filesystem and bundle. */
+static int container_create(InstContext *c, const InstRecord *rec, const InstImage *img, const InstRunOptions *o,
+                            const InstNetAttach *att, Error **err)
 {
-        _cleanup_(inst_record_freep) InstRecord *rec = xnew0(InstRecord, 1);
-        _cleanup_json_ json_t *opts = inst_run_options_to_json(o);
-        _cleanup_(inst_net_attach_done) InstNetAttach att = {};
-        _cleanup_free_ char *dir = NULL;
-        bool has_ports = o->ports && o->ports[0];
-        int r;
+        int r = inst_rootfs_mount(c, rec->id, img->layers, err);
 
-        rec->id = inst_random_hex(32);
-        if (o->name) {
-                r = inst_check_name(o->name, err);
-                if (r < 0)
-                        return r;
-        }
-        rec->name = o->name ? xstrdup(o->name) : random_name(c->db);
-        rec->kind = INST_KIND_CONTAINER;
-        rec->image_id = xstrdup(img->id);
-        rec->image_name = xstrdup(image_name);
-        rec->options = json_dump_compact(opts);
-        rec->created = time(NULL);
-        rec->exit_code = -1;
-        rec->is_auto_remove = o->is_auto_remove;
-
-        /* The record first, with its lease and ports: from here on `hull rm` can remove whatever
-         * part of it exists. */
-        r = inst_db_begin(c->db, err);
-        if (r < 0)
-                return r;
-        r = inst_db_instance_add(c->db, rec, err);
-        if (r >= 0)
-                r = inst_net_attach(c, rec, o, &att, err);
-        r = inst_db_end(c->db, r, err);
-        if (r < 0)
-                return r;
-        dir = inst_dir(c, rec->id);
-        r = mkdir_p(dir, 0700, err);
-        if (r >= 0)
-                r = rootfs_mount(c, rec->id, img->layers, err);
-        if (r >= 0)
-                r = write_bundle(c, rec, img, o, &att, err);
-        if (r >= 0)
-                r = inst_net_members_changed(c, att.network, has_ports, err);
-        if (r < 0) {
-                remove_files(c, rec->id, NULL);
-                inst_db_instance_remove(c->db, rec->id, NULL);
-                inst_net_members_changed(c, att.network, has_ports, NULL);
-                return r;
-        }
-        *ret = TAKE_PTR(rec);
-        return 0;
-}
-
-const char *inst_state_name(InstState s)
-{
-        static const char *const names[] = {
-                [INST_STATE_CREATED] = "created",
-                [INST_STATE_RUNNING] = "running",
-                [INST_STATE_PAUSED] = "paused",
-                [INST_STATE_EXITED] = "exited",
-        };
-        return s < ARRAY_SIZE(names) ? names[s] : "unknown";
+        return r < 0 ? r : write_bundle(c, rec, img, o, att, err);
 }
 
 /* The monitor's pid and start time, from its pid file; 0 when there is none or it is gone. */
@@ -392,7 +311,7 @@ static int collect_exit(InstContext *c, InstRecord *rec, Error **err)
         return inst_db_instance_set_run(c->db, rec->id, rec->started, rec->finished, rec->exit_code, err);
 }
 
-int inst_state(InstContext *c, InstRecord *rec, InstState *ret, pid_t *ret_pid, Error **err)
+static int container_state(InstContext *c, InstRecord *rec, InstState *ret, pid_t *ret_pid, Error **err)
 {
         _cleanup_json_ json_t *st = NULL;
         const char *status = NULL;
@@ -455,7 +374,7 @@ static int prepare_start(InstContext *c, InstRecord *rec, InstRunOptions *ret_op
                 r = inst_context_runtime(c, ret_rt, err);
         if (r < 0)
                 return r;
-        r = inst_state(c, rec, &state, NULL, err);
+        r = container_state(c, rec, &state, NULL, err);
         if (r < 0)
                 return r;
         if (state == INST_STATE_RUNNING || state == INST_STATE_PAUSED)
@@ -469,7 +388,7 @@ static int prepare_start(InstContext *c, InstRecord *rec, InstRunOptions *ret_op
                 r = inst_db_image_find(c->db, rec->image_id, &img, err);
                 if (r < 0)
                         return error_wrap(err, r, "image of '%s'", rec->name);
-                r = rootfs_mount(c, rec->id, img->layers, err);
+                r = inst_rootfs_mount(c, rec->id, img->layers, err);
                 if (r < 0)
                         return r;
         }
@@ -486,7 +405,7 @@ static int mark_started(InstContext *c, InstRecord *rec, Error **err)
         return inst_db_instance_set_run(c->db, rec->id, rec->started, 0, -1, err);
 }
 
-int inst_run_foreground(InstContext *c, InstRecord *rec, int *ret_status, Error **err)
+static int container_run_foreground(InstContext *c, InstRecord *rec, int *ret_status, Error **err)
 {
         _cleanup_(inst_run_options_done) InstRunOptions o = {};
         _cleanup_free_ char *bundle = inst_dir(c, rec->id);
@@ -611,7 +530,7 @@ _noreturn_ static void monitor_child(InstContext *c, const InstRecord *rec, cons
         _exit(127);
 }
 
-int inst_start_detached(InstContext *c, InstRecord *rec, Error **err)
+static int container_start_detached(InstContext *c, InstRecord *rec, Error **err)
 {
         _cleanup_(inst_run_options_done) InstRunOptions o = {};
         _cleanup_free_ char *monitor = monitor_path(c), *mon_pid_path = inst_path(c, rec->id, "monitor.pid"),
@@ -687,12 +606,12 @@ static bool wait_exit(pid_t pid, int timeout_ms)
 static int state_and_runtime(InstContext *c, InstRecord *rec, InstState *ret_state, pid_t *ret_pid,
                              RtContext **ret_rt, Error **err)
 {
-        int r = inst_state(c, rec, ret_state, ret_pid, err);
+        int r = container_state(c, rec, ret_state, ret_pid, err);
 
         return r < 0 ? r : inst_context_runtime(c, ret_rt, err);
 }
 
-int inst_stop(InstContext *c, InstRecord *rec, int timeout, Error **err)
+static int container_stop(InstContext *c, InstRecord *rec, int timeout, Error **err)
 {
         _cleanup_(inst_run_options_done) InstRunOptions o = {};
         InstState state;
@@ -719,10 +638,10 @@ int inst_stop(InstContext *c, InstRecord *rec, int timeout, Error **err)
                         return r;
                 wait_exit(pid, 10000);
         }
-        return inst_state(c, rec, &state, NULL, err);
+        return container_state(c, rec, &state, NULL, err);
 }
 
-int inst_kill(InstContext *c, InstRecord *rec, int sig, Error **err)
+static int container_kill(InstContext *c, InstRecord *rec, int sig, Error **err)
 {
         InstState state;
         RtContext *rt;
@@ -736,85 +655,43 @@ int inst_kill(InstContext *c, InstRecord *rec, int sig, Error **err)
         return rt_container_kill(rt, rec->id, sig, false, err);
 }
 
-int inst_remove(InstContext *c, InstRecord *rec, bool is_force, Error **err)
+/* Ends a container that is not exited (its processes killed, its runtime state deleted). */
+static int container_teardown(InstContext *c, InstRecord *rec, InstState state, pid_t pid, Error **err)
 {
-        _cleanup_(inst_lease_done) InstLease lease = {};
-        _cleanup_error_ Error *net_err = NULL;
-        InstPort *ports = NULL;
-        size_t n_ports = 0;
-        InstState state;
         RtContext *rt;
-        pid_t pid;
         int r;
 
-        r = state_and_runtime(c, rec, &state, &pid, &rt, err);
+        if (state == INST_STATE_EXITED)
+                return 0;
+        r = inst_context_runtime(c, &rt, err);
         if (r < 0)
                 return r;
-        if ((state == INST_STATE_RUNNING || state == INST_STATE_PAUSED) && !is_force)
-                return error_setf(err, EBUSY, "'%s' is %s: stop it first, or use rm -f", rec->name,
-                                  inst_state_name(state));
-        if (state != INST_STATE_EXITED) {
-                r = rt_container_delete(rt, rec->id, true, err);
-                if (r < 0 && r != -ENOENT)
-                        return r;
-                if (pid > 0)
-                        wait_exit(pid, 10000);
-        }
-        inst_net_stop(c, rec->id);
-        r = inst_db_lease_find(c->db, rec->id, &lease, err);
-        if (r >= 0)
-                r = inst_db_port_list(c->db, rec->id, &ports, &n_ports, err);
-        if (r < 0)
+        r = rt_container_delete(rt, rec->id, true, err);
+        if (r < 0 && r != -ENOENT)
                 return r;
-        inst_ports_free(ports, n_ports);
-        /* The record goes before the files (its lease and ports with it): a crash in between leaves
-         * only files to sweep. */
-        r = inst_db_instance_remove(c->db, rec->id, err);
-        if (r < 0)
-                return r;
-        r = inst_net_members_changed(c, lease.network, n_ports > 0, &net_err);
-        if (r < 0)
-                log_warn("%s", error_message(net_err, r)); /* the instance is gone all the same */
-        r = remove_files(c, rec->id, err);
-        if (r < 0)
-                return r;
-        inst_sweep_orphans(c);
+        if (pid > 0)
+                wait_exit(pid, 10000);
         return 0;
 }
 
-void inst_sweep_orphans(InstContext *c)
+/* What a container whose record is gone left: its runtime state, mount and directory. */
+static void container_sweep(InstContext *c, const char *id)
 {
-        _cleanup_free_ char *dir = xasprintf("%s/instances", c->root);
-        DIR *d = opendir(dir);
-        struct dirent *de;
+        RtContext *rt;
 
-        /* An instance directory whose record is gone: a removal that crashed half-way. Records are
-         * made before directories and removed before them, so no live instance looks like this. */
-        while (d && (de = readdir(d))) {
-                _cleanup_(inst_record_freep) InstRecord *rec = NULL;
-                RtContext *rt;
-                if (strlen(de->d_name) != 64 || strspn(de->d_name, "0123456789abcdef") != 64)
-                        continue;
-                if (inst_db_instance_find(c->db, de->d_name, &rec, NULL) != -ENOENT)
-                        continue;
-                if (inst_context_runtime(c, &rt, NULL) >= 0)
-                        rt_container_delete(rt, de->d_name, true, NULL);
-                inst_net_stop(c, de->d_name);
-                remove_files(c, de->d_name, NULL);
-        }
-        if (d)
-                closedir(d);
-        inst_net_repair(c);
+        if (inst_context_runtime(c, &rt, NULL) >= 0)
+                rt_container_delete(rt, id, true, NULL);
+        remove_files(c, id, NULL);
 }
 
-int inst_exec(InstContext *c, InstRecord *rec, const InstExecOptions *o, int *ret_status, Error **err)
+static int container_exec(InstContext *c, InstRecord *rec, const InstExecOptions *o, int *ret_status, Error **err)
 {
         _cleanup_free_ char *user = NULL;
         InstState state;
         RtContext *rt;
         int r;
 
-        r = inst_state(c, rec, &state, NULL, err);
+        r = container_state(c, rec, &state, NULL, err);
         if (r < 0)
                 return r;
         if (state != INST_STATE_RUNNING)
@@ -843,7 +720,7 @@ int inst_exec(InstContext *c, InstRecord *rec, const InstExecOptions *o, int *re
         return rt_container_exec(rt, rec->id, &eo, ret_status, err);
 }
 
-int inst_stats(InstContext *c, InstRecord *rec, json_t **ret, Error **err)
+static int container_stats(InstContext *c, InstRecord *rec, json_t **ret, Error **err)
 {
         InstState state;
         RtContext *rt;
@@ -862,34 +739,16 @@ int inst_stats(InstContext *c, InstRecord *rec, json_t **ret, Error **err)
         return r;
 }
 
-int inst_inspect(InstContext *c, InstRecord *rec, json_t **ret, Error **err)
-{
-        _cleanup_json_ json_t *opts = NULL;
-        _cleanup_free_ char *dir = inst_dir(c, rec->id), *rootfs = inst_path(c, rec->id, "rootfs"),
-                            *log = inst_path(c, rec->id, "ctr.log");
-        json_t *network = NULL, *ports = NULL;
-        InstState state;
-        pid_t pid;
-        int r;
-
-        r = inst_state(c, rec, &state, &pid, err);
-        if (r < 0)
-                return r;
-        r = json_parse(rec->options, strlen(rec->options), "instance options", &opts, err);
-        if (r < 0)
-                return r;
-        *ret = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:i, s:O, s:o, s:o, s:o}", "id",
-                         rec->id, "name", rec->name, "kind", inst_kind_name(rec->kind), "image", rec->image_name,
-                         "image_id", rec->image_id ? rec->image_id : "", "state", inst_state_name(state), "pid",
-                         (int)pid, "created", (json_int_t)rec->created, "started", (json_int_t)rec->started,
-                         "finished", (json_int_t)rec->finished, "exit_code", rec->exit_code, "options", opts,
-                         "bundle", json_string(dir), "rootfs", json_string(rootfs), "log", json_string(log));
-        r = inst_net_describe(c, rec, &network, &ports, err);
-        if (r < 0) {
-                *ret = json_decref_null(*ret);
-                return r;
-        }
-        json_object_set_new(*ret, "network", network);
-        json_object_set_new(*ret, "ports", ports);
-        return 0;
-}
+const InstDriver inst_driver_container = {
+        .create = container_create,
+        .state = container_state,
+        .run_foreground = container_run_foreground,
+        .start_detached = container_start_detached,
+        .stop = container_stop,
+        .kill = container_kill,
+        .exec = container_exec,
+        .stats = container_stats,
+        .teardown = container_teardown,
+        .remove_files = remove_files,
+        .sweep = container_sweep,
+};

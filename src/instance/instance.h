@@ -66,6 +66,7 @@ typedef struct InstRunOptions {
         char *hostname;
         char *network;   /* "bridge" (NULL: the default), "none", "host", "container:NAME", or a network */
         char **ports;    /* -p specs, "[IP:]HOSTPORT:CTRPORT[/proto]" */
+        char *kernel;    /* --vm: the guest kernel (NULL: found in /boot) */
         int64_t memory;  /* bytes */
         double cpus;
         int64_t pids_limit;
@@ -77,6 +78,8 @@ typedef struct InstRunOptions {
         bool is_detached;
         bool is_auto_remove;
         bool is_privileged;
+        bool is_vm;      /* a virtual machine, not a container */
+        bool is_system;  /* launch: the image's init runs as PID 1 (a system container or VM) */
         int stop_timeout; /* seconds; -1: default 10 */
 } InstRunOptions;
 
@@ -137,3 +140,25 @@ int inst_network_remove(InstContext *c, const char *name, Error **err);
 int inst_network_list(InstContext *c, json_t **ret, Error **err);
 /* The network of an instance ({name, address, prefix_len, gateway, bridge, veth} or null) and ports of an instance. */
 int inst_net_describe(InstContext *c, const InstRecord *rec, json_t **ret_network, json_t **ret_ports, Error **err);
+
+/* Snapshots of a VM: $root/instances/<id>/snapshots/<name>/ with a copy of its disk and, of a running
+ * VM, its memory and device state (the VM pauses while they are saved, then goes on). *ret (may be NULL)
+ * gets {name, created, stateful, save_ms}. EEXIST for a name in use; EOPNOTSUPP for containers. */
+int inst_snapshot_create(InstContext *c, InstRecord *rec, const char *name, json_t **ret, Error **err);
+/* [{name, created, stateful, size}], oldest first. */
+int inst_snapshot_list(InstContext *c, InstRecord *rec, json_t **ret, Error **err);
+/* Brings the VM back to the snapshot: with state, running from where it was saved (a running VM's guest
+ * is replaced, its supervisor and logs go on); a disk-only snapshot restores the disk of a stopped VM. */
+int inst_snapshot_restore(InstContext *c, InstRecord *rec, const char *name, json_t **ret, Error **err);
+int inst_snapshot_delete(InstContext *c, InstRecord *rec, const char *name, Error **err);
+
+/* Live migration of a running VM to another hull listening at uri ("tcp://HOST:PORT"): its disk goes
+ * along; once the other side confirms, the VM is removed here. On any failure it goes on running here.
+ * *ret gets QEMU's figures {total_ms, downtime_ms, transferred}. */
+int inst_migrate_send(InstContext *c, InstRecord *rec, const char *uri, json_t **ret, Error **err);
+/* Waits at uri for one VM migrated here and starts it; *ret_name gets its name. */
+int inst_migrate_receive(InstContext *c, const char *uri, char **ret_name, Error **err);
+
+/* Attaches the caller's terminal (or stdin/stdout) to a running VM's serial console until Ctrl-a q,
+ * or until the VM ends. */
+int inst_console(InstContext *c, InstRecord *rec, Error **err);

@@ -4,7 +4,10 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <sys/types.h>
+#include "bundle.h"
 #include "common/error.h"
+#include "instance.h"
 
 /* Instance names: docker's rule, [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128 characters. */
 int inst_check_name(const char *name, Error **err);
@@ -52,3 +55,58 @@ int inst_net_start(InstContext *c, const InstRecord *rec, const InstRunOptions *
 void inst_net_stop(InstContext *c, const char *id);
 /* Repairs what crashed commands left: namespaces of instances without a record, stale rules. */
 void inst_net_repair(InstContext *c);
+
+/* The image's config document, from the store. */
+int inst_image_config(InstContext *c, const InstImage *img, json_t **ret, Error **err);
+/* Mounts $root/instances/<id>/rootfs: an overlay over layers (diff_ids, bottom first). */
+int inst_rootfs_mount(InstContext *c, const char *id, char *const *layers, Error **err);
+/* Writes the instance's hosts, hostname and resolv.conf files; files[] gets what to bind-mount where. */
+int inst_write_etc_files(InstContext *c, const char *id, const char *hostname, const InstNetAttach *att,
+                         InstBind files[static 3], Error **err);
+
+/* What differs between the kinds of instance: each kind's lifecycle behind one table. instance.c holds
+ * what they share (records, leases, removal) and calls these. */
+typedef struct InstDriver {
+        /* After the record (with its lease) is committed: the instance's files. On failure the caller
+         * removes them with remove_files. */
+        int (*create)(InstContext *c, const InstRecord *rec, const InstImage *img, const InstRunOptions *o,
+                      const InstNetAttach *att, Error **err);
+        int (*state)(InstContext *c, InstRecord *rec, InstState *ret, pid_t *ret_pid, Error **err);
+        int (*run_foreground)(InstContext *c, InstRecord *rec, int *ret_status, Error **err);
+        int (*start_detached)(InstContext *c, InstRecord *rec, Error **err);
+        int (*stop)(InstContext *c, InstRecord *rec, int timeout, Error **err);
+        int (*kill)(InstContext *c, InstRecord *rec, int sig, Error **err);
+        int (*exec)(InstContext *c, InstRecord *rec, const InstExecOptions *o, int *ret_status, Error **err);
+        int (*stats)(InstContext *c, InstRecord *rec, json_t **ret, Error **err);
+        /* Ends an instance that is not exited: its processes and runtime state go. */
+        int (*teardown)(InstContext *c, InstRecord *rec, InstState state, pid_t pid, Error **err);
+        /* Removes the instance's files (mounts first). Idempotent. */
+        int (*remove_files)(InstContext *c, const char *id, Error **err);
+        /* Whatever an instance of this kind whose record is gone may have left. Quiet, idempotent, and
+         * harmless on what another kind left. */
+        void (*sweep)(InstContext *c, const char *id);
+} InstDriver;
+
+extern const InstDriver inst_driver_container;
+extern const InstDriver inst_driver_vm;
+
+/* VMs only: adds what `inspect` shows of a VM (disk, accelerator, kernel). */
+void inst_vm_describe(InstContext *c, const InstRecord *rec, json_t *doc);
+
+/* A VM's place on its network: the tap device QEMU opens and the address the guest takes. */
+typedef struct InstVmNet {
+        char tap[16];  /* empty: no network device (--network none) */
+        char addr[24]; /* "A.B.C.D/LEN" */
+        char gw[16];
+        unsigned mtu;
+} InstVmNet;
+
+/* Before a VM starts: on a bridge network, a tap device on the bridge and the lease's address. */
+int inst_net_vm_start(InstContext *c, const InstRecord *rec, const InstRunOptions *o, InstVmNet *ret, Error **err);
+/* The address, gateway and MTU of the VM's lease (ENOENT without one), for a guest to take. */
+int inst_net_vm_address(InstContext *c, const InstRecord *rec, InstVmNet *ret, Error **err);
+/* Once it stopped: its tap goes. Quiet and idempotent. */
+void inst_net_vm_stop(InstContext *c, const char *id);
+
+/* In one transaction: the instance's record, its lease and its ports (inst_net_attach). */
+int inst_add_record(InstContext *c, const InstRecord *rec, const InstRunOptions *o, InstNetAttach *att, Error **err);

@@ -517,6 +517,9 @@ int inst_net_attach(InstContext *c, const InstRecord *rec, const InstRunOptions 
         int r;
 
         *ret = (InstNetAttach){};
+        if (o->is_vm && (mode == NET_MODE_HOST || mode == NET_MODE_CONTAINER))
+                return error_setf(err, EINVAL, "--network %s: a VM has a network stack of its own; use bridge, none "
+                                  "or a network's name", o->network);
         if (o->ports && o->ports[0] && mode != NET_MODE_BRIDGE)
                 return error_setf(err, EINVAL, "-p: publishing ports needs a bridge network, not --network %s",
                                   o->network);
@@ -681,6 +684,89 @@ int inst_net_start(InstContext *c, const InstRecord *rec, const InstRunOptions *
                 return error_wrap(err, r, "network of '%s'", rec->name);
         }
         return 0;
+}
+
+static void tap_name(const char *id, char buf[static 16])
+{
+        snprintf(buf, 16, "th%.12s", id);
+}
+
+/* The VM's lease on its network: its address, gateway and bridge; 0 with an empty addr when it has none. */
+static int vm_lease(InstContext *c, const InstRecord *rec, InstVmNet *ret, InstNetwork **ret_net, Error **err)
+{
+        _cleanup_(inst_network_record_freep) InstNetwork *net = NULL;
+        _cleanup_(inst_lease_done) InstLease lease = {};
+        struct in_addr addr, gw;
+        char a[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
+        int r;
+
+        *ret = (InstVmNet){};
+        r = inst_db_lease_find(c->db, rec->id, &lease, err);
+        if (r <= 0)
+                return r;
+        r = inst_db_network_find(c->db, lease.network, &net, err);
+        if (r < 0)
+                return r;
+        net_prefix_host(&net->subnet, 1, &gw);
+        if (net_prefix_host(&net->subnet, lease.host_offset, &addr) < 0)
+                return error_setf(err, ERANGE, "'%s': its lease lies outside network '%s'", rec->name, net->name);
+        inet_ntop(AF_INET, &addr, a, sizeof(a));
+        inet_ntop(AF_INET, &gw, g, sizeof(g));
+        snprintf(ret->addr, sizeof(ret->addr), "%s/%u", a, (unsigned)net->subnet.len);
+        snprintf(ret->gw, sizeof(ret->gw), "%s", g);
+        ret->mtu = ROUTE_OUT_MTU;
+        if (ret_net)
+                *ret_net = TAKE_PTR(net);
+        return 1;
+}
+
+int inst_net_vm_address(InstContext *c, const InstRecord *rec, InstVmNet *ret, Error **err)
+{
+        int r = vm_lease(c, rec, ret, NULL, err);
+
+        if (r == 0)
+                return error_setf(err, ENOENT, "'%s' has no address on its network", rec->name);
+        return r < 0 ? r : 0;
+}
+
+int inst_net_vm_start(InstContext *c, const InstRecord *rec, const InstRunOptions *o, InstVmNet *ret, Error **err)
+{
+        _cleanup_(net_link_closep) NetLink *nl = NULL;
+        _cleanup_(inst_network_record_freep) InstNetwork *net = NULL;
+        const char *arg;
+        int r;
+
+        *ret = (InstVmNet){};
+        if (net_mode(o->network, &arg) != NET_MODE_BRIDGE)
+                return 0;
+        r = vm_lease(c, rec, ret, &net, err);
+        if (r == 0)
+                return error_setf(err, ENOENT, "'%s' has no address on its network", rec->name);
+        if (r >= 0)
+                r = net_link_open(&nl, err);
+        if (r >= 0)
+                r = ensure_bridge(c, nl, net, err);
+        if (r < 0)
+                return error_wrap(err, r, "network of '%s'", rec->name);
+        tap_name(rec->id, ret->tap);
+        /* A tap of a run that crashed goes first. */
+        net_link_delete(nl, ret->tap, NULL);
+        r = net_tap_create(nl, ret->tap, net->bridge, err);
+        if (r < 0) {
+                ret->tap[0] = '\0';
+                return error_wrap(err, r, "network of '%s'", rec->name);
+        }
+        return 0;
+}
+
+void inst_net_vm_stop(InstContext *c, const char *id)
+{
+        _cleanup_(net_link_closep) NetLink *nl = NULL;
+        char tap[16];
+
+        tap_name(id, tap);
+        if (net_link_open(&nl, NULL) >= 0)
+                net_link_delete(nl, tap, NULL);
 }
 
 void inst_net_repair(InstContext *c)

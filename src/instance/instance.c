@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* instance.c: what every kind of instance shares: its record and lease at create, removal, listing
+ * state; the rest goes to the kind's driver (container.c, vm.c) */
+#include <dirent.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "common/alloc.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "internal.h"
+
+static const InstDriver *driver(InstKind kind)
+{
+        return kind == INST_KIND_VM ? &inst_driver_vm : &inst_driver_container;
+}
+
+const char *inst_state_name(InstState s)
+{
+        static const char *const names[] = {
+                [INST_STATE_CREATED] = "created",
+                [INST_STATE_RUNNING] = "running",
+                [INST_STATE_PAUSED] = "paused",
+                [INST_STATE_EXITED] = "exited",
+        };
+        return s < ARRAY_SIZE(names) ? names[s] : "unknown";
+}
+
+/* A name like docker's when none was given: two words and, on a clash, a number. */
+static char *random_name(InstDb *db)
+{
+        static const char *const adjectives[] = { "brave", "calm", "eager", "fond", "keen", "lucid", "merry",
+                                                  "nimble", "quiet", "sharp", "swift", "tender", "vivid", "witty" };
+        static const char *const nouns[] = { "albatross", "badger", "crane", "dolphin", "falcon", "gecko", "heron",
+                                             "ibis", "lynx", "marten", "otter", "puffin", "raven", "wren" };
+        uint32_t x;
+
+        for (int attempt = 0;; attempt++) {
+                _cleanup_(inst_record_freep) InstRecord *rec = NULL;
+                char *name;
+
+                if (getrandom(&x, sizeof(x), 0) != sizeof(x))
+                        abort();
+                name = attempt < 8 ? xasprintf("%s_%s", adjectives[x % ARRAY_SIZE(adjectives)],
+                                               nouns[(x >> 8) % ARRAY_SIZE(nouns)])
+                                   : xasprintf("%s_%s_%u", adjectives[x % ARRAY_SIZE(adjectives)],
+                                               nouns[(x >> 8) % ARRAY_SIZE(nouns)], (x >> 16) % 10000);
+                if (inst_db_instance_find(db, name, &rec, NULL) == -ENOENT)
+                        return name;
+                free(name);
+        }
+}
+
+int inst_add_record(InstContext *c, const InstRecord *rec, const InstRunOptions *o, InstNetAttach *att, Error **err)
+{
+        int r = inst_db_begin(c->db, err);
+
+        if (r < 0)
+                return r;
+        r = inst_db_instance_add(c->db, rec, err);
+        if (r >= 0)
+                r = inst_net_attach(c, rec, o, att, err);
+        return inst_db_end(c->db, r, err);
+}
+
+int inst_create(InstContext *c, const InstImage *img, const char *image_name, const InstRunOptions *o,
+                InstRecord **ret, Error **err)
+{
+        _cleanup_(inst_record_freep) InstRecord *rec = xnew0(InstRecord, 1);
+        _cleanup_json_ json_t *opts = inst_run_options_to_json(o);
+        _cleanup_(inst_net_attach_done) InstNetAttach att = {};
+        _cleanup_free_ char *dir = NULL;
+        bool has_ports = o->ports && o->ports[0];
+        const InstDriver *d;
+        int r;
+
+        rec->id = inst_random_hex(32);
+        if (o->name) {
+                r = inst_check_name(o->name, err);
+                if (r < 0)
+                        return r;
+        }
+        rec->name = o->name ? xstrdup(o->name) : random_name(c->db);
+        rec->kind = o->is_vm ? INST_KIND_VM : o->is_system ? INST_KIND_SYSTEM : INST_KIND_CONTAINER;
+        rec->image_id = xstrdup(img->id);
+        rec->image_name = xstrdup(image_name);
+        rec->options = json_dump_compact(opts);
+        rec->created = time(NULL);
+        rec->exit_code = -1;
+        rec->is_auto_remove = o->is_auto_remove;
+        d = driver(rec->kind);
+
+        /* The record first, with its lease and ports: from here on `hull rm` can remove whatever
+         * part of it exists. */
+        r = inst_add_record(c, rec, o, &att, err);
+        if (r < 0)
+                return r;
+        dir = inst_dir(c, rec->id);
+        r = mkdir_p(dir, 0700, err);
+        if (r >= 0)
+                r = d->create(c, rec, img, o, &att, err);
+        if (r >= 0)
+                r = inst_net_members_changed(c, att.network, has_ports, err);
+        if (r < 0) {
+                d->remove_files(c, rec->id, NULL);
+                inst_db_instance_remove(c->db, rec->id, NULL);
+                inst_net_members_changed(c, att.network, has_ports, NULL);
+                return r;
+        }
+        *ret = TAKE_PTR(rec);
+        return 0;
+}
+
+int inst_state(InstContext *c, InstRecord *rec, InstState *ret, pid_t *ret_pid, Error **err)
+{
+        return driver(rec->kind)->state(c, rec, ret, ret_pid, err);
+}
+
+int inst_run_foreground(InstContext *c, InstRecord *rec, int *ret_status, Error **err)
+{
+        return driver(rec->kind)->run_foreground(c, rec, ret_status, err);
+}
+
+int inst_start_detached(InstContext *c, InstRecord *rec, Error **err)
+{
+        return driver(rec->kind)->start_detached(c, rec, err);
+}
+
+int inst_stop(InstContext *c, InstRecord *rec, int timeout, Error **err)
+{
+        return driver(rec->kind)->stop(c, rec, timeout, err);
+}
+
+int inst_kill(InstContext *c, InstRecord *rec, int sig, Error **err)
+{
+        return driver(rec->kind)->kill(c, rec, sig, err);
+}
+
+int inst_exec(InstContext *c, InstRecord *rec, const InstExecOptions *o, int *ret_status, Error **err)
+{
+        return driver(rec->kind)->exec(c, rec, o, ret_status, err);
+}
+
+int inst_stats(InstContext *c, InstRecord *rec, json_t **ret, Error **err)
+{
+        return driver(rec->kind)->stats(c, rec, ret, err);
+}
+
+int inst_remove(InstContext *c, InstRecord *rec, bool is_force, Error **err)
+{
+        _cleanup_(inst_lease_done) InstLease lease = {};
+        _cleanup_error_ Error *net_err = NULL;
+        const InstDriver *d = driver(rec->kind);
+        InstPort *ports = NULL;
+        size_t n_ports = 0;
+        InstState state;
+        pid_t pid;
+        int r;
+
+        r = d->state(c, rec, &state, &pid, err);
+        if (r < 0)
+                return r;
+        if ((state == INST_STATE_RUNNING || state == INST_STATE_PAUSED) && !is_force)
+                return error_setf(err, EBUSY, "'%s' is %s: stop it first, or use rm -f", rec->name,
+                                  inst_state_name(state));
+        r = d->teardown(c, rec, state, pid, err);
+        if (r < 0)
+                return r;
+        inst_net_stop(c, rec->id);
+        r = inst_db_lease_find(c->db, rec->id, &lease, err);
+        if (r >= 0)
+                r = inst_db_port_list(c->db, rec->id, &ports, &n_ports, err);
+        if (r < 0)
+                return r;
+        inst_ports_free(ports, n_ports);
+        /* The record goes before the files (its lease and ports with it): a crash in between leaves
+         * only files to sweep. */
+        r = inst_db_instance_remove(c->db, rec->id, err);
+        if (r < 0)
+                return r;
+        r = inst_net_members_changed(c, lease.network, n_ports > 0, &net_err);
+        if (r < 0)
+                log_warn("%s", error_message(net_err, r)); /* the instance is gone all the same */
+        r = d->remove_files(c, rec->id, err);
+        if (r < 0)
+                return r;
+        inst_sweep_orphans(c);
+        return 0;
+}
+
+void inst_sweep_orphans(InstContext *c)
+{
+        _cleanup_free_ char *dir = xasprintf("%s/instances", c->root);
+        DIR *d = opendir(dir);
+        struct dirent *de;
+
+        /* An instance directory whose record is gone: a removal that crashed half-way. Records are
+         * made before directories and removed before them, so no live instance looks like this. */
+        while (d && (de = readdir(d))) {
+                _cleanup_(inst_record_freep) InstRecord *rec = NULL;
+                if (strlen(de->d_name) != 64 || strspn(de->d_name, "0123456789abcdef") != 64)
+                        continue;
+                if (inst_db_instance_find(c->db, de->d_name, &rec, NULL) != -ENOENT)
+                        continue;
+                inst_net_stop(c, de->d_name);
+                inst_driver_vm.sweep(c, de->d_name);
+                inst_driver_container.sweep(c, de->d_name);
+        }
+        if (d)
+                closedir(d);
+        inst_net_repair(c);
+}
+
+int inst_inspect(InstContext *c, InstRecord *rec, json_t **ret, Error **err)
+{
+        _cleanup_json_ json_t *opts = NULL;
+        _cleanup_free_ char *dir = inst_dir(c, rec->id), *rootfs = inst_path(c, rec->id, "rootfs"),
+                            *log = inst_path(c, rec->id, "ctr.log");
+        json_t *network = NULL, *ports = NULL;
+        InstState state;
+        pid_t pid;
+        int r;
+
+        r = inst_state(c, rec, &state, &pid, err);
+        if (r < 0)
+                return r;
+        r = json_parse(rec->options, strlen(rec->options), "instance options", &opts, err);
+        if (r < 0)
+                return r;
+        *ret = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:i, s:O, s:o, s:o}", "id", rec->id,
+                         "name", rec->name, "kind", inst_kind_name(rec->kind), "image", rec->image_name,
+                         "image_id", rec->image_id ? rec->image_id : "", "state", inst_state_name(state), "pid",
+                         (int)pid, "created", (json_int_t)rec->created, "started", (json_int_t)rec->started,
+                         "finished", (json_int_t)rec->finished, "exit_code", rec->exit_code, "options", opts,
+                         "bundle", json_string(dir), "log", json_string(log));
+        if (rec->kind == INST_KIND_VM)
+                inst_vm_describe(c, rec, *ret);
+        else
+                json_object_set_new(*ret, "rootfs", json_string(rootfs));
+        r = inst_net_describe(c, rec, &network, &ports, err);
+        if (r < 0) {
+                *ret = json_decref_null(*ret);
+                return r;
+        }
+        json_object_set_new(*ret, "network", network);
+        json_object_set_new(*ret, "ports", ports);
+        return 0;
+}

@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* snapshot.c: snapshots of VMs: a copy of the disk, and of a running VM its memory and device state */
+/*
+ * A running VM is paused (QMP stop, which also flushes its disk), its qcow2 overlay copied, and its
+ * state written by QEMU's migration into a file passed as an fd (QEMU 7.2 has no file: URI); then it
+ * goes on. Restoring starts a QEMU that waits for incoming state (-incoming defer) on the copied disk
+ * and feeds it the file; the guest goes on from the moment of the snapshot. While the old QEMU is
+ * replaced, the "restoring" marker keeps the VM's supervisor waiting for the new one.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "internal.h"
+#include "storage/disk.h"
+#include "vm/qmp.h"
+#include "vm_internal.h"
+
+#define QMP_TIMEOUT_MS 10000
+#define STATE_TIMEOUT_MS 600000
+/* QEMU caps migration at 128 MiB/s by default: a save to a local file would be five times slower. */
+#define MAX_BANDWIDTH (100LL << 30)
+
+static char *snap_dir(InstContext *c, const char *id, const char *name)
+{
+        return xasprintf("%s/instances/%s/snapshots/%s", c->root, id, name);
+}
+
+static int64_t elapsed_ms(const struct timespec *t0)
+{
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static int check_vm(const InstRecord *rec, Error **err)
+{
+        if (rec->kind != INST_KIND_VM)
+                return error_setf(err, EOPNOTSUPP, "'%s': snapshots are for VMs", rec->name);
+        return 0;
+}
+
+int inst_qmp_open(InstContext *c, const InstRecord *rec, VmQmp **ret, Error **err)
+{
+        _cleanup_free_ char *dir = inst_vm_rundir(c, rec->id), *sock = xasprintf("%s/qmp.sock", dir);
+        int r = vm_qmp_connect(sock, QMP_TIMEOUT_MS, ret, err);
+
+        return r < 0 ? error_wrap(err, r, "QMP of '%s'", rec->name) : 0;
+}
+
+int inst_qmp_save_state(VmQmp *q, int fd, int64_t bandwidth, json_t **ret, Error **err)
+{
+        int r;
+
+        r = vm_qmp_execute(q, "migrate-set-parameters", json_pack("{s:I}", "max-bandwidth", (json_int_t)bandwidth),
+                           QMP_TIMEOUT_MS, NULL, err);
+        if (r >= 0)
+                r = vm_qmp_send_fd(q, "hull-state", fd, err);
+        if (r >= 0)
+                r = vm_qmp_execute(q, "migrate", json_pack("{s:s}", "uri", "fd:hull-state"), QMP_TIMEOUT_MS, NULL, err);
+        if (r >= 0)
+                r = vm_qmp_migrate_wait(q, STATE_TIMEOUT_MS, ret, err);
+        return r;
+}
+
+int inst_snapshot_create(InstContext *c, InstRecord *rec, const char *name, json_t **ret, Error **err)
+{
+        _cleanup_free_ char *dir = snap_dir(c, rec->id, name), *tmp = xasprintf("%s.tmp", dir),
+                            *disk = inst_path(c, rec->id, "disk.qcow2"), *disk_copy = xasprintf("%s/disk.qcow2", tmp),
+                            *state = xasprintf("%s/state", tmp), *meta = xasprintf("%s/meta.json", tmp), *text = NULL;
+        _cleanup_(vm_qmp_freep) VmQmp *q = NULL;
+        _cleanup_json_ json_t *info = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        struct timespec t0;
+        InstState st;
+        int r;
+
+        r = check_vm(rec, err);
+        if (r >= 0)
+                r = inst_check_name(name, err);
+        if (r >= 0)
+                r = inst_state(c, rec, &st, NULL, err);
+        if (r < 0)
+                return r;
+        if (access(dir, F_OK) == 0)
+                return error_setf(err, EEXIST, "'%s' has a snapshot '%s' already", rec->name, name);
+        rm_rf_at(AT_FDCWD, tmp, NULL);
+        r = mkdir_p(tmp, 0700, err);
+        if (r < 0)
+                return r;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (st != INST_STATE_RUNNING) {
+                r = stor_disk_copy(disk, disk_copy, err);
+                goto done;
+        }
+        r = inst_qmp_open(c, rec, &q, err);
+        if (r < 0)
+                goto done;
+        /* Paused, QEMU has flushed the disk: the copy and the state are of one moment. */
+        r = vm_qmp_execute(q, "stop", NULL, QMP_TIMEOUT_MS, NULL, err);
+        if (r < 0)
+                goto done;
+        r = stor_disk_copy(disk, disk_copy, err);
+        if (r >= 0) {
+                fd = open(state, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                if (fd < 0)
+                        r = error_set(err, errno, "open '%s'", state);
+        }
+        if (r >= 0)
+                r = inst_qmp_save_state(q, fd, MAX_BANDWIDTH, NULL, err);
+        /* The VM goes on whatever happened. */
+        vm_qmp_execute(q, "cont", NULL, QMP_TIMEOUT_MS, NULL, NULL);
+done:
+        if (r >= 0) {
+                info = json_pack("{s:s, s:I, s:b, s:I}", "name", name, "created", (json_int_t)time(NULL), "stateful",
+                                 st == INST_STATE_RUNNING, "save_ms", (json_int_t)elapsed_ms(&t0));
+                text = json_dumps(info, JSON_INDENT(2));
+                r = write_file_atomic_at(AT_FDCWD, meta, text, strlen(text), 0600, err);
+        }
+        if (r >= 0 && rename(tmp, dir) < 0)
+                r = error_set(err, errno, "rename '%s'", tmp);
+        if (r < 0) {
+                rm_rf_at(AT_FDCWD, tmp, NULL);
+                return error_wrap(err, r, "snapshot '%s' of '%s'", name, rec->name);
+        }
+        if (ret)
+                *ret = TAKE_PTR(info);
+        return 0;
+}
+
+static int read_meta(const char *dir, json_t **ret, Error **err)
+{
+        _cleanup_free_ char *path = xasprintf("%s/meta.json", dir), *text = NULL;
+        size_t len;
+        int r = read_file_at(AT_FDCWD, path, &text, &len, err);
+
+        return r < 0 ? r : json_parse(text, len, "snapshot meta.json", ret, err);
+}
+
+int inst_snapshot_list(InstContext *c, InstRecord *rec, json_t **ret, Error **err)
+{
+        _cleanup_free_ char *dir = xasprintf("%s/instances/%s/snapshots", c->root, rec->id);
+        json_t *list = json_array();
+        DIR *d;
+        struct dirent *de;
+        int r = check_vm(rec, err);
+
+        if (r < 0) {
+                json_decref(list);
+                return r;
+        }
+        d = opendir(dir);
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *sd = NULL, *disk = NULL;
+                json_t *meta = NULL;
+                struct stat st;
+                int64_t size = 0;
+                if (de->d_name[0] == '.' || strstr(de->d_name, ".tmp"))
+                        continue;
+                sd = xasprintf("%s/%s", dir, de->d_name);
+                if (read_meta(sd, &meta, NULL) < 0)
+                        continue;
+                disk = xasprintf("%s/disk.qcow2", sd);
+                if (stat(disk, &st) == 0)
+                        size += (int64_t)st.st_blocks * 512;
+                free(disk);
+                disk = xasprintf("%s/state", sd);
+                if (stat(disk, &st) == 0)
+                        size += (int64_t)st.st_blocks * 512;
+                json_object_set_new(meta, "size", json_integer(size));
+                json_array_append_new(list, meta);
+        }
+        if (d)
+                closedir(d);
+        /* oldest first */
+        size_t n = json_array_size(list);
+        for (size_t i = 1; i < n; i++)
+                for (size_t k = i; k > 0; k--) {
+                        json_t *a = json_array_get(list, k - 1), *b = json_array_get(list, k);
+                        if (json_integer_value(json_object_get(a, "created")) <=
+                            json_integer_value(json_object_get(b, "created")))
+                                break;
+                        json_incref(a);
+                        json_array_set(list, k - 1, b);
+                        json_array_set_new(list, k, a);
+                }
+        *ret = list;
+        return 0;
+}
+
+int inst_snapshot_delete(InstContext *c, InstRecord *rec, const char *name, Error **err)
+{
+        _cleanup_free_ char *dir = NULL;
+        int r = check_vm(rec, err);
+
+        if (r >= 0)
+                r = inst_check_name(name, err);
+        if (r < 0)
+                return r;
+        dir = snap_dir(c, rec->id, name);
+        if (access(dir, F_OK) < 0)
+                return error_setf(err, ENOENT, "'%s' has no snapshot '%s'", rec->name, name);
+        return rm_rf_at(AT_FDCWD, dir, err);
+}
+
+/* Waits for an incoming VM to have loaded its state and run. */
+int inst_qmp_wait_running(VmQmp *q, int timeout_ms, Error **err)
+{
+        struct timespec t0;
+
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+                _cleanup_json_ json_t *st = NULL;
+                const char *status = "";
+                int r = vm_qmp_execute(q, "query-status", NULL, QMP_TIMEOUT_MS, &st, err);
+                if (r < 0)
+                        return r;
+                json_unpack(st, "{s:s}", "status", &status);
+                if (strcmp(status, "running") == 0)
+                        return 0;
+                /* State saved from a paused VM (a snapshot) loads paused: it goes on from here. */
+                if (strcmp(status, "paused") == 0) {
+                        r = vm_qmp_execute(q, "cont", NULL, QMP_TIMEOUT_MS, NULL, err);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (strcmp(status, "inmigrate") != 0 && strcmp(status, "prelaunch") != 0)
+                        return error_setf(err, EIO, "the incoming VM is '%s', not running", status);
+                if (elapsed_ms(&t0) > timeout_ms)
+                        return error_setf(err, ETIMEDOUT, "the incoming VM did not start");
+                usleep(20000);
+        }
+}
+
+int inst_snapshot_restore(InstContext *c, InstRecord *rec, const char *name, json_t **ret, Error **err)
+{
+        _cleanup_free_ char *dir = NULL, *disk = NULL, *disk_copy = NULL, *state = NULL, *marker = NULL,
+                            *tmp = NULL, *rundir = NULL;
+        _cleanup_(inst_vm_spec_done) InstVmSpec s = {};
+        _cleanup_(vm_qmp_freep) VmQmp *q = NULL;
+        _cleanup_json_ json_t *meta = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        bool is_stateful = false, was_running;
+        struct timespec t0;
+        InstState st;
+        pid_t pid;
+        int r;
+
+        r = check_vm(rec, err);
+        if (r >= 0)
+                r = inst_check_name(name, err);
+        if (r < 0)
+                return r;
+        dir = snap_dir(c, rec->id, name);
+        r = read_meta(dir, &meta, NULL);
+        if (r < 0)
+                return error_setf(err, ENOENT, "'%s' has no snapshot '%s'", rec->name, name);
+        json_get_bool(meta, "stateful", "snapshot", &is_stateful, NULL);
+        disk = inst_path(c, rec->id, "disk.qcow2");
+        disk_copy = xasprintf("%s/disk.qcow2", dir);
+        tmp = xasprintf("%s.restore", disk);
+        state = xasprintf("%s/state", dir);
+        r = inst_state(c, rec, &st, NULL, err);
+        if (r >= 0)
+                r = inst_vm_spec_load(c, rec->id, &s, err);
+        if (r < 0)
+                return r;
+        was_running = st == INST_STATE_RUNNING;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (!is_stateful) {
+                if (was_running)
+                        return error_setf(err, EBUSY, "'%s' is running: stop it to restore disk-only snapshot '%s'",
+                                          rec->name, name);
+                r = stor_disk_copy(disk_copy, tmp, err);
+                if (r >= 0 && rename(tmp, disk) < 0)
+                        r = error_set(err, errno, "rename '%s'", tmp);
+                goto done;
+        }
+        fd = open(state, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return error_set(err, errno, "open '%s'", state);
+        /* The new disk is made beside the old one first: a failure leaves the VM as it was. */
+        r = stor_disk_copy(disk_copy, tmp, err);
+        if (r < 0)
+                return r;
+        rundir = inst_vm_rundir(c, rec->id);
+        marker = xasprintf("%s/restoring", rundir);
+        r = mkdir_p(rundir, 0700, err);
+        if (r >= 0)
+                r = write_file_atomic_at(AT_FDCWD, marker, "", 0, 0600, err);
+        if (r < 0) {
+                unlink(tmp);
+                return r;
+        }
+        pid = inst_vm_qemu_pid(c, rec->id);
+        if (pid > 0) {
+                /* Gone and reaped (by its supervisor), so that its cgroup is empty for the new one. */
+                kill(pid, SIGKILL);
+                for (int i = 0; i < 1000 && kill(pid, 0) == 0; i++)
+                        usleep(10000);
+        }
+        if (rename(tmp, disk) < 0)
+                r = error_set(err, errno, "rename '%s'", tmp);
+        if (r >= 0 && !was_running) {
+                rec->started = time(NULL);
+                rec->finished = 0;
+                r = inst_db_instance_set_run(c->db, rec->id, rec->started, 0, -1, err);
+        }
+        if (r >= 0)
+                r = inst_vm_boot(c, rec, &s, true, &pid, err);
+        if (r >= 0)
+                r = inst_qmp_open(c, rec, &q, err);
+        if (r >= 0)
+                r = vm_qmp_send_fd(q, "hull-state", fd, err);
+        if (r >= 0)
+                r = vm_qmp_execute(q, "migrate-incoming", json_pack("{s:s}", "uri", "fd:hull-state"),
+                                   QMP_TIMEOUT_MS, NULL, err);
+        if (r >= 0)
+                r = inst_qmp_wait_running(q, STATE_TIMEOUT_MS, err);
+        if (r < 0) {
+                pid = inst_vm_qemu_pid(c, rec->id);
+                if (pid > 0)
+                        kill(pid, SIGKILL);
+        }
+        unlink(marker);
+        if (r >= 0 && !was_running)
+                r = inst_vm_start_supervised(c, rec, true, err);
+done:
+        if (r < 0) {
+                unlink(tmp);
+                return error_wrap(err, r, "restore '%s' of '%s'", name, rec->name);
+        }
+        if (ret)
+                *ret = json_pack("{s:s, s:b, s:I}", "name", name, "stateful", is_stateful, "restore_ms",
+                                 (json_int_t)elapsed_ms(&t0));
+        return 0;
+}

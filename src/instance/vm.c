@@ -1,0 +1,1154 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vm.c: instances that are virtual machines: their disks, their QEMU, and the session with hull-agent */
+/*
+ * A VM instance is an image's root filesystem as a shared ext4 base disk ($root/vm/base/<image>.ext4,
+ * made once per image) under a qcow2 overlay of its own, booted by QEMU with Debian's kernel and an
+ * initramfs holding hull-agent. Its process spec (argv, env, cwd, user) is resolved at create exactly
+ * as a container's and kept in vm.json.
+ *
+ * While it runs, one process supervises it: the caller of `hull run` in the foreground, or a forked
+ * child under hull-monitor when detached. The supervisor starts QEMU, starts the main process through
+ * the agent's port 0 and carries its output until its exit status comes back; the agent then powers the
+ * guest off and QEMU ends. Other commands reach the guest through the other agent ports (exec, stop,
+ * kill) and QMP (snapshots, migration). QEMU's pid file is the truth about whether the VM runs; while
+ * the "restoring" marker exists in its run directory, a new QEMU is being put in place of the old one
+ * and the supervisor waits for it instead of ending.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/process.h"
+#include "common/strv.h"
+#include "internal.h"
+#include "runtime/cgroup.h"
+#include "runtime/tty.h"
+#include "storage/disk.h"
+#include "storage/overlay.h"
+#include "vm/agent-proto.h"
+#include "vm/agent.h"
+#include "vm/kernel.h"
+#include "vm/qemu.h"
+#include "vm/qmp.h"
+#include "vm_internal.h"
+
+#define BOOT_TIMEOUT_MS 120000 /* from QEMU's start to the agent's answer, on a loaded host under TCG */
+#define CONTROL_TIMEOUT_MS 10000
+#define MIN_BASE_SIZE (1024LL << 20)
+#define DEFAULT_MEMORY (512LL << 20)
+
+char *inst_vm_rundir(const InstContext *c, const char *id)
+{
+        /* Short: unix socket paths in it must fit in sun_path. */
+        return xasprintf("%s/vm/%.12s", c->runroot, id);
+}
+
+static char *rundir_path(const InstContext *c, const char *id, const char *file)
+{
+        _cleanup_free_ char *dir = inst_vm_rundir(c, id);
+        return xasprintf("%s/%s", dir, file);
+}
+
+static char *base_path(const InstContext *c, const char *image_id)
+{
+        return xasprintf("%s/vm/base/%s.ext4", c->root, image_id);
+}
+
+/* A helper program of hull's: $HULL_<ENV>, beside this binary, else the installed libexec dir. */
+static char *helper_path(const InstContext *c, const char *name, const char *env)
+{
+        if (getenv(env))
+                return xstrdup(getenv(env));
+        if (c->self_exe) {
+                _cleanup_free_ char *dir = xstrdup(c->self_exe);
+                char *slash = strrchr(dir, '/');
+                if (slash) {
+                        *slash = '\0';
+                        char *p = xasprintf("%s/%s", dir, name);
+                        if (access(p, X_OK) == 0)
+                                return p;
+                        free(p);
+                }
+        }
+        return xasprintf("%s/%s", HULL_LIBEXECDIR, name);
+}
+
+/* True if prog is found in PATH. */
+static bool in_path(const char *prog)
+{
+        _cleanup_free_ char *path = xstrdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+        char *save = NULL;
+
+        for (char *d = strtok_r(path, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+                _cleanup_free_ char *p = xasprintf("%s/%s", d, prog);
+                if (access(p, X_OK) == 0)
+                        return true;
+        }
+        return false;
+}
+
+void inst_vm_spec_done(InstVmSpec *s)
+{
+        strv_free(s->args);
+        strv_free(s->env);
+        free(s->cwd);
+        free(s->user);
+        free(s->hostname);
+        *s = (InstVmSpec){};
+}
+
+int inst_vm_spec_load(InstContext *c, const char *id, InstVmSpec *ret, Error **err)
+{
+        _cleanup_free_ char *path = inst_path(c, id, "vm.json"), *text = NULL;
+        _cleanup_json_ json_t *j = NULL;
+        InstVmSpec s = {};
+        const char *v;
+        size_t len;
+        int r;
+
+        r = read_file_at(AT_FDCWD, path, &text, &len, err);
+        if (r >= 0)
+                r = json_parse(text, len, "vm.json", &j, err);
+        if (r < 0)
+                return r;
+        if (json_get_strv(j, "args", "vm.json", &s.args, err) < 0 || json_get_strv(j, "env", "vm.json", &s.env, err) < 0) {
+                inst_vm_spec_done(&s);
+                return -EBADMSG;
+        }
+        if (json_get_string(j, "cwd", "vm.json", &v, NULL) > 0)
+                s.cwd = xstrdup(v);
+        if (json_get_string(j, "user", "vm.json", &v, NULL) > 0)
+                s.user = xstrdup(v);
+        if (json_get_string(j, "hostname", "vm.json", &v, NULL) > 0)
+                s.hostname = xstrdup(v);
+        json_get_bool(j, "system", "vm.json", &s.is_system, NULL);
+        *ret = s;
+        return 0;
+}
+
+/* The process of an app VM, from the OCI config the container path would run: one resolution of
+ * Entrypoint, Cmd, Env, WorkingDir and User for both kinds. */
+static int spec_from_config(const json_t *cfg, InstVmSpec *s, Error **err)
+{
+        json_t *proc = json_object_get(cfg, "process"), *user = json_object_get(proc, "user"), *v;
+        size_t i;
+
+        json_array_foreach (json_object_get(proc, "args"), i, v)
+                strv_push(&s->args, json_string_value(v));
+        json_array_foreach (json_object_get(proc, "env"), i, v)
+                strv_push(&s->env, json_string_value(v));
+        if (!s->args || !s->args[0])
+                return error_setf(err, EINVAL, "no command: the image has no Entrypoint or Cmd and none was given");
+        s->cwd = xstrdup(json_string_value(json_object_get(proc, "cwd")) ?: "/");
+        s->user = xasprintf("%lld:%lld", (long long)json_integer_value(json_object_get(user, "uid")),
+                            (long long)json_integer_value(json_object_get(user, "gid")));
+        return 0;
+}
+
+static int spec_save(InstContext *c, const char *id, const InstVmSpec *s, Error **err)
+{
+        _cleanup_free_ char *path = inst_path(c, id, "vm.json"), *text = NULL;
+        _cleanup_json_ json_t *j = json_object();
+        json_t *args = json_array(), *env = json_array();
+
+        for (size_t i = 0; s->args && s->args[i]; i++)
+                json_array_append_new(args, json_string(s->args[i]));
+        for (size_t i = 0; s->env && s->env[i]; i++)
+                json_array_append_new(env, json_string(s->env[i]));
+        json_object_set_new(j, "args", args);
+        json_object_set_new(j, "env", env);
+        json_object_set_new(j, "cwd", json_string(s->cwd ? s->cwd : "/"));
+        json_object_set_new(j, "user", json_string(s->user ? s->user : "0:0"));
+        json_object_set_new(j, "hostname", json_string(s->hostname));
+        json_object_set_new(j, "system", json_boolean(s->is_system));
+        text = json_dumps(j, JSON_INDENT(2));
+        return write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0600, err);
+}
+
+/* The image's base disk, made from the mounted root filesystem the first time any VM uses the image. */
+static int ensure_base(InstContext *c, const char *image_id, const char *rootfs, Error **err)
+{
+        _cleanup_free_ char *dir = xasprintf("%s/vm/base", c->root), *path = base_path(c, image_id),
+                                  *lock = xasprintf("%s/vm/base/%s.lock", c->root, image_id);
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        r = mkdir_p(dir, 0700, err);
+        if (r < 0)
+                return r;
+        fd = lock_file(lock, err);
+        if (fd < 0)
+                return fd;
+        if (access(path, F_OK) == 0)
+                return 0;
+        r = stor_disk_make_base(rootfs, path, MIN_BASE_SIZE, err);
+        return r < 0 ? error_wrap(err, r, "base disk of image '%.12s'", image_id) : 0;
+}
+
+static int vm_create(InstContext *c, const InstRecord *rec, const InstImage *img, const InstRunOptions *o,
+                     const InstNetAttach *att, Error **err)
+{
+        _cleanup_free_ char *rootfs = inst_path(c, rec->id, "rootfs"), *upper = inst_path(c, rec->id, "upper"),
+                            *work = inst_path(c, rec->id, "work"), *disk = inst_path(c, rec->id, "disk.qcow2"),
+                            *base = base_path(c, img->id);
+        _cleanup_(vm_kernel_done) VmKernel k = {};
+        _cleanup_(inst_vm_spec_done) InstVmSpec s = {};
+        _cleanup_json_ json_t *icfg = NULL, *cfg = NULL;
+        InstBind files[3] = {};
+        char short_id[13];
+        int r;
+
+        if (o->n_binds > 0)
+                return error_setf(err, EOPNOTSUPP,
+                                  "-v '%s': a VM cannot share host directories (its kernel has no 9p, and virtiofs "
+                                  "needs virtiofsd)",
+                                  o->binds[0].source);
+        /* What a start would fail on, said now. */
+        r = vm_kernel_find(o->kernel, &k, err);
+        if (r < 0)
+                return r;
+        if (!in_path("qemu-system-x86_64"))
+                return error_setf(err, ENOENT, "qemu-system-x86_64 not found: install qemu-system-x86");
+        snprintf(short_id, sizeof(short_id), "%.12s", rec->id);
+        r = inst_rootfs_mount(c, rec->id, img->layers, err);
+        if (r < 0)
+                return r;
+        r = inst_image_config(c, img, &icfg, err);
+        if (r >= 0) {
+                char *init[] = { (char *)"/sbin/init", NULL };
+                InstRunSpec spec = {
+                        .id = rec->id,
+                        .cmd = o->is_system && !o->cmd ? init : o->cmd,
+                        .entrypoint = o->entrypoint,
+                        .env = o->env,
+                        .user = o->user,
+                        .workdir = o->workdir,
+                        .hostname = o->hostname,
+                };
+                r = inst_bundle_config(icfg, &spec, rootfs, -EBADF, &cfg, err);
+        }
+        if (r >= 0 && !o->is_system)
+                r = spec_from_config(cfg, &s, err);
+        if (r >= 0)
+                r = ensure_base(c, img->id, rootfs, err);
+        /* The base disk holds the image now; the mount was only to read it. */
+        stor_overlay_umount(rootfs, NULL);
+        rmdir(rootfs);
+        rm_rf_at(AT_FDCWD, upper, NULL);
+        rm_rf_at(AT_FDCWD, work, NULL);
+        if (r < 0)
+                return r;
+        r = stor_disk_make_overlay(base, disk, err);
+        if (r < 0)
+                return r;
+        s.hostname = xstrdup(o->hostname ? o->hostname : short_id);
+        s.is_system = o->is_system;
+        r = inst_write_etc_files(c, rec->id, s.hostname, att, files, err);
+        for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+                free(files[i].source);
+                free(files[i].destination);
+        }
+        return r < 0 ? r : spec_save(c, rec->id, &s, err);
+}
+
+/* QEMU's pid and start time from its pid file; 0 when it is not running. */
+pid_t inst_vm_qemu_pid(InstContext *c, const char *id)
+{
+        _cleanup_free_ char *path = inst_path(c, id, "qemu.pid"), *text = NULL;
+        unsigned long long start = 0;
+        int pid = 0;
+
+        if (read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0 || sscanf(text, "%d %llu", &pid, &start) != 2)
+                return 0;
+        return process_is_alive(pid, start) && process_state(pid) != 'Z' ? pid : 0;
+}
+
+static bool is_restoring(InstContext *c, const char *id)
+{
+        _cleanup_free_ char *marker = rundir_path(c, id, "restoring");
+        return access(marker, F_OK) == 0;
+}
+
+/* Waits up to ms for pid to end (reaping it if it is our child); true if it did. */
+static bool wait_gone(pid_t pid, int ms)
+{
+        _cleanup_close_ int pfd = pidfd_open_pid(pid);
+        struct pollfd p = { .fd = pfd, .events = POLLIN };
+        bool is_gone = pfd < 0 || poll(&p, 1, ms) > 0;
+
+        if (is_gone)
+                waitpid(pid, NULL, WNOHANG);
+        return is_gone;
+}
+
+/* What a run of the VM holds on the host, released once QEMU is gone: its tap, cgroup and run dir. */
+static void release_runtime(InstContext *c, const char *id)
+{
+        _cleanup_free_ char *dir = inst_vm_rundir(c, id), *cgjson = rundir_path(c, id, "cgroup.json"),
+                            *text = NULL, *pidfile = inst_path(c, id, "qemu.pid");
+        _cleanup_json_ json_t *j = NULL;
+        size_t len;
+
+        inst_net_vm_stop(c, id);
+        if (read_file_at(AT_FDCWD, cgjson, &text, &len, NULL) >= 0 && json_parse(text, len, "cgroup", &j, NULL) >= 0) {
+                _cleanup_(rt_cgroup_freep) RtCgroup *cg = NULL;
+                if (rt_cgroup_from_json(j, &cg, NULL) >= 0)
+                        rt_cgroup_destroy(cg, NULL);
+        }
+        unlink(pidfile);
+        rm_rf_at(AT_FDCWD, dir, NULL);
+}
+
+/* Ends QEMU at once. */
+static void kill_qemu(InstContext *c, const char *id)
+{
+        pid_t pid = inst_vm_qemu_pid(c, id);
+
+        if (pid > 0) {
+                kill(pid, SIGKILL);
+                wait_gone(pid, 10000);
+        }
+}
+
+static int enter_cgroup(void *data)
+{
+        return rt_cgroup_enter_self(data, false, NULL);
+}
+
+/* The cgroup QEMU runs in: /hull/<id>, with the CPU limit of --cpus. */
+static int make_cgroup(InstContext *c, const InstRecord *rec, const InstRunOptions *o, RtCgroup **ret, Error **err)
+{
+        _cleanup_(rt_cgroup_freep) RtCgroup *cg = NULL;
+        _cleanup_free_ char *path = rundir_path(c, rec->id, "cgroup.json"), *text = NULL;
+        _cleanup_json_ json_t *j = NULL;
+        int r;
+
+        r = rt_cgroup_create(NULL, rec->id, false, &cg, err);
+        if (r < 0)
+                return error_wrap(err, r, "cgroup of '%s'", rec->name);
+        if (o->cpus > 0) {
+                _cleanup_(rt_resources_freep) RtResources *res = NULL;
+                _cleanup_json_ json_t *rj = json_pack("{s:{s:I, s:I}}", "cpu", "quota",
+                                                      (json_int_t)(o->cpus * 100000), "period", (json_int_t)100000);
+                r = rt_resources_parse(rj, "resources", &res, err);
+                if (r >= 0)
+                        r = rt_cgroup_apply(cg, res, err);
+                if (r < 0) {
+                        rt_cgroup_destroy(cg, NULL);
+                        return r;
+                }
+        }
+        j = rt_cgroup_to_json(cg);
+        text = json_dumps(j, JSON_COMPACT);
+        r = write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0600, err);
+        if (r < 0) {
+                rt_cgroup_destroy(cg, NULL);
+                return r;
+        }
+        *ret = TAKE_PTR(cg);
+        return 0;
+}
+
+int inst_vm_boot(InstContext *c, InstRecord *rec, const InstVmSpec *s, bool is_incoming, pid_t *ret_pid, Error **err)
+{
+        _cleanup_(inst_run_options_done) InstRunOptions o = {};
+        _cleanup_(vm_kernel_done) VmKernel k = {};
+        _cleanup_(rt_cgroup_freep) RtCgroup *cg = NULL;
+        _cleanup_free_ char *initrd = NULL, *agent = helper_path(c, "hull-agent", "HULL_AGENT"),
+                            *cache = xasprintf("%s/vm/initramfs", c->root), *dir = inst_vm_rundir(c, rec->id),
+                            *disk = inst_path(c, rec->id, "disk.qcow2"), *qmp = rundir_path(c, rec->id, "qmp.sock"),
+                            *console = rundir_path(c, rec->id, "console.sock"),
+                            *console_log = inst_path(c, rec->id, "console.log"),
+                            *qemu_log = inst_path(c, rec->id, "qemu.log"), *pidfile = inst_path(c, rec->id, "qemu.pid"),
+                            *append = NULL, *reason = NULL, *text = NULL;
+        _cleanup_strv_ char **argv = NULL;
+        _cleanup_close_ int log_fd = -EBADF;
+        InstVmNet net = {};
+        uint64_t start = 0;
+        char mac[18];
+        pid_t pid = 0;
+        int r;
+
+        r = inst_record_options(rec, &o, err);
+        if (r >= 0)
+                r = vm_kernel_find(o.kernel, &k, err);
+        if (r >= 0)
+                r = mkdir_p(cache, 0700, err);
+        if (r >= 0)
+                r = vm_initramfs_get(&k, agent, cache, &initrd, err);
+        if (r < 0)
+                return r;
+        /* Whatever a run that crashed left goes first; a restore's marker stays. */
+        inst_net_vm_stop(c, rec->id);
+        r = mkdir_p(dir, 0700, err);
+        if (r < 0)
+                return r;
+        for (unsigned i = 0; i < VM_AGENT_PORTS; i++) {
+                _cleanup_free_ char *sock = xasprintf("%s/agent.%u.sock", dir, i);
+                unlink(sock);
+        }
+        unlink(qmp);
+        unlink(console);
+        r = inst_net_vm_start(c, rec, &o, &net, err);
+        if (r < 0)
+                goto fail;
+        r = make_cgroup(c, rec, &o, &cg, err);
+        if (r < 0)
+                goto fail;
+        append = xasprintf("hull.mode=%s hull.hostname=%s%s%s%s%s", s->is_system ? "system" : "app", s->hostname,
+                           net.tap[0] ? " hull.ip=" : "", net.tap[0] ? net.addr : "", net.tap[0] ? " hull.gw=" : "",
+                           net.tap[0] ? net.gw : "");
+        vm_mac_for(rec->id, mac);
+        VmConfig cfg = {
+                .memory = o.memory > 0 ? o.memory : DEFAULT_MEMORY,
+                .cpus = o.cpus > 1 ? (unsigned)(o.cpus + 0.999) : 1,
+                .kernel = k.path,
+                .initrd = initrd,
+                .append = append,
+                .disk = disk,
+                .qmp_socket = qmp,
+                .agent_socket_dir = dir,
+                .console_socket = console,
+                .console_log = console_log,
+                .tap = net.tap[0] ? net.tap : NULL,
+                .mac = mac,
+                .is_incoming = is_incoming,
+                .is_system = s->is_system,
+        };
+        vm_accel_detect(&cfg.accel, &reason);
+        if (cfg.accel == VM_ACCEL_TCG)
+                cfg.tsc_khz = vm_tsc_khz();
+        argv = vm_qemu_argv(&cfg);
+        log_fd = open(qemu_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (log_fd < 0) {
+                r = error_set(err, errno, "open '%s'", qemu_log);
+                goto fail;
+        }
+        r = vm_qemu_spawn(argv, log_fd, enter_cgroup, cg, &pid, err);
+        if (r < 0)
+                goto fail;
+        process_start_time(pid, &start);
+        text = xasprintf("%d %llu\n", (int)pid, (unsigned long long)start);
+        r = write_file_atomic_at(AT_FDCWD, pidfile, text, strlen(text), 0600, err);
+        if (r < 0)
+                goto fail;
+        *ret_pid = pid;
+        return 0;
+fail:
+        if (pid > 0) {
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+        }
+        release_runtime(c, rec->id);
+        return r;
+}
+
+/* Connects to an agent port, giving up early when QEMU is gone. */
+static int connect_port(InstContext *c, const InstRecord *rec, unsigned port, int timeout_ms, VmAgent **ret,
+                        Error **err)
+{
+        _cleanup_free_ char *sock = NULL;
+        struct timespec t0, t;
+
+        sock = xasprintf("%s/vm/%.12s/agent.%u.sock", c->runroot, rec->id, port);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+                int r = vm_agent_connect(sock, 500, ret, NULL);
+                if (r >= 0)
+                        return 0;
+                if (inst_vm_qemu_pid(c, rec->id) == 0 && !is_restoring(c, rec->id))
+                        return error_setf(err, ESRCH, "'%s': QEMU is not running", rec->name);
+                clock_gettime(CLOCK_MONOTONIC, &t);
+                if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > timeout_ms)
+                        return error_setf(err, ETIMEDOUT, "'%s': the guest agent did not answer", rec->name);
+        }
+}
+
+/* Sends the guest its /etc/hosts, /etc/hostname and /etc/resolv.conf, as a container gets them. */
+static int send_etc_files(InstContext *c, const InstRecord *rec, VmAgent *a, Error **err)
+{
+        _cleanup_(inst_lease_done) InstLease lease = {};
+        _cleanup_free_ char *hosts = NULL;
+        static const char *const names[] = { "hostname", "resolv.conf" };
+        int r;
+
+        r = inst_db_lease_find(c->db, rec->id, &lease, NULL);
+        hosts = r > 0 ? xasprintf("%s/networks/%s/hosts", c->root, lease.network) : inst_path(c, rec->id, "hosts");
+        {
+                _cleanup_free_ char *text = NULL;
+                size_t len = 0;
+                read_file_at(AT_FDCWD, hosts, &text, &len, NULL);
+                r = vm_agent_write_file(a, "/etc/hosts", 0644, text ? text : "", len, err);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+                _cleanup_free_ char *path = inst_path(c, rec->id, names[i]), *text = NULL, *dst = NULL;
+                size_t len = 0;
+                if (read_file_at(AT_FDCWD, path, &text, &len, NULL) < 0)
+                        continue;
+                dst = xasprintf("/etc/%s", names[i]);
+                r = vm_agent_write_file(a, dst, 0644, text, len, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Tells whoever waits for the start how it went: "0", or "1" and the message. */
+static void report_ready(int fd, int r, Error *e)
+{
+        if (fd < 0)
+                return;
+        if (r >= 0) {
+                (void)!write(fd, "0", 1);
+        } else {
+                _cleanup_free_ char *msg = xasprintf("1%s", error_message(e, r));
+                (void)!write(fd, msg, strlen(msg));
+        }
+}
+
+int inst_vm_supervise(InstContext *c, InstRecord *rec, const InstVmSpec *s, const VmAgentIo *io, bool is_resume,
+                      int ready_fd, int *ret_status, Error **err)
+{
+        bool is_started = is_resume, is_reported = false;
+        int status = 137, r;
+
+        for (;;) {
+                _cleanup_(vm_agent_freep) VmAgent *a = NULL;
+                r = connect_port(c, rec, 0, BOOT_TIMEOUT_MS, &a, err);
+                if (r < 0) {
+                        if (!is_reported)
+                                report_ready(ready_fd, r, err ? *err : NULL);
+                        break;
+                }
+                if (is_started && !is_reported) {
+                        /* Resumed: the guest's session goes on; nothing to start. */
+                        report_ready(ready_fd, 0, NULL);
+                        is_reported = true;
+                }
+                if (!is_started) {
+                        r = send_etc_files(c, rec, a, err);
+                        if (r >= 0 && !s->is_system) {
+                                VmExecRequest req = {
+                                        .args = s->args,
+                                        .env = s->env,
+                                        .cwd = s->cwd,
+                                        .user = s->user,
+                                        .is_main = true,
+                                        .then_poweroff = true,
+                                };
+                                r = vm_agent_exec(a, &req, BOOT_TIMEOUT_MS, NULL, err);
+                        }
+                        report_ready(ready_fd, r, err ? *err : NULL);
+                        is_reported = true;
+                        if (r < 0)
+                                break;
+                        is_started = true;
+                }
+                if (s->is_system) {
+                        /* The guest's init runs on its own: the VM ends when QEMU does. */
+                        pid_t pid = inst_vm_qemu_pid(c, rec->id);
+                        if (pid > 0)
+                                wait_gone(pid, -1);
+                        status = 0;
+                        r = -EPIPE;
+                } else {
+                        r = vm_agent_pump(a, io, &status, NULL);
+                }
+                if (r >= 0)
+                        break;
+                /* The connection ended: QEMU went away. A restore puts a new one in its place. */
+                while (is_restoring(c, rec->id)) {
+                        waitpid(-1, NULL, WNOHANG); /* the old QEMU, when it was ours */
+                        usleep(20000);
+                }
+                if (inst_vm_qemu_pid(c, rec->id) == 0) {
+                        r = 0;
+                        break;
+                }
+        }
+        /* Once the main process ended, the agent powers the guest off; QEMU then exits. */
+        {
+                pid_t pid = inst_vm_qemu_pid(c, rec->id);
+                if (pid > 0 && !wait_gone(pid, 30000))
+                        kill_qemu(c, rec->id);
+        }
+        release_runtime(c, rec->id);
+        if (r < 0)
+                return r;
+        *ret_status = status;
+        return 0;
+}
+
+/* Starts the VM and makes sure it can start: not running, its exit file gone. */
+static int prepare_start(InstContext *c, InstRecord *rec, InstVmSpec *s, Error **err)
+{
+        _cleanup_free_ char *exit_path = inst_path(c, rec->id, "exit");
+        InstState state;
+        int r;
+
+        r = inst_state(c, rec, &state, NULL, err);
+        if (r < 0)
+                return r;
+        if (state == INST_STATE_RUNNING)
+                return error_setf(err, EBUSY, "'%s' is already running", rec->name);
+        if (unlink(exit_path) < 0 && errno != ENOENT)
+                return error_set(err, errno, "remove '%s'", exit_path);
+        return inst_vm_spec_load(c, rec->id, s, err);
+}
+
+static int mark_started(InstContext *c, InstRecord *rec, Error **err)
+{
+        rec->started = time(NULL);
+        rec->finished = 0;
+        return inst_db_instance_set_run(c->db, rec->id, rec->started, 0, -1, err);
+}
+
+/* Blocks the signals the foreground session forwards to the guest, and gives a signalfd for them. */
+static int forward_signals(sigset_t *old)
+{
+        sigset_t mask;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGQUIT);
+        sigaddset(&mask, SIGWINCH);
+        sigprocmask(SIG_BLOCK, &mask, old);
+        return signalfd(-1, &mask, SFD_CLOEXEC);
+}
+
+static int vm_run_foreground(InstContext *c, InstRecord *rec, int *ret_status, Error **err)
+{
+        _cleanup_(inst_run_options_done) InstRunOptions o = {};
+        _cleanup_(inst_vm_spec_done) InstVmSpec s = {};
+        _cleanup_close_ int sfd = -EBADF;
+        sigset_t old;
+        pid_t pid;
+        int status = -1, r;
+
+        r = prepare_start(c, rec, &s, err);
+        if (r >= 0)
+                r = inst_record_options(rec, &o, err);
+        if (r >= 0)
+                r = mark_started(c, rec, err);
+        if (r >= 0)
+                r = inst_vm_boot(c, rec, &s, false, &pid, err);
+        if (r >= 0) {
+                VmAgentIo io = { .in_fd = o.is_interactive ? STDIN_FILENO : -1, .out_fd = STDOUT_FILENO,
+                                 .err_fd = STDERR_FILENO, .sig_fd = -1 };
+                sfd = forward_signals(&old);
+                io.sig_fd = sfd;
+                r = inst_vm_supervise(c, rec, &s, &io, false, -1, &status, err);
+                sigprocmask(SIG_SETMASK, &old, NULL);
+                waitpid(pid, NULL, WNOHANG);
+        }
+        rec->finished = time(NULL);
+        rec->exit_code = r < 0 ? -1 : status;
+        inst_db_instance_set_run(c->db, rec->id, rec->started, rec->finished, rec->exit_code, NULL);
+        if (r < 0)
+                return r;
+        *ret_status = status;
+        return 0;
+}
+
+/*
+ * The detached supervisor: forked, it boots the VM and carries the main process's output into pipes
+ * that hull-monitor reads (the same monitor, log format and exit file as a container's). Its exit
+ * status is the guest process's.
+ */
+_noreturn_ static void supervisor(InstContext *c, InstRecord *rec, const InstVmSpec *s, bool is_resume, int out_fd,
+                                  int err_fd, int ready_fd)
+{
+        Error *e = NULL;
+        VmAgentIo io = { .in_fd = -1, .out_fd = out_fd, .err_fd = err_fd, .sig_fd = -1 };
+        pid_t pid;
+        int status = 137, r = 0;
+
+        signal(SIGPIPE, SIG_IGN);
+        if (!is_resume || inst_vm_qemu_pid(c, rec->id) == 0)
+                r = inst_vm_boot(c, rec, s, false, &pid, &e);
+        if (r < 0) {
+                report_ready(ready_fd, r, e);
+                _exit(125);
+        }
+        r = inst_vm_supervise(c, rec, s, &io, is_resume, ready_fd, &status, &e);
+        if (r < 0 && is_resume)
+                report_ready(ready_fd, r, e);
+        _exit(r < 0 ? 125 : status);
+}
+
+int inst_vm_start_supervised(InstContext *c, InstRecord *rec, bool is_resume, Error **err)
+{
+        _cleanup_(inst_vm_spec_done) InstVmSpec s = {};
+        _cleanup_free_ char *monitor = helper_path(c, "hull-monitor", "HULL_MONITOR"),
+                            *log = inst_path(c, rec->id, "ctr.log"), *exit_path = inst_path(c, rec->id, "exit"),
+                            *mon_pid_path = inst_path(c, rec->id, "monitor.pid"), *text = NULL;
+        int ready[2] = { -1, -1 };
+        char msg[2048];
+        uint64_t start = 0;
+        ssize_t n;
+        pid_t child;
+        int r;
+
+        if (access(monitor, X_OK) < 0)
+                return error_set(err, errno, "monitor '%s'", monitor);
+        if (is_resume) {
+                r = inst_vm_spec_load(c, rec->id, &s, err);
+                if (r >= 0)
+                        unlink(exit_path);
+        } else {
+                r = prepare_start(c, rec, &s, err);
+        }
+        if (r < 0)
+                return r;
+        if (pipe2(ready, O_CLOEXEC) < 0)
+                return error_set(err, errno, "pipe");
+        child = fork();
+        if (child < 0) {
+                close(ready[0]);
+                close(ready[1]);
+                return error_set(err, errno, "fork");
+        }
+        if (child == 0) {
+                /* The monitor's process: a new session and a subreaper, so the supervisor (and QEMU, should
+                 * the supervisor die) stay its children; then hull-monitor in its place. */
+                int out[2], errp[2], devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+                char outs[16], errs[16], pids[16];
+                pid_t sup;
+
+                close(ready[0]);
+                setsid();
+                prctl(PR_SET_CHILD_SUBREAPER, 1);
+                if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
+                        _exit(1);
+                sup = fork();
+                if (sup < 0)
+                        _exit(1);
+                if (sup == 0) {
+                        close(out[0]);
+                        close(errp[0]);
+                        dup2(devnull, STDIN_FILENO);
+                        dup2(devnull, STDOUT_FILENO);
+                        supervisor(c, rec, &s, is_resume, out[1], errp[1], ready[1]);
+                }
+                close(ready[1]);
+                close(out[1]);
+                close(errp[1]);
+                dup2(devnull, STDIN_FILENO);
+                dup2(devnull, STDOUT_FILENO);
+                dup2(devnull, STDERR_FILENO);
+                fcntl(out[0], F_SETFD, 0);
+                fcntl(errp[0], F_SETFD, 0);
+                snprintf(pids, sizeof(pids), "%d", (int)sup);
+                snprintf(outs, sizeof(outs), "%d", out[0]);
+                snprintf(errs, sizeof(errs), "%d", errp[0]);
+                if (rec->is_auto_remove && c->self_exe)
+                        execl(monitor, monitor, log, exit_path, pids, outs, errs, c->self_exe, c->root, rec->name,
+                              NULL);
+                else
+                        execl(monitor, monitor, log, exit_path, pids, outs, errs, NULL);
+                _exit(127);
+        }
+        close(ready[1]);
+        process_start_time(child, &start);
+        text = xasprintf("%d %llu\n", (int)child, (unsigned long long)start);
+        r = write_file_atomic_at(AT_FDCWD, mon_pid_path, text, strlen(text), 0644, err);
+        if (r >= 0 && !is_resume)
+                r = mark_started(c, rec, err);
+        do
+                n = read(ready[0], msg, sizeof(msg) - 1);
+        while (n < 0 && errno == EINTR);
+        close(ready[0]);
+        if (r < 0)
+                return r;
+        if (n > 0 && msg[0] == '0')
+                return 0;
+        msg[n > 0 ? n : 0] = '\0';
+        /* The supervisor ends QEMU and releases what it made before it reports. */
+        wait_gone(child, 10000);
+        if (n <= 1)
+                return error_setf(err, EIO, "'%s': the VM's supervisor ended before the guest started", rec->name);
+        return error_setf(err, EIO, "%s", msg + 1);
+}
+
+static int vm_start_detached(InstContext *c, InstRecord *rec, Error **err)
+{
+        return inst_vm_start_supervised(c, rec, false, err);
+}
+
+/* The monitor's pid, when it runs. */
+static pid_t monitor_pid(InstContext *c, const char *id)
+{
+        _cleanup_free_ char *path = inst_path(c, id, "monitor.pid"), *text = NULL;
+        unsigned long long start = 0;
+        int pid = 0;
+
+        if (read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0 || sscanf(text, "%d %llu", &pid, &start) != 2)
+                return 0;
+        return process_is_alive(pid, start) ? pid : 0;
+}
+
+static int vm_state(InstContext *c, InstRecord *rec, InstState *ret, pid_t *ret_pid, Error **err)
+{
+        _cleanup_free_ char *exit_path = NULL, *text = NULL;
+        pid_t pid = inst_vm_qemu_pid(c, rec->id), mon;
+        int status = -1;
+
+        if (ret_pid)
+                *ret_pid = pid;
+        if (pid > 0 || is_restoring(c, rec->id)) {
+                *ret = INST_STATE_RUNNING;
+                return 0;
+        }
+        if (!rec->started) {
+                *ret = INST_STATE_CREATED;
+                return 0;
+        }
+        *ret = INST_STATE_EXITED;
+        if (rec->finished)
+                return 0;
+        /* Stopped since the last look: its monitor writes the status once the supervisor ends. */
+        mon = monitor_pid(c, rec->id);
+        if (mon > 0)
+                wait_gone(mon, 5000);
+        exit_path = inst_path(c, rec->id, "exit");
+        if (read_file_at(AT_FDCWD, exit_path, &text, NULL, NULL) >= 0)
+                sscanf(text, "%d", &status);
+        release_runtime(c, rec->id);
+        rec->finished = time(NULL);
+        rec->exit_code = status;
+        return inst_db_instance_set_run(c->db, rec->id, rec->started, rec->finished, rec->exit_code, err);
+}
+
+/* A free agent port for a session of our own (1 .. VM_AGENT_PORTS-1), held by a lock until *ret_lock closes. */
+static int open_session(InstContext *c, InstRecord *rec, int timeout_ms, int *ret_lock, VmAgent **ret, Error **err)
+{
+        _cleanup_free_ char *dir = inst_vm_rundir(c, rec->id);
+        _cleanup_close_ int fd = -EBADF;
+        unsigned port = 0;
+
+        for (unsigned i = 1; i < VM_AGENT_PORTS && port == 0; i++) {
+                _cleanup_free_ char *lock = xasprintf("%s/port.%u.lock", dir, i);
+                fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+                if (fd < 0)
+                        return error_set(err, errno, "open '%s'", lock);
+                if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+                        port = i;
+                else
+                        fd = safe_close(fd);
+        }
+        if (port == 0) {
+                _cleanup_free_ char *lock = xasprintf("%s/port.1.lock", dir);
+                fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+                if (fd < 0 || flock(fd, LOCK_EX) < 0)
+                        return error_set(err, errno, "lock '%s'", lock);
+                port = 1;
+        }
+        int r = connect_port(c, rec, port, timeout_ms, ret, err);
+        if (r < 0)
+                return r;
+        *ret_lock = TAKE_FD(fd);
+        return 0;
+}
+
+static int running_or_fail(InstContext *c, InstRecord *rec, Error **err)
+{
+        InstState state;
+        int r = vm_state(c, rec, &state, NULL, err);
+
+        if (r < 0)
+                return r;
+        if (state != INST_STATE_RUNNING)
+                return error_setf(err, EINVAL, "'%s' is %s, not running", rec->name, inst_state_name(state));
+        return 0;
+}
+
+/* Waits for the supervisor to finish after QEMU ended, then takes the exit into the record. */
+static int collect(InstContext *c, InstRecord *rec, Error **err)
+{
+        InstState state;
+        return vm_state(c, rec, &state, NULL, err);
+}
+
+static int vm_stop(InstContext *c, InstRecord *rec, int timeout, Error **err)
+{
+        _cleanup_(inst_run_options_done) InstRunOptions o = {};
+        _cleanup_(inst_vm_spec_done) InstVmSpec s = {};
+        InstState state;
+        pid_t pid;
+        int r;
+
+        r = vm_state(c, rec, &state, &pid, err);
+        if (r < 0 || state != INST_STATE_RUNNING || pid == 0)
+                return r;
+        r = inst_record_options(rec, &o, err);
+        if (r >= 0)
+                r = inst_vm_spec_load(c, rec->id, &s, err);
+        if (r < 0)
+                return r;
+        if (timeout < 0)
+                timeout = o.stop_timeout >= 0 ? o.stop_timeout : 10;
+        if (s.is_system) {
+                /* The guest's init powers off on the ACPI power button. */
+                _cleanup_(vm_qmp_freep) VmQmp *q = NULL;
+                _cleanup_free_ char *qmp = rundir_path(c, rec->id, "qmp.sock");
+                if (vm_qmp_connect(qmp, CONTROL_TIMEOUT_MS, &q, NULL) >= 0)
+                        vm_qmp_execute(q, "system_powerdown", NULL, CONTROL_TIMEOUT_MS, NULL, NULL);
+        } else {
+                _cleanup_(vm_agent_freep) VmAgent *a = NULL;
+                _cleanup_close_ int lock = -EBADF;
+                if (open_session(c, rec, CONTROL_TIMEOUT_MS, &lock, &a, NULL) >= 0)
+                        vm_agent_poweroff(a, (unsigned)timeout, NULL);
+        }
+        if (!wait_gone(pid, (timeout + 10) * 1000))
+                kill_qemu(c, rec->id);
+        return collect(c, rec, err);
+}
+
+static int vm_kill(InstContext *c, InstRecord *rec, int sig, Error **err)
+{
+        _cleanup_(inst_vm_spec_done) InstVmSpec s = {};
+        _cleanup_(vm_agent_freep) VmAgent *a = NULL;
+        _cleanup_close_ int lock = -EBADF;
+        int r;
+
+        r = running_or_fail(c, rec, err);
+        if (r >= 0)
+                r = inst_vm_spec_load(c, rec->id, &s, err);
+        if (r < 0)
+                return r;
+        /* SIGKILL ends the VM whatever its guest does; other signals go to its main process (or init). */
+        if (sig == SIGKILL) {
+                kill_qemu(c, rec->id);
+                return collect(c, rec, err);
+        }
+        r = open_session(c, rec, CONTROL_TIMEOUT_MS, &lock, &a, err);
+        return r < 0 ? r : vm_agent_signal(a, sig, err);
+}
+
+static int vm_exec(InstContext *c, InstRecord *rec, const InstExecOptions *o, int *ret_status, Error **err)
+{
+        _cleanup_(vm_agent_freep) VmAgent *a = NULL;
+        _cleanup_close_ int lock = -EBADF, sfd = -EBADF;
+        struct termios saved;
+        struct winsize ws = {};
+        bool is_raw = false;
+        sigset_t old;
+        int r;
+
+        r = running_or_fail(c, rec, err);
+        if (r < 0)
+                return r;
+        if (o->is_detached)
+                return error_setf(err, EOPNOTSUPP, "exec -d: not supported for VMs yet");
+        r = open_session(c, rec, BOOT_TIMEOUT_MS, &lock, &a, err);
+        if (r < 0)
+                return r;
+        if (o->is_tty)
+                ioctl(STDIN_FILENO, TIOCGWINSZ, &ws);
+        VmExecRequest req = {
+                .args = o->args,
+                .env = o->env,
+                .cwd = o->workdir,
+                .user = o->user,
+                .is_tty = o->is_tty,
+                .rows = ws.ws_row,
+                .cols = ws.ws_col,
+        };
+        r = vm_agent_exec(a, &req, CONTROL_TIMEOUT_MS, NULL, err);
+        if (r < 0)
+                return r;
+        if (o->is_tty && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
+                struct termios raw = saved;
+                cfmakeraw(&raw);
+                is_raw = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
+        }
+        sfd = forward_signals(&old);
+        VmAgentIo io = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO, .err_fd = STDERR_FILENO, .sig_fd = sfd };
+        r = vm_agent_pump(a, &io, ret_status, err);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        if (is_raw)
+                tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+        return r;
+}
+
+static int vm_stats(InstContext *c, InstRecord *rec, json_t **ret, Error **err)
+{
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        pid_t pid;
+        InstState state;
+        long long rss_kb = 0;
+        unsigned long long ut = 0, st = 0;
+        int r;
+
+        r = vm_state(c, rec, &state, &pid, err);
+        if (r < 0)
+                return r;
+        if (state != INST_STATE_RUNNING || pid == 0)
+                return error_setf(err, EINVAL, "'%s' is %s, not running", rec->name, inst_state_name(state));
+        path = xasprintf("/proc/%d/status", (int)pid);
+        if (read_file_at(AT_FDCWD, path, &text, NULL, NULL) >= 0) {
+                const char *p = strstr(text, "VmRSS:");
+                if (p)
+                        sscanf(p + 6, "%lld", &rss_kb);
+        }
+        free(path);
+        free(text);
+        text = NULL;
+        path = xasprintf("/proc/%d/stat", (int)pid);
+        if (read_file_at(AT_FDCWD, path, &text, NULL, NULL) >= 0) {
+                const char *p = strrchr(text, ')');
+                if (p)
+                        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st);
+        }
+        *ret = json_pack("{s:s, s:s, s:i, s:I, s:I}", "id", rec->id, "name", rec->name, "pid", (int)pid,
+                         "memory_usage", (json_int_t)rss_kb * 1024, "cpu_usage_ns",
+                         (json_int_t)((ut + st) * (1000000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK))));
+        return 0;
+}
+
+static int vm_teardown(InstContext *c, InstRecord *rec, InstState state, pid_t pid, Error **err)
+{
+        pid_t mon;
+
+        kill_qemu(c, rec->id);
+        mon = monitor_pid(c, rec->id);
+        if (mon > 0)
+                wait_gone(mon, 10000);
+        release_runtime(c, rec->id);
+        return 0;
+}
+
+static int vm_remove_files(InstContext *c, const char *id, Error **err)
+{
+        _cleanup_free_ char *rootfs = inst_path(c, id, "rootfs"), *dir = inst_dir(c, id);
+        int r;
+
+        release_runtime(c, id);
+        r = stor_overlay_umount(rootfs, err);
+        return r < 0 ? r : rm_rf_at(AT_FDCWD, dir, err);
+}
+
+static void vm_sweep(InstContext *c, const char *id)
+{
+        kill_qemu(c, id);
+        release_runtime(c, id);
+}
+
+void inst_vm_describe(InstContext *c, const InstRecord *rec, json_t *doc)
+{
+        _cleanup_(inst_run_options_done) InstRunOptions o = {};
+        _cleanup_(vm_kernel_done) VmKernel k = {};
+        _cleanup_free_ char *disk = inst_path(c, rec->id, "disk.qcow2"), *base = base_path(c, rec->image_id),
+                            *console = inst_path(c, rec->id, "console.log"), *reason = NULL;
+        VmAccel accel;
+
+        vm_accel_detect(&accel, &reason);
+        json_object_set_new(doc, "disk", json_string(disk));
+        json_object_set_new(doc, "base_disk", json_string(base));
+        json_object_set_new(doc, "console_log", json_string(console));
+        json_object_set_new(doc, "accelerator", json_string(vm_accel_name(accel)));
+        if (inst_record_options(rec, &o, NULL) >= 0 && vm_kernel_find(o.kernel, &k, NULL) >= 0)
+                json_object_set_new(doc, "kernel", json_string(k.path));
+}
+
+const InstDriver inst_driver_vm = {
+        .create = vm_create,
+        .state = vm_state,
+        .run_foreground = vm_run_foreground,
+        .start_detached = vm_start_detached,
+        .stop = vm_stop,
+        .kill = vm_kill,
+        .exec = vm_exec,
+        .stats = vm_stats,
+        .teardown = vm_teardown,
+        .remove_files = vm_remove_files,
+        .sweep = vm_sweep,
+};
+
+int inst_console(InstContext *c, InstRecord *rec, Error **err)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        struct termios saved;
+        bool is_raw = false, is_escape = false;
+        char buf[4096];
+        int r;
+
+        if (rec->kind != INST_KIND_VM)
+                return error_setf(err, EOPNOTSUPP, "'%s' is a container: a console is for VMs", rec->name);
+        r = running_or_fail(c, rec, err);
+        if (r < 0)
+                return r;
+        path = rundir_path(c, rec->id, "console.sock");
+        r = rt_unix_connect(path, &fd, err);
+        if (r < 0)
+                return error_wrap(err, r, "console of '%s'", rec->name);
+        if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
+                struct termios raw = saved;
+                cfmakeraw(&raw);
+                is_raw = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
+                fprintf(stderr, "hull: attached to the console of '%s'; Ctrl-a q detaches\r\n", rec->name);
+        }
+        for (;;) {
+                struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN }, { .fd = fd, .events = POLLIN } };
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                if (p[1].revents) {
+                        ssize_t n = read(fd, buf, sizeof(buf));
+                        if (n <= 0 || fd_write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
+                                break;
+                }
+                if (p[0].revents) {
+                        ssize_t n = read(STDIN_FILENO, buf, sizeof(buf)), w = 0;
+                        bool is_detach = false;
+                        if (n <= 0)
+                                break;
+                        /* Ctrl-a q detaches; Ctrl-a Ctrl-a sends one Ctrl-a. */
+                        for (ssize_t i = 0; i < n && !is_detach; i++) {
+                                if (is_escape) {
+                                        is_escape = false;
+                                        if (buf[i] == 'q') {
+                                                is_detach = true;
+                                                continue;
+                                        }
+                                        if (buf[i] != 0x01)
+                                                buf[w++] = 0x01;
+                                } else if (buf[i] == 0x01) {
+                                        is_escape = true;
+                                        continue;
+                                }
+                                buf[w++] = buf[i];
+                        }
+                        if (w > 0 && fd_write_all(fd, buf, (size_t)w) < 0)
+                                break;
+                        if (is_detach)
+                                break;
+                }
+        }
+        if (is_raw) {
+                tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+                fprintf(stderr, "\r\n");
+        }
+        return 0;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vm_internal.h: what vm.c shares with snapshot.c and migrate.c */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "common/error.h"
+#include "instance.h"
+#include "vm/agent.h"
+
+/* A VM's process, resolved at create ($root/instances/<id>/vm.json). */
+typedef struct InstVmSpec {
+        char **args;
+        char **env;
+        char *cwd;
+        char *user;     /* "uid:gid" */
+        char *hostname;
+        bool is_system; /* the image's init runs; no main process */
+} InstVmSpec;
+
+int inst_vm_spec_load(InstContext *c, const char *id, InstVmSpec *ret, Error **err);
+void inst_vm_spec_done(InstVmSpec *s);
+
+/* $runroot/vm/<id12>: QEMU's sockets (qmp.sock, agent.N.sock, console.sock), locks, the restore marker. */
+char *inst_vm_rundir(const InstContext *c, const char *id);
+/* QEMU's pid while it runs, else 0. */
+pid_t inst_vm_qemu_pid(InstContext *c, const char *id);
+
+/* Starts QEMU for the VM (its tap, cgroup, run dir made first; released again on failure). With
+ * is_incoming it waits for its state by migrate-incoming. */
+int inst_vm_boot(InstContext *c, InstRecord *rec, const InstVmSpec *s, bool is_incoming, pid_t *ret_pid, Error **err);
+
+/*
+ * Supervises a booted VM until it ends: starts its main process through port 0 (unless is_resume: the
+ * guest runs it already), carries its streams to io, and returns its status. Writes "0" or "1<message>"
+ * to ready_fd (when >= 0) once the main process started. Waits through a restore (the "restoring" marker
+ * in the run dir); releases the VM's tap, cgroup and run dir at the end.
+ */
+int inst_vm_supervise(InstContext *c, InstRecord *rec, const InstVmSpec *s, const VmAgentIo *io, bool is_resume,
+                      int ready_fd, int *ret_status, Error **err);
+
+/* Starts the VM detached under hull-monitor. is_resume: QEMU runs already (a restore or an incoming
+ * migration booted it), so only the supervisor starts, to carry on the running guest's session. */
+int inst_vm_start_supervised(InstContext *c, InstRecord *rec, bool is_resume, Error **err);
+
+typedef struct VmQmp VmQmp;
+/* QMP of a running VM. */
+int inst_qmp_open(InstContext *c, const InstRecord *rec, VmQmp **ret, Error **err);
+/* Writes the (paused) VM's state into fd by migration, QEMU's bandwidth cap raised to bandwidth. */
+int inst_qmp_save_state(VmQmp *q, int fd, int64_t bandwidth, json_t **ret, Error **err);
+/* Waits until an incoming VM has loaded its state and runs. */
+int inst_qmp_wait_running(VmQmp *q, int timeout_ms, Error **err);
