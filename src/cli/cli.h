@@ -45,6 +45,12 @@ int cli_open(InstContext **ret);
 /* Verb groups: argv[0] is the verb. */
 int cli_run_main(int argc, char **argv);
 int cli_create_main(int argc, char **argv);
+int cli_launch_main(int argc, char **argv);
+int cli_console_main(int argc, char **argv);
+int cli_snapshot_main(int argc, char **argv);
+int cli_migrate_main(int argc, char **argv);
+int cli_receive_main(int argc, char **argv);
+int cli_info_main(int argc, char **argv);
 int cli_start_main(int argc, char **argv);
 int cli_stop_main(int argc, char **argv);
 int cli_restart_main(int argc, char **argv);

@@ -133,11 +133,20 @@ enum {
         OPT_ENTRYPOINT,
         OPT_PRIVILEGED,
         OPT_STOP_TIMEOUT,
+        OPT_VM,
+        OPT_KERNEL,
 };
 
-/* run and create: the options, the image, the instance; run also starts it. */
-static int run_or_create(int argc, char **argv, bool is_run)
+typedef enum RunMode {
+        RUN_MODE_RUN,
+        RUN_MODE_CREATE,
+        RUN_MODE_LAUNCH, /* IMAGE NAME: the image's init, detached */
+} RunMode;
+
+/* run, create and launch: the options, the image, the instance; run and launch also start it. */
+static int run_or_create(int argc, char **argv, RunMode mode)
 {
+        bool is_run = mode != RUN_MODE_CREATE;
         static const struct option longs[] = {
                 { "detach", no_argument, NULL, 'd' },          { "rm", no_argument, NULL, OPT_RM },
                 { "interactive", no_argument, NULL, 'i' },     { "tty", no_argument, NULL, 't' },
@@ -155,6 +164,8 @@ static int run_or_create(int argc, char **argv, bool is_run)
                 { "privileged", no_argument, NULL, OPT_PRIVILEGED },
                 { "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
                 { "publish", required_argument, NULL, 'p' },
+                { "vm", no_argument, NULL, OPT_VM },
+                { "kernel", required_argument, NULL, OPT_KERNEL },
                 {}
         };
         _cleanup_(inst_context_freep) InstContext *c = NULL;
@@ -225,6 +236,13 @@ static int run_or_create(int argc, char **argv, bool is_run)
                 case 'h': free(o.hostname); o.hostname = xstrdup(optarg); break;
                 case OPT_PRIVILEGED: o.is_privileged = true; break;
                 case OPT_STOP_TIMEOUT: o.stop_timeout = atoi(optarg); break;
+                case OPT_VM: o.is_vm = true; break;
+                case OPT_KERNEL:
+                        if (access(optarg, R_OK) < 0)
+                                return cli_usage_error("--kernel '%s': %m", optarg), 125;
+                        free(o.kernel);
+                        o.kernel = realpath(optarg, NULL);
+                        break;
                 case 'p': {
                         NetPortMap m;
                         if (net_port_parse(optarg, &m, &err) < 0)
@@ -238,12 +256,28 @@ static int run_or_create(int argc, char **argv, bool is_run)
         }
         if (optind >= argc)
                 return cli_usage_error("%s: an image is required", cmd), 125;
+        if (o.kernel && !o.is_vm)
+                return cli_usage_error("%s: --kernel is for --vm", cmd), 125;
+        if (o.is_vm && o.is_tty)
+                return cli_usage_error("%s --vm: -t is not supported; use `hull exec -it` or `hull console`", cmd),
+                       125;
         if (o.is_auto_remove && !is_run)
                 return cli_usage_error("create: --rm is for run"), 125;
         if (!is_run)
                 o.is_detached = true; /* a created container is started later, detached */
-        for (int i = optind + 1; i < argc; i++)
-                strv_push(&o.cmd, argv[i]);
+        if (mode == RUN_MODE_LAUNCH) {
+                if (argc - optind != 2)
+                        return cli_usage_error("launch: an image and a name are required"), 125;
+                if (!o.is_vm)
+                        return cli_usage_error("launch: system containers are not available yet; use --vm"), 125;
+                free(o.name);
+                o.name = xstrdup(argv[optind + 1]);
+                o.is_system = true;
+                o.is_detached = true;
+        } else {
+                for (int i = optind + 1; i < argc; i++)
+                        strv_push(&o.cmd, argv[i]);
+        }
         if (cli_open(&c) != 0)
                 return 125;
         if (find_or_pull(c, argv[optind], &img) != 0)
@@ -279,12 +313,17 @@ static int run_or_create(int argc, char **argv, bool is_run)
 
 int cli_run_main(int argc, char **argv)
 {
-        return run_or_create(argc, argv, true);
+        return run_or_create(argc, argv, RUN_MODE_RUN);
 }
 
 int cli_create_main(int argc, char **argv)
 {
-        return run_or_create(argc, argv, false);
+        return run_or_create(argc, argv, RUN_MODE_CREATE);
+}
+
+int cli_launch_main(int argc, char **argv)
+{
+        return run_or_create(argc, argv, RUN_MODE_LAUNCH);
 }
 
 /* The instances named by the operands, each given to fn; the first failure decides the status. */
