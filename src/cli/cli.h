@@ -11,6 +11,11 @@
 #define CLI_FOR_EACH_OPT(c, argc, argv, shorts, longs)                                                   \
         for (optind = 1, opterr = 0; ((c) = getopt_long((argc), (argv), "+:" shorts, (longs), NULL)) != -1;)
 
+/* The same, options allowed after operands too (`hull migrate NAME --to URI`): for verbs whose operands
+ * are names, never a command line of their own. */
+#define CLI_FOR_EACH_OPT_ANYWHERE(c, argc, argv, shorts, longs)                                          \
+        for (optind = 1, opterr = 0; ((c) = getopt_long((argc), (argv), ":" shorts, (longs), NULL)) != -1;)
+
 /* The usage error for what getopt returned ('?' unknown, ':' missing value); returns 1. */
 int cli_bad_option(const char *cmd, int c, char **argv);
 /* Prints a JSON document, indented, to stdout. */

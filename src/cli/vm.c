@@ -41,12 +41,6 @@ int cli_console_main(int argc, char **argv)
         return r < 0 ? cli_fail(r, err) : 0;
 }
 
-static void print_json(json_t *j)
-{
-        _cleanup_free_ char *text = json_dumps(j, JSON_INDENT(2));
-        printf("%s\n", text);
-}
-
 static int snapshot_main(int argc, char **argv)
 {
         static const struct option longs[] = { { "format", required_argument, NULL, 'f' }, {} };
@@ -64,7 +58,7 @@ static int snapshot_main(int argc, char **argv)
                 verb = "delete";
         needs_snap = strcmp(verb, "list") != 0;
 
-        CLI_FOR_EACH_OPT (ch, argc, argv, "", longs) {
+        CLI_FOR_EACH_OPT_ANYWHERE (ch, argc, argv, "", longs) {
                 if (ch != 'f')
                         return cli_bad_option(argv[0], ch, argv);
                 format = optarg;
@@ -97,7 +91,7 @@ static int snapshot_main(int argc, char **argv)
                                (long long)json_integer_value(json_object_get(s, "size")), when);
                 }
         } else if (j && (strcmp(verb, "list") == 0 || (format && strcmp(format, "json") == 0))) {
-                print_json(j);
+                cli_print_json(j);
         }
         return 0;
 }
@@ -125,7 +119,7 @@ int cli_migrate_main(int argc, char **argv)
         const char *to = NULL;
         int ch, r;
 
-        CLI_FOR_EACH_OPT (ch, argc, argv, "", longs) {
+        CLI_FOR_EACH_OPT_ANYWHERE (ch, argc, argv, "", longs) {
                 if (ch != 't')
                         return cli_bad_option(argv[0], ch, argv);
                 to = optarg;
@@ -191,7 +185,7 @@ int cli_info_main(int argc, char **argv)
                       vm_accel_name(accel), "reason", reason, "kernel",
                       vm_kernel_find(NULL, &k, NULL) >= 0 ? json_string(k.path) : json_null());
         if (format && strcmp(format, "json") == 0) {
-                print_json(j);
+                cli_print_json(j);
                 return 0;
         }
         printf("cgroups:        %s\n", json_string_value(json_object_get(j, "cgroups")));

@@ -306,7 +306,8 @@ static int receive_one(InstContext *c, int sock, char **ret_name, Error **err)
         r = inst_check_name(name, err);
         if (r < 0)
                 return r;
-        rec->id = xstrdup(id);
+        /* An id of its own: two roots on one host must not share a cgroup or a tap name. */
+        rec->id = inst_random_hex(32);
         rec->name = xstrdup(name);
         rec->kind = INST_KIND_VM;
         rec->image_id = inst_db_image_find(c->db, image_id, &img, NULL) >= 0 ? xstrdup(img->id) : NULL;
