@@ -35,6 +35,7 @@ static Port ports[VM_AGENT_PORTS];
 static VmFrame frame;
 static int sig_fd = -1;
 static Port *poweroff_port; /* then=poweroff: the port whose EXIT goes out before the VM powers off */
+static int64_t poweroff_deadline; /* POWEROFF while the main process runs: SIGKILL for all at this time */
 
 static int64_t now_ms(void)
 {
@@ -286,6 +287,13 @@ static void handle_poweroff(Port *p, const VmFrame *f)
         }
         port_send(p, VM_FRAME_OK, NULL, 0);
         port_drain(p, 1000);
+        if (main_session() && main_session()->then_poweroff) {
+                /* The main process's EXIT (143, as a stopped container's) goes out first: SIGTERM to all, and
+                 * the power-off follows that EXIT as usual, or the deadline. */
+                kill(-1, SIGTERM);
+                poweroff_deadline = now_ms() + (int64_t)timeout * 1000;
+                return;
+        }
         boot_poweroff(timeout);
 }
 
@@ -490,6 +498,8 @@ int serve_ports(void)
                                 boot_poweroff(10);
                         boot_request_poweroff();
                 }
+                if (poweroff_deadline && now_ms() >= poweroff_deadline)
+                        boot_poweroff(0);
                 if (!is_all)
                         is_all = find_ports();
                 for (int i = 0; i < VM_AGENT_PORTS; i++)
@@ -500,6 +510,11 @@ int serve_ports(void)
                         timeout = now_ms() - start < 15000 ? 50 : 1000;
                 else if (is_disconnected)
                         timeout = 1000;
+                if (poweroff_deadline) {
+                        int64_t left = poweroff_deadline - now_ms();
+                        if (timeout < 0 || left < timeout)
+                                timeout = left < 0 ? 0 : (int)left;
+                }
                 n = build_watches(pfds, w);
                 if (poll(pfds, (nfds_t)n, timeout) < 0 && errno != EINTR)
                         return agent_fail(errno, "poll");

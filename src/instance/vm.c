@@ -906,12 +906,15 @@ static int vm_stop(InstContext *c, InstRecord *rec, int timeout, Error **err)
         if (timeout < 0)
                 timeout = o.stop_timeout >= 0 ? o.stop_timeout : 10;
         if (s.is_system) {
-                /* The guest's init powers off on the ACPI power button. */
+                /* An init that handles the ACPI power button (systemd) shuts down on it. */
                 _cleanup_(vm_qmp_freep) VmQmp *q = NULL;
                 _cleanup_free_ char *qmp = rundir_path(c, rec->id, "qmp.sock");
                 if (vm_qmp_connect(qmp, CONTROL_TIMEOUT_MS, &q, NULL) >= 0)
                         vm_qmp_execute(q, "system_powerdown", NULL, CONTROL_TIMEOUT_MS, NULL, NULL);
-        } else {
+        }
+        {
+                /* The agent: the app's processes end and the guest powers off; a system VM's init is
+                 * asked to power off (inits without an ACPI daemon, such as busybox's). */
                 _cleanup_(vm_agent_freep) VmAgent *a = NULL;
                 _cleanup_close_ int lock = -EBADF;
                 if (open_session(c, rec, CONTROL_TIMEOUT_MS, &lock, &a, NULL) >= 0)
