@@ -14,6 +14,7 @@
 /* The hull.* parameters of the kernel command line. */
 typedef struct AgentConfig {
         bool is_system;
+        bool is_poweroff; /* hull.mode=poweroff: boot, then power off at once (the baseline of bench/vm.sh) */
         char root[256];
         char init[256];
         char ip[64];

@@ -124,9 +124,10 @@ int boot_read_cmdline(AgentConfig *c)
                         continue;
                 *v++ = 0;
                 if (strcmp(tok, "hull.mode") == 0) {
-                        if (strcmp(v, "system") != 0 && strcmp(v, "app") != 0)
+                        if (strcmp(v, "system") != 0 && strcmp(v, "app") != 0 && strcmp(v, "poweroff") != 0)
                                 return agent_fail(EINVAL, "hull.mode '%s'", v);
                         c->is_system = strcmp(v, "system") == 0;
+                        c->is_poweroff = strcmp(v, "poweroff") == 0;
                 } else if (strcmp(tok, "hull.root") == 0) {
                         copy_param(c->root, sizeof(c->root), v);
                 } else if (strcmp(tok, "hull.init") == 0) {

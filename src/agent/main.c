@@ -101,6 +101,8 @@ int main(int argc, char **argv)
         if (r < 0)
                 agent_die("root disk: %s", agent_error);
         boot_setup_system(&c);
+        if (c.is_poweroff)
+                boot_poweroff(0);
         if (c.is_system)
                 run_system(&c);
         r = serve_ports();

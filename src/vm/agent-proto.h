@@ -20,7 +20,8 @@
  * hull-agent's boot parameters come on the kernel command line (it reads /proc/cmdline):
  *   hull.mode=app|system  app (default): the agent stays PID 1, the image's command comes by EXEC on port 0
  *                         and the VM powers off when the host says so. system: the agent forks itself off to
- *                         serve the ports and PID 1 executes hull.init.
+ *                         serve the ports and PID 1 executes hull.init. poweroff: boot (modules, root
+ *                         disk, network), then power off at once: what bench/vm.sh compares hull with.
  *   hull.root=DEV         the root disk (ext4), default /dev/vda; mounted, then made the root (switch_root).
  *   hull.init=PATH        system mode: the image's init, default /sbin/init
  *   hull.ip=A.B.C.D/LEN hull.gw=A.B.C.D hull.mtu=N   eth0's address, default route and MTU; none: lo only
