@@ -43,3 +43,10 @@ echo "demo-web's address on the default network: $(h inspect demo-web | sed -n '
 h logs demo-web
 h stop demo-web
 h rm demo-web >/dev/null
+echo "== hull run --rm --vm demo:1 (the same image in a VM, on its own kernel)"
+h run --rm --vm demo:1
+echo "== hull run -d --vm, exec, stop"
+h run -d --vm --name demo-vm demo:1 sh -c 'trap "exit 0" TERM; while :; do sleep 1; done' >/dev/null
+h exec demo-vm sh -c 'echo "in the VM: $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPU, address $(ip -4 -o addr show eth0 | awk "{print \$4}")"'
+h stop demo-vm >/dev/null
+h rm demo-vm >/dev/null

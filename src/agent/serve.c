@@ -507,7 +507,7 @@ int serve_ports(void)
                 /* Ports still appearing: look again soon. A disconnected host: SIGIO says when it comes back;
                  * a slow timer backs that up. */
                 if (!is_all)
-                        timeout = now_ms() - start < 15000 ? 50 : 1000;
+                        timeout = now_ms() - start < 15000 ? 10 : 1000;
                 else if (is_disconnected)
                         timeout = 1000;
                 if (poweroff_deadline) {

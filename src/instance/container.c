@@ -255,28 +255,6 @@ static int container_create(InstContext *c, const InstRecord *rec, const InstIma
         return r < 0 ? r : write_bundle(c, rec, img, o, att, err);
 }
 
-/* The monitor's pid and start time, from its pid file; 0 when there is none or it is gone. */
-static pid_t monitor_pid(InstContext *c, const char *id)
-{
-        _cleanup_free_ char *path = inst_path(c, id, "monitor.pid"), *text = NULL;
-        unsigned long long start = 0;
-        int pid = 0;
-
-        if (read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0 || sscanf(text, "%d %llu", &pid, &start) != 2)
-                return 0;
-        return process_is_alive(pid, start) ? pid : 0;
-}
-
-/* Waits up to ms for a process to end. */
-static void wait_pid_gone(pid_t pid, int ms)
-{
-        _cleanup_close_ int pfd = pidfd_open_pid(pid);
-        struct pollfd p = { .fd = pfd, .events = POLLIN };
-
-        if (pfd >= 0)
-                poll(&p, 1, ms);
-}
-
 /* The exit status the monitor recorded, or -1. */
 static int read_exit_file(InstContext *c, const char *id)
 {
@@ -292,12 +270,12 @@ static int read_exit_file(InstContext *c, const char *id)
 static int collect_exit(InstContext *c, InstRecord *rec, Error **err)
 {
         RtContext *rt;
-        pid_t mon = monitor_pid(c, rec->id);
+        pid_t mon = inst_monitor_pid(c, rec->id);
         int status, r;
 
         /* The monitor writes the status just after it reaps the init: give it a moment. */
         if (mon > 0)
-                wait_pid_gone(mon, 5000);
+                inst_wait_gone(mon, 5000);
         status = read_exit_file(c, rec->id);
         r = inst_context_runtime(c, &rt, err);
         if (r < 0)
@@ -429,25 +407,6 @@ static int container_run_foreground(InstContext *c, InstRecord *rec, int *ret_st
         return 0;
 }
 
-/* Where hull-monitor is: beside this binary (build tree and bin/), else the installed libexec dir. */
-static char *monitor_path(const InstContext *c)
-{
-        if (getenv("HULL_MONITOR"))
-                return xstrdup(getenv("HULL_MONITOR"));
-        if (c->self_exe) {
-                _cleanup_free_ char *dir = xstrdup(c->self_exe);
-                char *slash = strrchr(dir, '/');
-                if (slash) {
-                        *slash = '\0';
-                        char *p = xasprintf("%s/hull-monitor", dir);
-                        if (access(p, X_OK) == 0)
-                                return p;
-                        free(p);
-                }
-        }
-        return xstrdup(HULL_LIBEXECDIR "/hull-monitor");
-}
-
 /* Sends a failure from the monitor's child to the waiting parent, and exits. */
 _noreturn_ static void child_fail(int sync_fd, int r, Error *e)
 {
@@ -533,7 +492,7 @@ _noreturn_ static void monitor_child(InstContext *c, const InstRecord *rec, cons
 static int container_start_detached(InstContext *c, InstRecord *rec, Error **err)
 {
         _cleanup_(inst_run_options_done) InstRunOptions o = {};
-        _cleanup_free_ char *monitor = monitor_path(c), *mon_pid_path = inst_path(c, rec->id, "monitor.pid"),
+        _cleanup_free_ char *monitor = inst_helper_path(c, "hull-monitor", "HULL_MONITOR"), *mon_pid_path = inst_path(c, rec->id, "monitor.pid"),
                                   *text = NULL;
         _cleanup_close_ int rd = -EBADF;
         int sync[2];

@@ -2,6 +2,12 @@
 /* instance.c: what every kind of instance shares: its record and lease at create, removal, listing
  * state; the rest goes to the kind's driver (container.c, vm.c) */
 #include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -10,7 +16,48 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/process.h"
 #include "internal.h"
+
+char *inst_helper_path(const InstContext *c, const char *name, const char *env)
+{
+        if (getenv(env))
+                return xstrdup(getenv(env));
+        if (c->self_exe) {
+                _cleanup_free_ char *dir = xstrdup(c->self_exe);
+                char *slash = strrchr(dir, '/');
+                if (slash) {
+                        *slash = '\0';
+                        char *p = xasprintf("%s/%s", dir, name);
+                        if (access(p, X_OK) == 0)
+                                return p;
+                        free(p);
+                }
+        }
+        return xasprintf("%s/%s", HULL_LIBEXECDIR, name);
+}
+
+pid_t inst_monitor_pid(InstContext *c, const char *id)
+{
+        _cleanup_free_ char *path = inst_path(c, id, "monitor.pid"), *text = NULL;
+        unsigned long long start = 0;
+        int pid = 0;
+
+        if (read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0 || sscanf(text, "%d %llu", &pid, &start) != 2)
+                return 0;
+        return process_is_alive(pid, start) ? pid : 0;
+}
+
+bool inst_wait_gone(pid_t pid, int ms)
+{
+        _cleanup_close_ int pfd = pidfd_open_pid(pid);
+        struct pollfd p = { .fd = pfd, .events = POLLIN };
+        bool is_gone = pfd < 0 || poll(&p, 1, ms) > 0;
+
+        if (is_gone)
+                waitpid(pid, NULL, WNOHANG);
+        return is_gone;
+}
 
 static const InstDriver *driver(InstKind kind)
 {

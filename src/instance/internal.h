@@ -110,3 +110,11 @@ void inst_net_vm_stop(InstContext *c, const char *id);
 
 /* In one transaction: the instance's record, its lease and its ports (inst_net_attach). */
 int inst_add_record(InstContext *c, const InstRecord *rec, const InstRunOptions *o, InstNetAttach *att, Error **err);
+
+/* A helper program of hull's (hull-monitor, hull-agent): $<env>, else beside this binary (the build
+ * tree and bin/), else the installed libexec dir. */
+char *inst_helper_path(const InstContext *c, const char *name, const char *env);
+/* The instance's hull-monitor while it runs (its pid file, checked against pid reuse), else 0. */
+pid_t inst_monitor_pid(InstContext *c, const char *id);
+/* Waits up to ms (-1: no limit) for pid to end, reaping it when it is our child; true if it did. */
+bool inst_wait_gone(pid_t pid, int ms);

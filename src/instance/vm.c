@@ -68,25 +68,6 @@ static char *base_path(const InstContext *c, const char *image_id)
         return xasprintf("%s/vm/base/%s.ext4", c->root, image_id);
 }
 
-/* A helper program of hull's: $HULL_<ENV>, beside this binary, else the installed libexec dir. */
-static char *helper_path(const InstContext *c, const char *name, const char *env)
-{
-        if (getenv(env))
-                return xstrdup(getenv(env));
-        if (c->self_exe) {
-                _cleanup_free_ char *dir = xstrdup(c->self_exe);
-                char *slash = strrchr(dir, '/');
-                if (slash) {
-                        *slash = '\0';
-                        char *p = xasprintf("%s/%s", dir, name);
-                        if (access(p, X_OK) == 0)
-                                return p;
-                        free(p);
-                }
-        }
-        return xasprintf("%s/%s", HULL_LIBEXECDIR, name);
-}
-
 /* True if prog is found in PATH. */
 static bool in_path(const char *prog)
 {
@@ -283,18 +264,6 @@ static bool is_restoring(InstContext *c, const char *id)
         return access(marker, F_OK) == 0;
 }
 
-/* Waits up to ms for pid to end (reaping it if it is our child); true if it did. */
-static bool wait_gone(pid_t pid, int ms)
-{
-        _cleanup_close_ int pfd = pidfd_open_pid(pid);
-        struct pollfd p = { .fd = pfd, .events = POLLIN };
-        bool is_gone = pfd < 0 || poll(&p, 1, ms) > 0;
-
-        if (is_gone)
-                waitpid(pid, NULL, WNOHANG);
-        return is_gone;
-}
-
 /* What a run of the VM holds on the host, released once QEMU is gone: its tap, cgroup and run dir. */
 static void release_runtime(InstContext *c, const char *id)
 {
@@ -320,7 +289,7 @@ static void kill_qemu(InstContext *c, const char *id)
 
         if (pid > 0) {
                 kill(pid, SIGKILL);
-                wait_gone(pid, 10000);
+                inst_wait_gone(pid, 10000);
         }
 }
 
@@ -368,7 +337,7 @@ int inst_vm_boot(InstContext *c, InstRecord *rec, const InstVmSpec *s, bool is_i
         _cleanup_(inst_run_options_done) InstRunOptions o = {};
         _cleanup_(vm_kernel_done) VmKernel k = {};
         _cleanup_(rt_cgroup_freep) RtCgroup *cg = NULL;
-        _cleanup_free_ char *initrd = NULL, *agent = helper_path(c, "hull-agent", "HULL_AGENT"),
+        _cleanup_free_ char *initrd = NULL, *agent = inst_helper_path(c, "hull-agent", "HULL_AGENT"),
                             *cache = xasprintf("%s/vm/initramfs", c->root), *dir = inst_vm_rundir(c, rec->id),
                             *disk = inst_path(c, rec->id, "disk.qcow2"), *qmp = rundir_path(c, rec->id, "qmp.sock"),
                             *console = rundir_path(c, rec->id, "console.sock"),
@@ -564,7 +533,7 @@ int inst_vm_supervise(InstContext *c, InstRecord *rec, const InstVmSpec *s, cons
                         /* The guest's init runs on its own: the VM ends when QEMU does. */
                         pid_t pid = inst_vm_qemu_pid(c, rec->id);
                         if (pid > 0)
-                                wait_gone(pid, -1);
+                                inst_wait_gone(pid, -1);
                         status = 0;
                         r = -EPIPE;
                 } else {
@@ -585,7 +554,7 @@ int inst_vm_supervise(InstContext *c, InstRecord *rec, const InstVmSpec *s, cons
         /* Once the main process ended, the agent powers the guest off; QEMU then exits. */
         {
                 pid_t pid = inst_vm_qemu_pid(c, rec->id);
-                if (pid > 0 && !wait_gone(pid, 30000))
+                if (pid > 0 && !inst_wait_gone(pid, 30000))
                         kill_qemu(c, rec->id);
         }
         release_runtime(c, rec->id);
@@ -697,7 +666,7 @@ _noreturn_ static void supervisor(InstContext *c, InstRecord *rec, const InstVmS
 int inst_vm_start_supervised(InstContext *c, InstRecord *rec, bool is_resume, Error **err)
 {
         _cleanup_(inst_vm_spec_done) InstVmSpec s = {};
-        _cleanup_free_ char *monitor = helper_path(c, "hull-monitor", "HULL_MONITOR"),
+        _cleanup_free_ char *monitor = inst_helper_path(c, "hull-monitor", "HULL_MONITOR"),
                             *log = inst_path(c, rec->id, "ctr.log"), *exit_path = inst_path(c, rec->id, "exit"),
                             *mon_pid_path = inst_path(c, rec->id, "monitor.pid"), *text = NULL;
         int ready[2] = { -1, -1 };
@@ -782,7 +751,7 @@ int inst_vm_start_supervised(InstContext *c, InstRecord *rec, bool is_resume, Er
                 return 0;
         msg[n > 0 ? n : 0] = '\0';
         /* The supervisor ends QEMU and releases what it made before it reports. */
-        wait_gone(child, 10000);
+        inst_wait_gone(child, 10000);
         if (n <= 1)
                 return error_setf(err, EIO, "'%s': the VM's supervisor ended before the guest started", rec->name);
         return error_setf(err, EIO, "%s", msg + 1);
@@ -791,18 +760,6 @@ int inst_vm_start_supervised(InstContext *c, InstRecord *rec, bool is_resume, Er
 static int vm_start_detached(InstContext *c, InstRecord *rec, Error **err)
 {
         return inst_vm_start_supervised(c, rec, false, err);
-}
-
-/* The monitor's pid, when it runs. */
-static pid_t monitor_pid(InstContext *c, const char *id)
-{
-        _cleanup_free_ char *path = inst_path(c, id, "monitor.pid"), *text = NULL;
-        unsigned long long start = 0;
-        int pid = 0;
-
-        if (read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0 || sscanf(text, "%d %llu", &pid, &start) != 2)
-                return 0;
-        return process_is_alive(pid, start) ? pid : 0;
 }
 
 static int vm_state(InstContext *c, InstRecord *rec, InstState *ret, pid_t *ret_pid, Error **err)
@@ -825,9 +782,9 @@ static int vm_state(InstContext *c, InstRecord *rec, InstState *ret, pid_t *ret_
         if (rec->finished)
                 return 0;
         /* Stopped since the last look: its monitor writes the status once the supervisor ends. */
-        mon = monitor_pid(c, rec->id);
+        mon = inst_monitor_pid(c, rec->id);
         if (mon > 0)
-                wait_gone(mon, 5000);
+                inst_wait_gone(mon, 5000);
         exit_path = inst_path(c, rec->id, "exit");
         if (read_file_at(AT_FDCWD, exit_path, &text, NULL, NULL) >= 0)
                 sscanf(text, "%d", &status);
@@ -920,7 +877,7 @@ static int vm_stop(InstContext *c, InstRecord *rec, int timeout, Error **err)
                 if (open_session(c, rec, CONTROL_TIMEOUT_MS, &lock, &a, NULL) >= 0)
                         vm_agent_poweroff(a, (unsigned)timeout, NULL);
         }
-        if (!wait_gone(pid, (timeout + 10) * 1000))
+        if (!inst_wait_gone(pid, (timeout + 10) * 1000))
                 kill_qemu(c, rec->id);
         return collect(c, rec, err);
 }
@@ -1032,9 +989,9 @@ static int vm_teardown(InstContext *c, InstRecord *rec, InstState state, pid_t p
         pid_t mon;
 
         kill_qemu(c, rec->id);
-        mon = monitor_pid(c, rec->id);
+        mon = inst_monitor_pid(c, rec->id);
         if (mon > 0)
-                wait_gone(mon, 10000);
+                inst_wait_gone(mon, 10000);
         release_runtime(c, rec->id);
         return 0;
 }
