@@ -10,10 +10,14 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <poll.h>
 #include <sys/syscall.h>
 
 #include "alloc.h"
 #include "fs.h"
+#include "process.h"
 
 int fd_read_all(int fd, char **ret, size_t *ret_len, Error **err)
 {
@@ -331,4 +335,45 @@ int close_fds_except(int from, const int *keep, size_t n_keep)
                 lo = next + 1;
         }
         return syscall(SYS_close_range, lo, ~0U, 0) < 0 ? -errno : 0;
+}
+
+char *path_find(const char *name, const char *extra_dirs)
+{
+        const char *path = getenv("PATH");
+        _cleanup_free_ char *dirs = xasprintf("%s:%s", path ? path : "", extra_dirs ? extra_dirs : "");
+        char *save = NULL;
+
+        for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+                _cleanup_free_ char *p = xasprintf("%s/%s", d, name);
+                if (d[0] == '/' && access(p, X_OK) == 0)
+                        return TAKE_PTR(p);
+        }
+        return NULL;
+}
+
+int unix_connect_wait(const char *path, int timeout_ms, Error **err)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int64_t deadline = deadline_ms(timeout_ms);
+        int delay_ms = 1;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return error_setf(err, ENAMETOOLONG, "socket '%s': path too long", path);
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+        for (;;) {
+                _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (fd < 0)
+                        return error_set(err, errno, "socket");
+                if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+                        return TAKE_FD(fd);
+                if (errno != ENOENT && errno != ECONNREFUSED && errno != EINTR)
+                        return error_set(err, errno, "connect to '%s'", path);
+                if (deadline >= 0 && deadline_left_ms(deadline) == 0)
+                        return error_setf(err, ETIMEDOUT, "connect to '%s': nothing there after %d ms", path,
+                                          timeout_ms);
+                /* The server makes its socket as it starts: nothing to wait on but time. */
+                poll(NULL, 0, delay_ms);
+                if (delay_ms < 32)
+                        delay_ms *= 2;
+        }
 }

@@ -44,3 +44,11 @@ bool fd_same_inode(int a, int b);
 
 /* Closes every fd >= from except those in keep (any order, negatives ignored). */
 int close_fds_except(int from, const int *keep, size_t n_keep);
+
+/* The first executable name in the directories of $PATH and then of extra_dirs (colon-separated; may
+ * be NULL), malloc'd; NULL when there is none. */
+char *path_find(const char *name, const char *extra_dirs);
+
+/* Connects a SOCK_STREAM socket to the unix socket path, retrying while it is missing or refuses (a
+ * server still starting) for up to timeout_ms (-1: no limit); ETIMEDOUT then. Returns the fd. */
+int unix_connect_wait(const char *path, int timeout_ms, Error **err);

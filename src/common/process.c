@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "alloc.h"
 #include "fs.h"
@@ -110,4 +111,27 @@ int process_wait_status(pid_t pid, int *ret_status, Error **err)
         else
                 *ret_status = 255;
         return 0;
+}
+
+int64_t monotonic_ms(void)
+{
+        struct timespec t;
+
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+int64_t deadline_ms(int timeout_ms)
+{
+        return timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms;
+}
+
+int deadline_left_ms(int64_t deadline)
+{
+        int64_t left;
+
+        if (deadline < 0)
+                return -1;
+        left = deadline - monotonic_ms();
+        return left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
 }

@@ -21,3 +21,10 @@ int process_wait_status(pid_t pid, int *ret_status, Error **err);
 
 /* The state letter of /proc/PID/stat ('R', 'S', 'Z', ...), or 0 if gone. */
 char process_state(pid_t pid);
+
+/* Milliseconds of CLOCK_MONOTONIC, for deadlines. */
+int64_t monotonic_ms(void);
+/* The deadline timeout_ms from now; -1 (no deadline) for a negative timeout. */
+int64_t deadline_ms(int timeout_ms);
+/* What is left of a deadline, for poll(): 0 once past, -1 for none. */
+int deadline_left_ms(int64_t deadline);

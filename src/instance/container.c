@@ -108,7 +108,7 @@ static char *instance_resolv_conf(const char *host, bool is_host_network)
  * network layer), read-only so that no member can redirect another.
  */
 int inst_write_etc_files(InstContext *c, const char *id, const char *hostname, const InstNetAttach *att,
-                           InstBind files[static 3], Error **err)
+                           InstBind *files, Error **err)
 {
         _cleanup_free_ char *hosts = inst_path(c, id, "hosts"), *hn = inst_path(c, id, "hostname"),
                                   *resolv = inst_path(c, id, "resolv.conf"), *text = NULL, *host_resolv = NULL;
@@ -139,6 +139,8 @@ int inst_write_etc_files(InstContext *c, const char *id, const char *hostname, c
         r = write_file_atomic_at(AT_FDCWD, resolv, text, strlen(text), 0644, err);
         if (r < 0)
                 return r;
+        if (!files)
+                return 0;
         files[0] = (InstBind){ TAKE_PTR(hosts), xstrdup("/etc/hosts"), att->hosts_path != NULL };
         files[1] = (InstBind){ TAKE_PTR(hn), xstrdup("/etc/hostname"), false };
         files[2] = (InstBind){ TAKE_PTR(resolv), xstrdup("/etc/resolv.conf"), false };
@@ -255,28 +257,12 @@ static int container_create(InstContext *c, const InstRecord *rec, const InstIma
         return r < 0 ? r : write_bundle(c, rec, img, o, att, err);
 }
 
-/* The exit status the monitor recorded, or -1. */
-static int read_exit_file(InstContext *c, const char *id)
-{
-        _cleanup_free_ char *path = inst_path(c, id, "exit"), *text = NULL;
-        int status;
-
-        if (read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0 || sscanf(text, "%d", &status) != 1)
-                return -1;
-        return status;
-}
-
 /* A stopped container: takes its exit status into the record and drops its runtime state. */
 static int collect_exit(InstContext *c, InstRecord *rec, Error **err)
 {
+        int status = inst_monitor_status(c, rec->id), r;
         RtContext *rt;
-        pid_t mon = inst_monitor_pid(c, rec->id);
-        int status, r;
 
-        /* The monitor writes the status just after it reaps the init: give it a moment. */
-        if (mon > 0)
-                inst_wait_gone(mon, 5000);
-        status = read_exit_file(c, rec->id);
         r = inst_context_runtime(c, &rt, err);
         if (r < 0)
                 return r;
@@ -284,9 +270,7 @@ static int collect_exit(InstContext *c, InstRecord *rec, Error **err)
         if (r < 0 && r != -ENOENT)
                 return r;
         inst_net_stop(c, rec->id);
-        rec->finished = time(NULL);
-        rec->exit_code = status;
-        return inst_db_instance_set_run(c->db, rec->id, rec->started, rec->finished, rec->exit_code, err);
+        return inst_mark_finished(c, rec, status, err);
 }
 
 static int container_state(InstContext *c, InstRecord *rec, InstState *ret, pid_t *ret_pid, Error **err)
@@ -375,14 +359,6 @@ static int prepare_start(InstContext *c, InstRecord *rec, InstRunOptions *ret_op
         return inst_net_start(c, rec, ret_opts, err);
 }
 
-/* Records that the instance starts now. */
-static int mark_started(InstContext *c, InstRecord *rec, Error **err)
-{
-        rec->started = time(NULL);
-        rec->finished = 0;
-        return inst_db_instance_set_run(c->db, rec->id, rec->started, 0, -1, err);
-}
-
 static int container_run_foreground(InstContext *c, InstRecord *rec, int *ret_status, Error **err)
 {
         _cleanup_(inst_run_options_done) InstRunOptions o = {};
@@ -394,13 +370,11 @@ static int container_run_foreground(InstContext *c, InstRecord *rec, int *ret_st
         r = prepare_start(c, rec, &o, &rt, err);
         if (r < 0)
                 return r;
-        r = mark_started(c, rec, err);
+        r = inst_mark_started(c, rec, err);
         if (r >= 0)
                 r = rt_container_run(rt, rec->id, &ro, &status, err);
         inst_net_stop(c, rec->id);
-        rec->finished = time(NULL);
-        rec->exit_code = r < 0 ? -1 : status;
-        inst_db_instance_set_run(c->db, rec->id, rec->started, rec->finished, rec->exit_code, NULL);
+        inst_mark_finished(c, rec, r < 0 ? -1 : status, NULL);
         if (r < 0)
                 return r;
         *ret_status = status;
@@ -423,14 +397,12 @@ _noreturn_ static void child_fail(int sync_fd, int r, Error *e)
 _noreturn_ static void monitor_child(InstContext *c, const InstRecord *rec, const InstRunOptions *o,
                                      const char *monitor, int sync_fd)
 {
-        _cleanup_free_ char *bundle = inst_dir(c, rec->id), *log = inst_path(c, rec->id, "ctr.log"),
-                                  *exit_path = inst_path(c, rec->id, "exit"),
-                                  *pid_file = inst_path(c, rec->id, "pid");
+        _cleanup_free_ char *bundle = inst_dir(c, rec->id), *pid_file = inst_path(c, rec->id, "pid");
         RtCreateOptions ro = { .bundle = bundle, .pid_file = pid_file };
         Error *e = NULL;
         RtContext *rt;
         int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, in[2] = { -1, -1 }, devnull, logfd, r;
-        char outs[16], errs[16], pids[16];
+        pid_t pid;
 
         setsid();
         prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -473,31 +445,19 @@ _noreturn_ static void monitor_child(InstContext *c, const InstRecord *rec, cons
                 _cleanup_free_ char *text = NULL;
                 if (read_file_at(AT_FDCWD, pid_file, &text, NULL, NULL) < 0)
                         child_fail(sync_fd, error_setf(&e, EIO, "no pid file"), e);
-                snprintf(pids, sizeof(pids), "%d", atoi(text));
+                pid = atoi(text);
         }
-        /* The read ends go to the monitor: they must outlive the exec. */
-        fcntl(out[0], F_SETFD, 0);
-        if (errp[0] >= 0)
-                fcntl(errp[0], F_SETFD, 0);
-        snprintf(outs, sizeof(outs), "%d", out[0]);
-        snprintf(errs, sizeof(errs), "%d", errp[0]);
         close(sync_fd);
-        if (rec->is_auto_remove && c->self_exe)
-                execl(monitor, monitor, log, exit_path, pids, outs, errs, c->self_exe, c->root, rec->name, NULL);
-        else
-                execl(monitor, monitor, log, exit_path, pids, outs, errs, NULL);
-        _exit(127);
+        inst_exec_monitor(c, rec, monitor, pid, out[0], errp[0]);
 }
 
 static int container_start_detached(InstContext *c, InstRecord *rec, Error **err)
 {
         _cleanup_(inst_run_options_done) InstRunOptions o = {};
-        _cleanup_free_ char *monitor = inst_helper_path(c, "hull-monitor", "HULL_MONITOR"), *mon_pid_path = inst_path(c, rec->id, "monitor.pid"),
-                                  *text = NULL;
+        _cleanup_free_ char *monitor = inst_helper_path(c, "hull-monitor", "HULL_MONITOR");
         _cleanup_close_ int rd = -EBADF;
         int sync[2];
         char msg[2048];
-        uint64_t start = 0;
         RtContext *rt;
         ssize_t n;
         pid_t pid;
@@ -535,11 +495,9 @@ static int container_start_detached(InstContext *c, InstRecord *rec, Error **err
                 inst_net_stop(c, rec->id);
                 return error_setf(err, EIO, "%s", msg);
         }
-        process_start_time(pid, &start);
-        text = xasprintf("%d %llu\n", (int)pid, (unsigned long long)start);
-        r = write_file_atomic_at(AT_FDCWD, mon_pid_path, text, strlen(text), 0644, err);
+        r = inst_pid_file_write(c, rec->id, "monitor.pid", pid, err);
         if (r >= 0)
-                r = mark_started(c, rec, err);
+                r = inst_mark_started(c, rec, err);
         if (r >= 0)
                 r = rt_container_start(rt, rec->id, err);
         if (r < 0) {

@@ -37,15 +37,72 @@ char *inst_helper_path(const InstContext *c, const char *name, const char *env)
         return xasprintf("%s/%s", HULL_LIBEXECDIR, name);
 }
 
-pid_t inst_monitor_pid(InstContext *c, const char *id)
+int inst_pid_file_write(InstContext *c, const char *id, const char *file, pid_t pid, Error **err)
 {
-        _cleanup_free_ char *path = inst_path(c, id, "monitor.pid"), *text = NULL;
+        _cleanup_free_ char *path = inst_path(c, id, file), *text = NULL;
+        uint64_t start = 0;
+
+        process_start_time(pid, &start);
+        text = xasprintf("%d %llu\n", (int)pid, (unsigned long long)start);
+        return write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0644, err);
+}
+
+pid_t inst_pid_file_read(InstContext *c, const char *id, const char *file)
+{
+        _cleanup_free_ char *path = inst_path(c, id, file), *text = NULL;
         unsigned long long start = 0;
         int pid = 0;
 
         if (read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0 || sscanf(text, "%d %llu", &pid, &start) != 2)
                 return 0;
-        return process_is_alive(pid, start) ? pid : 0;
+        return process_is_alive(pid, start) && process_state(pid) != 'Z' ? pid : 0;
+}
+
+int inst_monitor_status(InstContext *c, const char *id)
+{
+        _cleanup_free_ char *path = inst_path(c, id, "exit"), *text = NULL;
+        pid_t mon = inst_pid_file_read(c, id, "monitor.pid");
+        int status;
+
+        /* The monitor writes the status just after it reaps what it watched: give it a moment. */
+        if (mon > 0)
+                inst_wait_gone(mon, 5000);
+        if (read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0 || sscanf(text, "%d", &status) != 1)
+                return -1;
+        return status;
+}
+
+int inst_mark_started(InstContext *c, InstRecord *rec, Error **err)
+{
+        rec->started = time(NULL);
+        rec->finished = 0;
+        return inst_db_instance_set_run(c->db, rec->id, rec->started, 0, -1, err);
+}
+
+int inst_mark_finished(InstContext *c, InstRecord *rec, int status, Error **err)
+{
+        rec->finished = time(NULL);
+        rec->exit_code = status;
+        return inst_db_instance_set_run(c->db, rec->id, rec->started, rec->finished, rec->exit_code, err);
+}
+
+void inst_exec_monitor(InstContext *c, const InstRecord *rec, const char *monitor, pid_t pid, int out_fd, int err_fd)
+{
+        _cleanup_free_ char *log = inst_path(c, rec->id, "ctr.log"), *exit_path = inst_path(c, rec->id, "exit");
+        char outs[16], errs[16], pids[16];
+
+        /* The read ends go to the monitor: they must outlive the exec. */
+        fcntl(out_fd, F_SETFD, 0);
+        if (err_fd >= 0)
+                fcntl(err_fd, F_SETFD, 0);
+        snprintf(pids, sizeof(pids), "%d", (int)pid);
+        snprintf(outs, sizeof(outs), "%d", out_fd);
+        snprintf(errs, sizeof(errs), "%d", err_fd);
+        if (rec->is_auto_remove && c->self_exe)
+                execl(monitor, monitor, log, exit_path, pids, outs, errs, c->self_exe, c->root, rec->name, NULL);
+        else
+                execl(monitor, monitor, log, exit_path, pids, outs, errs, NULL);
+        _exit(127);
 }
 
 bool inst_wait_gone(pid_t pid, int ms)

@@ -60,9 +60,10 @@ void inst_net_repair(InstContext *c);
 int inst_image_config(InstContext *c, const InstImage *img, json_t **ret, Error **err);
 /* Mounts $root/instances/<id>/rootfs: an overlay over layers (diff_ids, bottom first). */
 int inst_rootfs_mount(InstContext *c, const char *id, char *const *layers, Error **err);
-/* Writes the instance's hosts, hostname and resolv.conf files; files[] gets what to bind-mount where. */
+/* Writes the instance's hosts, hostname and resolv.conf files; files[3] (unless NULL) gets what to
+ * bind-mount where. */
 int inst_write_etc_files(InstContext *c, const char *id, const char *hostname, const InstNetAttach *att,
-                         InstBind files[static 3], Error **err);
+                         InstBind *files, Error **err);
 
 /* What differs between the kinds of instance: each kind's lifecycle behind one table. instance.c holds
  * what they share (records, leases, removal) and calls these. */
@@ -114,7 +115,17 @@ int inst_add_record(InstContext *c, const InstRecord *rec, const InstRunOptions 
 /* A helper program of hull's (hull-monitor, hull-agent): $<env>, else beside this binary (the build
  * tree and bin/), else the installed libexec dir. */
 char *inst_helper_path(const InstContext *c, const char *name, const char *env);
-/* The instance's hull-monitor while it runs (its pid file, checked against pid reuse), else 0. */
-pid_t inst_monitor_pid(InstContext *c, const char *id);
+/* Pid files of an instance ($root/instances/<id>/<file>: "PID START"): written for pid, and read back
+ * as the pid while that same process lives (not a zombie, not a reused pid), else 0. */
+int inst_pid_file_write(InstContext *c, const char *id, const char *file, pid_t pid, Error **err);
+pid_t inst_pid_file_read(InstContext *c, const char *id, const char *file);
+/* The status hull-monitor recorded in the exit file once it is done (waiting a moment for it), or -1. */
+int inst_monitor_status(InstContext *c, const char *id);
+/* hull-monitor in place of the calling child, watching pid and logging out_fd and err_fd (-1: none). */
+_noreturn_ void inst_exec_monitor(InstContext *c, const InstRecord *rec, const char *monitor, pid_t pid, int out_fd,
+                                  int err_fd);
+/* The record's run figures: started now (finished and exit code cleared), or finished now with status. */
+int inst_mark_started(InstContext *c, InstRecord *rec, Error **err);
+int inst_mark_finished(InstContext *c, InstRecord *rec, int status, Error **err);
 /* Waits up to ms (-1: no limit) for pid to end, reaping it when it is our child; true if it did. */
 bool inst_wait_gone(pid_t pid, int ms);

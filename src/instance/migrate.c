@@ -35,7 +35,6 @@
 #define LINE_MAX_BYTES (1 << 20)
 #define STEP_TIMEOUT_MS 60000
 #define MIGRATE_TIMEOUT_MS 1800000
-#define MAX_BANDWIDTH (100LL << 30)
 
 /* "tcp://HOST:PORT" */
 static int parse_uri(const char *uri, char **ret_host, char **ret_port, Error **err)
@@ -167,26 +166,13 @@ static int copy_bytes(int in, int out, int64_t n, bool is_sparse_out, Error **er
         return 0;
 }
 
-static int set_migration_options(VmQmp *q, Error **err)
-{
-        int r = vm_qmp_execute(q, "migrate-set-capabilities",
-                               json_pack("{s:[{s:s, s:b}]}", "capabilities", "capability", "block", "state", 1),
-                               STEP_TIMEOUT_MS, NULL, err);
-        if (r >= 0)
-                r = vm_qmp_execute(q, "migrate-set-parameters",
-                                   json_pack("{s:b, s:I}", "block-incremental", 1, "max-bandwidth",
-                                             (json_int_t)MAX_BANDWIDTH),
-                                   STEP_TIMEOUT_MS, NULL, err);
-        return r;
-}
-
 int inst_migrate_send(InstContext *c, InstRecord *rec, const char *uri, json_t **ret, Error **err)
 {
         _cleanup_free_ char *base = NULL, *spec_path = inst_path(c, rec->id, "vm.json"), *spec_text = NULL;
         _cleanup_(vm_qmp_freep) VmQmp *q = NULL;
         _cleanup_json_ json_t *m = NULL, *info = NULL, *spec = NULL;
-        _cleanup_close_ int sock = -EBADF, qsock = -EBADF, base_fd = -EBADF;
-        bool need_base = false, is_migrating = false;
+        _cleanup_close_ int sock = -EBADF, base_fd = -EBADF;
+        bool need_base = false;
         struct stat st;
         InstState state;
         size_t len;
@@ -204,7 +190,7 @@ int inst_migrate_send(InstContext *c, InstRecord *rec, const char *uri, json_t *
                 r = json_parse(spec_text, len, "vm.json", &spec, err);
         if (r < 0)
                 return r;
-        base = xasprintf("%s/vm/base/%s.ext4", c->root, rec->image_id);
+        base = inst_vm_base_path(c, rec->image_id);
         base_fd = open(base, O_RDONLY | O_CLOEXEC);
         if (base_fd < 0 || fstat(base_fd, &st) < 0)
                 return error_set(err, errno, "open '%s'", base);
@@ -239,26 +225,14 @@ int inst_migrate_send(InstContext *c, InstRecord *rec, const char *uri, json_t *
                 return error_wrap(err, r, "migrate '%s'", rec->name);
         m = json_decref_null(m);
 
-        qsock = fcntl(sock, F_DUPFD_CLOEXEC, 3);
-        r = set_migration_options(q, err);
-        if (r >= 0)
-                r = vm_qmp_send_fd(q, "hull-migrate", qsock, err);
-        if (r >= 0) {
-                r = vm_qmp_execute(q, "migrate", json_pack("{s:s}", "uri", "fd:hull-migrate"), STEP_TIMEOUT_MS, NULL,
-                                   err);
-                is_migrating = r >= 0;
-        }
-        qsock = safe_close(qsock);
-        if (r >= 0)
-                r = vm_qmp_migrate_wait(q, MIGRATE_TIMEOUT_MS, &info, err);
+        /* QEMU gets a copy of the socket (getfd); ours stays for the other side's confirmation. */
+        r = inst_qmp_migrate_out(q, sock, true, MIGRATE_TIMEOUT_MS, &info, err);
         /* The guest is paused here now; it runs on the other side once that side confirms. */
         if (r >= 0)
                 r = read_msg(sock, MIGRATE_TIMEOUT_MS, &m, err);
         if (r >= 0)
                 r = check_reply(m, "ok", err);
         if (r < 0) {
-                if (is_migrating)
-                        vm_qmp_execute(q, "migrate_cancel", NULL, STEP_TIMEOUT_MS, NULL, NULL);
                 vm_qmp_execute(q, "cont", NULL, STEP_TIMEOUT_MS, NULL, NULL);
                 return error_wrap(err, r, "migrate '%s' (it goes on running here)", rec->name);
         }
@@ -287,11 +261,9 @@ static int receive_one(InstContext *c, int sock, char **ret_name, Error **err)
         _cleanup_json_ json_t *m = NULL, *opts = NULL;
         _cleanup_free_ char *base = NULL, *base_dir = xasprintf("%s/vm/base", c->root), *dir = NULL, *disk = NULL,
                             *spec_path = NULL, *spec_text = NULL, *tmp = NULL;
-        _cleanup_close_ int qsock = -EBADF;
         const char *id = NULL, *name = NULL, *image_id = NULL, *image_name = NULL, *options = NULL;
         json_int_t base_size = 0;
         bool is_added = false;
-        InstBind files[3] = {};
         pid_t pid = 0;
         int r;
 
@@ -314,14 +286,13 @@ static int receive_one(InstContext *c, int sock, char **ret_name, Error **err)
         rec->image_name = xstrdup(image_name);
         rec->options = xstrdup(options);
         rec->created = time(NULL);
-        rec->started = time(NULL);
         rec->exit_code = -1;
         r = json_parse(options, strlen(options), "options", &opts, err);
         if (r >= 0)
                 r = inst_run_options_from_json(opts, &o, err);
         if (r < 0)
                 return r;
-        base = xasprintf("%s/%s.ext4", base_dir, image_id);
+        base = inst_vm_base_path(c, image_id);
         r = mkdir_p(base_dir, 0700, err);
         if (r < 0)
                 return r;
@@ -360,33 +331,19 @@ static int receive_one(InstContext *c, int sock, char **ret_name, Error **err)
         if (r >= 0)
                 r = inst_vm_spec_load(c, rec->id, &s, err);
         if (r >= 0)
-                r = inst_write_etc_files(c, rec->id, s.hostname, &att, files, err);
-        for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
-                free(files[i].source);
-                free(files[i].destination);
-        }
+                r = inst_write_etc_files(c, rec->id, s.hostname, &att, NULL, err);
         if (r >= 0)
                 r = inst_net_members_changed(c, att.network, o.ports && o.ports[0], err);
         if (r >= 0)
-                r = inst_db_instance_set_run(c->db, rec->id, rec->started, 0, -1, err);
+                r = inst_mark_started(c, rec, err);
         if (r >= 0)
                 r = inst_vm_boot(c, rec, &s, true, &pid, err);
         if (r >= 0)
                 r = inst_qmp_open(c, rec, &q, err);
         if (r >= 0)
-                r = set_migration_options(q, err);
-        if (r >= 0)
                 r = send_msg(sock, json_pack("{s:b}", "ready", 1), err);
-        if (r >= 0) {
-                qsock = fcntl(sock, F_DUPFD_CLOEXEC, 3);
-                r = vm_qmp_send_fd(q, "hull-migrate", qsock, err);
-        }
         if (r >= 0)
-                r = vm_qmp_execute(q, "migrate-incoming", json_pack("{s:s}", "uri", "fd:hull-migrate"),
-                                   STEP_TIMEOUT_MS, NULL, err);
-        qsock = safe_close(qsock);
-        if (r >= 0)
-                r = inst_qmp_wait_running(q, MIGRATE_TIMEOUT_MS, err);
+                r = inst_qmp_migrate_in(q, sock, true, MIGRATE_TIMEOUT_MS, err);
         q = vm_qmp_free(q);
         if (r >= 0)
                 r = inst_vm_start_supervised(c, rec, true, err);
@@ -395,10 +352,10 @@ static int receive_one(InstContext *c, int sock, char **ret_name, Error **err)
                 InstVmNet net = {};
                 _cleanup_(vm_agent_freep) VmAgent *a = NULL;
                 _cleanup_error_ Error *e = NULL;
-                _cleanup_free_ char *sock1 = xasprintf("%s/vm/%.12s/agent.1.sock", c->runroot, rec->id);
+                _cleanup_close_ int lock = -EBADF;
                 int k = inst_net_vm_address(c, rec, &net, &e);
                 if (k >= 0)
-                        k = vm_agent_connect(sock1, STEP_TIMEOUT_MS, &a, &e);
+                        k = inst_vm_session(c, rec, STEP_TIMEOUT_MS, &lock, &a, &e);
                 if (k >= 0)
                         k = vm_agent_netconf(a, net.addr, net.gw, net.mtu, &e);
                 if (k < 0)

@@ -19,6 +19,7 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/process.h"
 #include "internal.h"
 #include "storage/disk.h"
 #include "vm/qmp.h"
@@ -32,13 +33,6 @@
 static char *snap_dir(InstContext *c, const char *id, const char *name)
 {
         return xasprintf("%s/instances/%s/snapshots/%s", c->root, id, name);
-}
-
-static int64_t elapsed_ms(const struct timespec *t0)
-{
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
 static int check_vm(const InstRecord *rec, Error **err)
@@ -56,19 +50,49 @@ int inst_qmp_open(InstContext *c, const InstRecord *rec, VmQmp **ret, Error **er
         return r < 0 ? error_wrap(err, r, "QMP of '%s'", rec->name) : 0;
 }
 
-int inst_qmp_save_state(VmQmp *q, int fd, int64_t bandwidth, json_t **ret, Error **err)
+/* With is_block, the top of the VM's disk travels with its state (QEMU's block migration of the qcow2
+ * overlay; the base is the same on both sides). */
+static int set_block_migration(VmQmp *q, bool is_block, Error **err)
 {
-        int r;
+        if (!is_block)
+                return 0;
+        return vm_qmp_execute(q, "migrate-set-capabilities",
+                              json_pack("{s:[{s:s, s:b}]}", "capabilities", "capability", "block", "state", 1),
+                              QMP_TIMEOUT_MS, NULL, err);
+}
 
-        r = vm_qmp_execute(q, "migrate-set-parameters", json_pack("{s:I}", "max-bandwidth", (json_int_t)bandwidth),
-                           QMP_TIMEOUT_MS, NULL, err);
+int inst_qmp_migrate_out(VmQmp *q, int fd, bool is_block, int timeout_ms, json_t **ret, Error **err)
+{
+        int r = set_block_migration(q, is_block, err);
+
+        if (r >= 0)
+                r = vm_qmp_execute(q, "migrate-set-parameters",
+                                   is_block ? json_pack("{s:I, s:b}", "max-bandwidth", (json_int_t)MAX_BANDWIDTH,
+                                                        "block-incremental", 1)
+                                            : json_pack("{s:I}", "max-bandwidth", (json_int_t)MAX_BANDWIDTH),
+                                   QMP_TIMEOUT_MS, NULL, err);
         if (r >= 0)
                 r = vm_qmp_send_fd(q, "hull-state", fd, err);
         if (r >= 0)
                 r = vm_qmp_execute(q, "migrate", json_pack("{s:s}", "uri", "fd:hull-state"), QMP_TIMEOUT_MS, NULL, err);
-        if (r >= 0)
-                r = vm_qmp_migrate_wait(q, STATE_TIMEOUT_MS, ret, err);
+        if (r < 0)
+                return r;
+        r = vm_qmp_migrate_wait(q, timeout_ms, ret, err);
+        if (r < 0)
+                vm_qmp_execute(q, "migrate_cancel", NULL, QMP_TIMEOUT_MS, NULL, NULL);
         return r;
+}
+
+int inst_qmp_migrate_in(VmQmp *q, int fd, bool is_block, int timeout_ms, Error **err)
+{
+        int r = set_block_migration(q, is_block, err);
+
+        if (r >= 0)
+                r = vm_qmp_send_fd(q, "hull-state", fd, err);
+        if (r >= 0)
+                r = vm_qmp_execute(q, "migrate-incoming", json_pack("{s:s}", "uri", "fd:hull-state"), QMP_TIMEOUT_MS,
+                                   NULL, err);
+        return r < 0 ? r : inst_qmp_wait_running(q, timeout_ms, err);
 }
 
 int inst_snapshot_create(InstContext *c, InstRecord *rec, const char *name, json_t **ret, Error **err)
@@ -79,7 +103,7 @@ int inst_snapshot_create(InstContext *c, InstRecord *rec, const char *name, json
         _cleanup_(vm_qmp_freep) VmQmp *q = NULL;
         _cleanup_json_ json_t *info = NULL;
         _cleanup_close_ int fd = -EBADF;
-        struct timespec t0;
+        int64_t t0;
         InstState st;
         int r;
 
@@ -96,7 +120,7 @@ int inst_snapshot_create(InstContext *c, InstRecord *rec, const char *name, json
         r = mkdir_p(tmp, 0700, err);
         if (r < 0)
                 return r;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        t0 = monotonic_ms();
         if (st != INST_STATE_RUNNING) {
                 r = stor_disk_copy(disk, disk_copy, err);
                 goto done;
@@ -115,13 +139,13 @@ int inst_snapshot_create(InstContext *c, InstRecord *rec, const char *name, json
                         r = error_set(err, errno, "open '%s'", state);
         }
         if (r >= 0)
-                r = inst_qmp_save_state(q, fd, MAX_BANDWIDTH, NULL, err);
+                r = inst_qmp_migrate_out(q, fd, false, STATE_TIMEOUT_MS, NULL, err);
         /* The VM goes on whatever happened. */
         vm_qmp_execute(q, "cont", NULL, QMP_TIMEOUT_MS, NULL, NULL);
 done:
         if (r >= 0) {
                 info = json_pack("{s:s, s:I, s:b, s:I}", "name", name, "created", (json_int_t)time(NULL), "stateful",
-                                 st == INST_STATE_RUNNING, "save_ms", (json_int_t)elapsed_ms(&t0));
+                                 st == INST_STATE_RUNNING, "save_ms", (json_int_t)monotonic_ms() - t0);
                 text = json_dumps(info, JSON_INDENT(2));
                 r = write_file_atomic_at(AT_FDCWD, meta, text, strlen(text), 0600, err);
         }
@@ -214,9 +238,9 @@ int inst_snapshot_delete(InstContext *c, InstRecord *rec, const char *name, Erro
 /* Waits for an incoming VM to have loaded its state and run. */
 int inst_qmp_wait_running(VmQmp *q, int timeout_ms, Error **err)
 {
-        struct timespec t0;
+        int64_t t0;
 
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        t0 = monotonic_ms();
         for (;;) {
                 _cleanup_json_ json_t *st = NULL;
                 const char *status = "";
@@ -235,7 +259,7 @@ int inst_qmp_wait_running(VmQmp *q, int timeout_ms, Error **err)
                 }
                 if (strcmp(status, "inmigrate") != 0 && strcmp(status, "prelaunch") != 0)
                         return error_setf(err, EIO, "the incoming VM is '%s', not running", status);
-                if (elapsed_ms(&t0) > timeout_ms)
+                if (monotonic_ms() - t0 > timeout_ms)
                         return error_setf(err, ETIMEDOUT, "the incoming VM did not start");
                 usleep(20000);
         }
@@ -250,7 +274,7 @@ int inst_snapshot_restore(InstContext *c, InstRecord *rec, const char *name, jso
         _cleanup_json_ json_t *meta = NULL;
         _cleanup_close_ int fd = -EBADF;
         bool is_stateful = false, was_running;
-        struct timespec t0;
+        int64_t t0;
         InstState st;
         pid_t pid;
         int r;
@@ -275,7 +299,7 @@ int inst_snapshot_restore(InstContext *c, InstRecord *rec, const char *name, jso
         if (r < 0)
                 return r;
         was_running = st == INST_STATE_RUNNING;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        t0 = monotonic_ms();
         if (!is_stateful) {
                 if (was_running)
                         return error_setf(err, EBUSY, "'%s' is running: stop it to restore disk-only snapshot '%s'",
@@ -310,22 +334,14 @@ int inst_snapshot_restore(InstContext *c, InstRecord *rec, const char *name, jso
         }
         if (rename(tmp, disk) < 0)
                 r = error_set(err, errno, "rename '%s'", tmp);
-        if (r >= 0 && !was_running) {
-                rec->started = time(NULL);
-                rec->finished = 0;
-                r = inst_db_instance_set_run(c->db, rec->id, rec->started, 0, -1, err);
-        }
+        if (r >= 0 && !was_running)
+                r = inst_mark_started(c, rec, err);
         if (r >= 0)
                 r = inst_vm_boot(c, rec, &s, true, &pid, err);
         if (r >= 0)
                 r = inst_qmp_open(c, rec, &q, err);
         if (r >= 0)
-                r = vm_qmp_send_fd(q, "hull-state", fd, err);
-        if (r >= 0)
-                r = vm_qmp_execute(q, "migrate-incoming", json_pack("{s:s}", "uri", "fd:hull-state"),
-                                   QMP_TIMEOUT_MS, NULL, err);
-        if (r >= 0)
-                r = inst_qmp_wait_running(q, STATE_TIMEOUT_MS, err);
+                r = inst_qmp_migrate_in(q, fd, false, STATE_TIMEOUT_MS, err);
         if (r < 0) {
                 pid = inst_vm_qemu_pid(c, rec->id);
                 if (pid > 0)
@@ -341,6 +357,6 @@ done:
         }
         if (ret)
                 *ret = json_pack("{s:s, s:b, s:I}", "name", name, "stateful", is_stateful, "restore_ms",
-                                 (json_int_t)elapsed_ms(&t0));
+                                 (json_int_t)monotonic_ms() - t0);
         return 0;
 }

@@ -63,23 +63,15 @@ static char *rundir_path(const InstContext *c, const char *id, const char *file)
         return xasprintf("%s/%s", dir, file);
 }
 
-static char *base_path(const InstContext *c, const char *image_id)
+static char *agent_socket(const InstContext *c, const char *id, unsigned port)
 {
-        return xasprintf("%s/vm/base/%s.ext4", c->root, image_id);
+        _cleanup_free_ char *dir = inst_vm_rundir(c, id);
+        return xasprintf("%s/agent.%u.sock", dir, port);
 }
 
-/* True if prog is found in PATH. */
-static bool in_path(const char *prog)
+char *inst_vm_base_path(const InstContext *c, const char *image_id)
 {
-        _cleanup_free_ char *path = xstrdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
-        char *save = NULL;
-
-        for (char *d = strtok_r(path, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-                _cleanup_free_ char *p = xasprintf("%s/%s", d, prog);
-                if (access(p, X_OK) == 0)
-                        return true;
-        }
-        return false;
+        return xasprintf("%s/vm/base/%s.ext4", c->root, image_id);
 }
 
 void inst_vm_spec_done(InstVmSpec *s)
@@ -163,7 +155,7 @@ static int spec_save(InstContext *c, const char *id, const InstVmSpec *s, Error 
 /* The image's base disk, made from the mounted root filesystem the first time any VM uses the image. */
 static int ensure_base(InstContext *c, const char *image_id, const char *rootfs, Error **err)
 {
-        _cleanup_free_ char *dir = xasprintf("%s/vm/base", c->root), *path = base_path(c, image_id),
+        _cleanup_free_ char *dir = xasprintf("%s/vm/base", c->root), *path = inst_vm_base_path(c, image_id),
                                   *lock = xasprintf("%s/vm/base/%s.lock", c->root, image_id);
         _cleanup_close_ int fd = -EBADF;
         int r;
@@ -185,11 +177,10 @@ static int vm_create(InstContext *c, const InstRecord *rec, const InstImage *img
 {
         _cleanup_free_ char *rootfs = inst_path(c, rec->id, "rootfs"), *upper = inst_path(c, rec->id, "upper"),
                             *work = inst_path(c, rec->id, "work"), *disk = inst_path(c, rec->id, "disk.qcow2"),
-                            *base = base_path(c, img->id);
+                            *base = inst_vm_base_path(c, img->id);
         _cleanup_(vm_kernel_done) VmKernel k = {};
         _cleanup_(inst_vm_spec_done) InstVmSpec s = {};
         _cleanup_json_ json_t *icfg = NULL, *cfg = NULL;
-        InstBind files[3] = {};
         char short_id[13];
         int r;
 
@@ -202,7 +193,8 @@ static int vm_create(InstContext *c, const InstRecord *rec, const InstImage *img
         r = vm_kernel_find(o->kernel, &k, err);
         if (r < 0)
                 return r;
-        if (!in_path("qemu-system-x86_64"))
+        _cleanup_free_ char *qemu = path_find("qemu-system-x86_64", NULL);
+        if (!qemu)
                 return error_setf(err, ENOENT, "qemu-system-x86_64 not found: install qemu-system-x86");
         snprintf(short_id, sizeof(short_id), "%.12s", rec->id);
         r = inst_rootfs_mount(c, rec->id, img->layers, err);
@@ -238,24 +230,13 @@ static int vm_create(InstContext *c, const InstRecord *rec, const InstImage *img
                 return r;
         s.hostname = xstrdup(o->hostname ? o->hostname : short_id);
         s.is_system = o->is_system;
-        r = inst_write_etc_files(c, rec->id, s.hostname, att, files, err);
-        for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
-                free(files[i].source);
-                free(files[i].destination);
-        }
+        r = inst_write_etc_files(c, rec->id, s.hostname, att, NULL, err);
         return r < 0 ? r : spec_save(c, rec->id, &s, err);
 }
 
-/* QEMU's pid and start time from its pid file; 0 when it is not running. */
 pid_t inst_vm_qemu_pid(InstContext *c, const char *id)
 {
-        _cleanup_free_ char *path = inst_path(c, id, "qemu.pid"), *text = NULL;
-        unsigned long long start = 0;
-        int pid = 0;
-
-        if (read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0 || sscanf(text, "%d %llu", &pid, &start) != 2)
-                return 0;
-        return process_is_alive(pid, start) && process_state(pid) != 'Z' ? pid : 0;
+        return inst_pid_file_read(c, id, "qemu.pid");
 }
 
 static bool is_restoring(InstContext *c, const char *id)
@@ -342,12 +323,10 @@ int inst_vm_boot(InstContext *c, InstRecord *rec, const InstVmSpec *s, bool is_i
                             *disk = inst_path(c, rec->id, "disk.qcow2"), *qmp = rundir_path(c, rec->id, "qmp.sock"),
                             *console = rundir_path(c, rec->id, "console.sock"),
                             *console_log = inst_path(c, rec->id, "console.log"),
-                            *qemu_log = inst_path(c, rec->id, "qemu.log"), *pidfile = inst_path(c, rec->id, "qemu.pid"),
-                            *append = NULL, *reason = NULL, *text = NULL;
+                            *qemu_log = inst_path(c, rec->id, "qemu.log"), *append = NULL, *reason = NULL;
         _cleanup_strv_ char **argv = NULL;
         _cleanup_close_ int log_fd = -EBADF;
         InstVmNet net = {};
-        uint64_t start = 0;
         char mac[18];
         pid_t pid = 0;
         int r;
@@ -367,7 +346,7 @@ int inst_vm_boot(InstContext *c, InstRecord *rec, const InstVmSpec *s, bool is_i
         if (r < 0)
                 return r;
         for (unsigned i = 0; i < VM_AGENT_PORTS; i++) {
-                _cleanup_free_ char *sock = xasprintf("%s/agent.%u.sock", dir, i);
+                _cleanup_free_ char *sock = agent_socket(c, rec->id, i);
                 unlink(sock);
         }
         unlink(qmp);
@@ -410,9 +389,7 @@ int inst_vm_boot(InstContext *c, InstRecord *rec, const InstVmSpec *s, bool is_i
         r = vm_qemu_spawn(argv, log_fd, enter_cgroup, cg, &pid, err);
         if (r < 0)
                 goto fail;
-        process_start_time(pid, &start);
-        text = xasprintf("%d %llu\n", (int)pid, (unsigned long long)start);
-        r = write_file_atomic_at(AT_FDCWD, pidfile, text, strlen(text), 0600, err);
+        r = inst_pid_file_write(c, rec->id, "qemu.pid", pid, err);
         if (r < 0)
                 goto fail;
         *ret_pid = pid;
@@ -430,21 +407,16 @@ fail:
 static int connect_port(InstContext *c, const InstRecord *rec, unsigned port, int timeout_ms, VmAgent **ret,
                         Error **err)
 {
-        _cleanup_free_ char *sock = NULL;
-        struct timespec t0, t;
+        _cleanup_free_ char *sock = agent_socket(c, rec->id, port);
+        int64_t deadline = deadline_ms(timeout_ms);
 
-        sock = xasprintf("%s/vm/%.12s/agent.%u.sock", c->runroot, rec->id, port);
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        for (;;) {
-                int r = vm_agent_connect(sock, 500, ret, NULL);
-                if (r >= 0)
-                        return 0;
+        while (vm_agent_connect(sock, 500, ret, NULL) < 0) {
                 if (inst_vm_qemu_pid(c, rec->id) == 0 && !is_restoring(c, rec->id))
                         return error_setf(err, ESRCH, "'%s': QEMU is not running", rec->name);
-                clock_gettime(CLOCK_MONOTONIC, &t);
-                if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > timeout_ms)
+                if (deadline_left_ms(deadline) == 0)
                         return error_setf(err, ETIMEDOUT, "'%s': the guest agent did not answer", rec->name);
         }
+        return 0;
 }
 
 /* Sends the guest its /etc/hosts, /etc/hostname and /etc/resolv.conf, as a container gets them. */
@@ -581,13 +553,6 @@ static int prepare_start(InstContext *c, InstRecord *rec, InstVmSpec *s, Error *
         return inst_vm_spec_load(c, rec->id, s, err);
 }
 
-static int mark_started(InstContext *c, InstRecord *rec, Error **err)
-{
-        rec->started = time(NULL);
-        rec->finished = 0;
-        return inst_db_instance_set_run(c->db, rec->id, rec->started, 0, -1, err);
-}
-
 /* Blocks the signals the foreground session forwards to the guest, and gives a signalfd for them. */
 static int forward_signals(sigset_t *old)
 {
@@ -616,7 +581,7 @@ static int vm_run_foreground(InstContext *c, InstRecord *rec, int *ret_status, E
         if (r >= 0)
                 r = inst_record_options(rec, &o, err);
         if (r >= 0)
-                r = mark_started(c, rec, err);
+                r = inst_mark_started(c, rec, err);
         if (r >= 0)
                 r = inst_vm_boot(c, rec, &s, false, &pid, err);
         if (r >= 0) {
@@ -628,9 +593,7 @@ static int vm_run_foreground(InstContext *c, InstRecord *rec, int *ret_status, E
                 sigprocmask(SIG_SETMASK, &old, NULL);
                 waitpid(pid, NULL, WNOHANG);
         }
-        rec->finished = time(NULL);
-        rec->exit_code = r < 0 ? -1 : status;
-        inst_db_instance_set_run(c->db, rec->id, rec->started, rec->finished, rec->exit_code, NULL);
+        inst_mark_finished(c, rec, r < 0 ? -1 : status, NULL);
         if (r < 0)
                 return r;
         *ret_status = status;
@@ -667,11 +630,9 @@ int inst_vm_start_supervised(InstContext *c, InstRecord *rec, bool is_resume, Er
 {
         _cleanup_(inst_vm_spec_done) InstVmSpec s = {};
         _cleanup_free_ char *monitor = inst_helper_path(c, "hull-monitor", "HULL_MONITOR"),
-                            *log = inst_path(c, rec->id, "ctr.log"), *exit_path = inst_path(c, rec->id, "exit"),
-                            *mon_pid_path = inst_path(c, rec->id, "monitor.pid"), *text = NULL;
+                            *exit_path = inst_path(c, rec->id, "exit");
         int ready[2] = { -1, -1 };
         char msg[2048];
-        uint64_t start = 0;
         ssize_t n;
         pid_t child;
         int r;
@@ -699,7 +660,6 @@ int inst_vm_start_supervised(InstContext *c, InstRecord *rec, bool is_resume, Er
                 /* The monitor's process: a new session and a subreaper, so the supervisor (and QEMU, should
                  * the supervisor die) stay its children; then hull-monitor in its place. */
                 int out[2], errp[2], devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-                char outs[16], errs[16], pids[16];
                 pid_t sup;
 
                 close(ready[0]);
@@ -723,24 +683,12 @@ int inst_vm_start_supervised(InstContext *c, InstRecord *rec, bool is_resume, Er
                 dup2(devnull, STDIN_FILENO);
                 dup2(devnull, STDOUT_FILENO);
                 dup2(devnull, STDERR_FILENO);
-                fcntl(out[0], F_SETFD, 0);
-                fcntl(errp[0], F_SETFD, 0);
-                snprintf(pids, sizeof(pids), "%d", (int)sup);
-                snprintf(outs, sizeof(outs), "%d", out[0]);
-                snprintf(errs, sizeof(errs), "%d", errp[0]);
-                if (rec->is_auto_remove && c->self_exe)
-                        execl(monitor, monitor, log, exit_path, pids, outs, errs, c->self_exe, c->root, rec->name,
-                              NULL);
-                else
-                        execl(monitor, monitor, log, exit_path, pids, outs, errs, NULL);
-                _exit(127);
+                inst_exec_monitor(c, rec, monitor, sup, out[0], errp[0]);
         }
         close(ready[1]);
-        process_start_time(child, &start);
-        text = xasprintf("%d %llu\n", (int)child, (unsigned long long)start);
-        r = write_file_atomic_at(AT_FDCWD, mon_pid_path, text, strlen(text), 0644, err);
+        r = inst_pid_file_write(c, rec->id, "monitor.pid", child, err);
         if (r >= 0 && !is_resume)
-                r = mark_started(c, rec, err);
+                r = inst_mark_started(c, rec, err);
         do
                 n = read(ready[0], msg, sizeof(msg) - 1);
         while (n < 0 && errno == EINTR);
@@ -764,9 +712,8 @@ static int vm_start_detached(InstContext *c, InstRecord *rec, Error **err)
 
 static int vm_state(InstContext *c, InstRecord *rec, InstState *ret, pid_t *ret_pid, Error **err)
 {
-        _cleanup_free_ char *exit_path = NULL, *text = NULL;
-        pid_t pid = inst_vm_qemu_pid(c, rec->id), mon;
-        int status = -1;
+        pid_t pid = inst_vm_qemu_pid(c, rec->id);
+        int status;
 
         if (ret_pid)
                 *ret_pid = pid;
@@ -782,20 +729,12 @@ static int vm_state(InstContext *c, InstRecord *rec, InstState *ret, pid_t *ret_
         if (rec->finished)
                 return 0;
         /* Stopped since the last look: its monitor writes the status once the supervisor ends. */
-        mon = inst_monitor_pid(c, rec->id);
-        if (mon > 0)
-                inst_wait_gone(mon, 5000);
-        exit_path = inst_path(c, rec->id, "exit");
-        if (read_file_at(AT_FDCWD, exit_path, &text, NULL, NULL) >= 0)
-                sscanf(text, "%d", &status);
+        status = inst_monitor_status(c, rec->id);
         release_runtime(c, rec->id);
-        rec->finished = time(NULL);
-        rec->exit_code = status;
-        return inst_db_instance_set_run(c->db, rec->id, rec->started, rec->finished, rec->exit_code, err);
+        return inst_mark_finished(c, rec, status, err);
 }
 
-/* A free agent port for a session of our own (1 .. VM_AGENT_PORTS-1), held by a lock until *ret_lock closes. */
-static int open_session(InstContext *c, InstRecord *rec, int timeout_ms, int *ret_lock, VmAgent **ret, Error **err)
+int inst_vm_session(InstContext *c, InstRecord *rec, int timeout_ms, int *ret_lock, VmAgent **ret, Error **err)
 {
         _cleanup_free_ char *dir = inst_vm_rundir(c, rec->id);
         _cleanup_close_ int fd = -EBADF;
@@ -874,7 +813,7 @@ static int vm_stop(InstContext *c, InstRecord *rec, int timeout, Error **err)
                  * asked to power off (inits without an ACPI daemon, such as busybox's). */
                 _cleanup_(vm_agent_freep) VmAgent *a = NULL;
                 _cleanup_close_ int lock = -EBADF;
-                if (open_session(c, rec, CONTROL_TIMEOUT_MS, &lock, &a, NULL) >= 0)
+                if (inst_vm_session(c, rec, CONTROL_TIMEOUT_MS, &lock, &a, NULL) >= 0)
                         vm_agent_poweroff(a, (unsigned)timeout, NULL);
         }
         if (!inst_wait_gone(pid, (timeout + 10) * 1000))
@@ -899,7 +838,7 @@ static int vm_kill(InstContext *c, InstRecord *rec, int sig, Error **err)
                 kill_qemu(c, rec->id);
                 return collect(c, rec, err);
         }
-        r = open_session(c, rec, CONTROL_TIMEOUT_MS, &lock, &a, err);
+        r = inst_vm_session(c, rec, CONTROL_TIMEOUT_MS, &lock, &a, err);
         return r < 0 ? r : vm_agent_signal(a, sig, err);
 }
 
@@ -918,7 +857,7 @@ static int vm_exec(InstContext *c, InstRecord *rec, const InstExecOptions *o, in
                 return r;
         if (o->is_detached)
                 return error_setf(err, EOPNOTSUPP, "exec -d: not supported for VMs yet");
-        r = open_session(c, rec, BOOT_TIMEOUT_MS, &lock, &a, err);
+        r = inst_vm_session(c, rec, BOOT_TIMEOUT_MS, &lock, &a, err);
         if (r < 0)
                 return r;
         if (o->is_tty)
@@ -935,11 +874,8 @@ static int vm_exec(InstContext *c, InstRecord *rec, const InstExecOptions *o, in
         r = vm_agent_exec(a, &req, CONTROL_TIMEOUT_MS, NULL, err);
         if (r < 0)
                 return r;
-        if (o->is_tty && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
-                struct termios raw = saved;
-                cfmakeraw(&raw);
-                is_raw = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
-        }
+        if (o->is_tty && isatty(STDIN_FILENO))
+                is_raw = rt_tty_raw(STDIN_FILENO, -EBADF, &saved) == 0;
         sfd = forward_signals(&old);
         VmAgentIo io = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO, .err_fd = STDERR_FILENO, .sig_fd = sfd };
         r = vm_agent_pump(a, &io, ret_status, err);
@@ -989,7 +925,7 @@ static int vm_teardown(InstContext *c, InstRecord *rec, InstState state, pid_t p
         pid_t mon;
 
         kill_qemu(c, rec->id);
-        mon = inst_monitor_pid(c, rec->id);
+        mon = inst_pid_file_read(c, rec->id, "monitor.pid");
         if (mon > 0)
                 inst_wait_gone(mon, 10000);
         release_runtime(c, rec->id);
@@ -1016,7 +952,7 @@ void inst_vm_describe(InstContext *c, const InstRecord *rec, json_t *doc)
 {
         _cleanup_(inst_run_options_done) InstRunOptions o = {};
         _cleanup_(vm_kernel_done) VmKernel k = {};
-        _cleanup_free_ char *disk = inst_path(c, rec->id, "disk.qcow2"), *base = base_path(c, rec->image_id),
+        _cleanup_free_ char *disk = inst_path(c, rec->id, "disk.qcow2"), *base = inst_vm_base_path(c, rec->image_id),
                             *console = inst_path(c, rec->id, "console.log"), *reason = NULL;
         VmAccel accel;
 
@@ -1061,10 +997,8 @@ int inst_console(InstContext *c, InstRecord *rec, Error **err)
         r = rt_unix_connect(path, &fd, err);
         if (r < 0)
                 return error_wrap(err, r, "console of '%s'", rec->name);
-        if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
-                struct termios raw = saved;
-                cfmakeraw(&raw);
-                is_raw = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
+        if (isatty(STDIN_FILENO) && rt_tty_raw(STDIN_FILENO, -EBADF, &saved) == 0) {
+                is_raw = true;
                 fprintf(stderr, "hull: attached to the console of '%s'; Ctrl-a q detaches\r\n", rec->name);
         }
         for (;;) {

@@ -23,6 +23,9 @@ void inst_vm_spec_done(InstVmSpec *s);
 
 /* $runroot/vm/<id12>: QEMU's sockets (qmp.sock, agent.N.sock, console.sock), locks, the restore marker. */
 char *inst_vm_rundir(const InstContext *c, const char *id);
+/* A session of our own with the VM's agent, on a free port (1 .. VM_AGENT_PORTS-1) held by a lock
+ * until *ret_lock closes; waits for a port when all are taken. */
+int inst_vm_session(InstContext *c, InstRecord *rec, int timeout_ms, int *ret_lock, VmAgent **ret, Error **err);
 /* QEMU's pid while it runs, else 0. */
 pid_t inst_vm_qemu_pid(InstContext *c, const char *id);
 
@@ -46,7 +49,12 @@ int inst_vm_start_supervised(InstContext *c, InstRecord *rec, bool is_resume, Er
 typedef struct VmQmp VmQmp;
 /* QMP of a running VM. */
 int inst_qmp_open(InstContext *c, const InstRecord *rec, VmQmp **ret, Error **err);
-/* Writes the (paused) VM's state into fd by migration, QEMU's bandwidth cap raised to bandwidth. */
-int inst_qmp_save_state(VmQmp *q, int fd, int64_t bandwidth, json_t **ret, Error **err);
+/* QEMU's migration of the VM's state out into fd (a file, or a socket to another hull's QEMU), its
+ * bandwidth cap raised; with is_block the top of its disk goes along. Cancelled on failure. */
+int inst_qmp_migrate_out(VmQmp *q, int fd, bool is_block, int timeout_ms, json_t **ret, Error **err);
+/* The other end: an incoming VM (-incoming defer) loads its state from fd and runs. */
+int inst_qmp_migrate_in(VmQmp *q, int fd, bool is_block, int timeout_ms, Error **err);
+/* The base disk of an image, shared by its VMs. */
+char *inst_vm_base_path(const InstContext *c, const char *image_id);
 /* Waits until an incoming VM has loaded its state and runs. */
 int inst_qmp_wait_running(VmQmp *q, int timeout_ms, Error **err);

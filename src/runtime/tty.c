@@ -146,7 +146,7 @@ int rt_tty_raw(int fd, int master, struct termios *saved)
         cfmakeraw(&raw);
         if (tcsetattr(fd, TCSANOW, &raw) < 0)
                 return -errno;
-        if (ioctl(fd, TIOCGWINSZ, &ws) == 0)
+        if (master >= 0 && ioctl(fd, TIOCGWINSZ, &ws) == 0)
                 ioctl(master, TIOCSWINSZ, &ws);
         return 0;
 }

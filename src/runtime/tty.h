@@ -20,5 +20,5 @@ int rt_unix_connect(const char *path, int *ret_fd, Error **err);
 int rt_tty_setup_slave(unsigned rows, unsigned cols, bool is_console_bind, int *ret_master, Error **err);
 
 struct termios;
-/* Puts the terminal fd in raw mode (saving the old mode in *saved) and gives master its size. */
+/* Puts the terminal fd in raw mode (saving the old mode in *saved) and gives master (if >= 0) its size. */
 int rt_tty_raw(int fd, int master, struct termios *saved);

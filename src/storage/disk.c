@@ -13,6 +13,7 @@
 #include <linux/fs.h>
 
 #include "common/alloc.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/strv.h"
 #include "disk.h"
@@ -20,21 +21,6 @@
 #define MIB (INT64_C(1) << 20)
 /* What a tool's stderr may add to an error message. */
 #define TOOL_STDERR_MAX 2048
-
-/* Where a tool is: PATH first, then the sbin directories a non-root PATH often lacks. NULL: nowhere. */
-static char *find_tool(const char *name)
-{
-        const char *path = getenv("PATH");
-        _cleanup_free_ char *dirs = xasprintf("%s:/usr/sbin:/sbin:/usr/bin:/bin", path ? path : "");
-        char *save = NULL;
-
-        for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-                _cleanup_free_ char *p = xasprintf("%s/%s", d, name);
-                if (d[0] == '/' && access(p, X_OK) == 0)
-                        return TAKE_PTR(p);
-        }
-        return NULL;
-}
 
 /* Reads a child's stderr to its end, keeping its first TOOL_STDERR_MAX bytes. */
 static void read_stderr(int fd, char *buf, size_t size)
@@ -67,7 +53,7 @@ static void read_stderr(int fd, char *buf, size_t size)
  * what the tool printed on stderr. ENOENT with package when the tool is missing. */
 static int run_tool(char **argv, const char *package, Error **err)
 {
-        _cleanup_free_ char *tool = find_tool(argv[0]);
+        _cleanup_free_ char *tool = path_find(argv[0], "/usr/sbin:/sbin:/usr/bin:/bin");
         _cleanup_(pid_killp) pid_t pid = 0;
         _cleanup_close_ int rd = -EBADF;
         char msg[TOOL_STDERR_MAX];

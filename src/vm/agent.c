@@ -15,6 +15,7 @@
 #include "common/alloc.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/process.h"
 #include "vm/agent-proto.h"
 #include "vm/agent.h"
 
@@ -28,13 +29,6 @@ struct VmAgent {
         size_t wlen;
 };
 
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 VmAgent *vm_agent_free(VmAgent *a)
 {
@@ -49,32 +43,16 @@ VmAgent *vm_agent_free(VmAgent *a)
 
 int vm_agent_connect(const char *socket_path, int timeout_ms, VmAgent **ret, Error **err)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int64_t deadline = now_ms() + timeout_ms;
+        int fd = unix_connect_wait(socket_path, timeout_ms, err);
         VmAgent *a;
 
-        if (strlen(socket_path) >= sizeof(sa.sun_path))
-                return error_setf(err, ENAMETOOLONG, "agent socket '%s': path too long", socket_path);
-        memcpy(sa.sun_path, socket_path, strlen(socket_path) + 1);
-        for (;;) {
-                _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                if (fd < 0)
-                        return error_set(err, errno, "agent socket");
-                if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-                        a = xnew0(VmAgent, 1);
-                        a->fd = TAKE_FD(fd);
-                        a->frame = xnew0(VmFrame, 1);
-                        *ret = a;
-                        return 0;
-                }
-                if (errno != ENOENT && errno != ECONNREFUSED)
-                        return error_set(err, errno, "connect to agent socket '%s'", socket_path);
-                if (now_ms() >= deadline)
-                        return error_setf(err, ETIMEDOUT, "agent socket '%s': not there after %d ms",
-                                          socket_path, timeout_ms);
-                /* QEMU makes the socket as it starts: a short retry beats watching the directory. */
-                nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
-        }
+        if (fd < 0)
+                return error_wrap(err, fd, "agent");
+        a = xnew0(VmAgent, 1);
+        a->fd = fd;
+        a->frame = xnew0(VmFrame, 1);
+        *ret = a;
+        return 0;
 }
 
 /* Queues one frame for the socket. */
@@ -132,12 +110,12 @@ static int agent_error(const VmFrame *f, Error **err)
 /* Waits for the answer to a request (OK, ERROR or STARTED), skipping anything else. */
 static int wait_reply(VmAgent *a, int timeout_ms, Error **err)
 {
-        int64_t deadline = now_ms() + timeout_ms;
+        int64_t deadline = monotonic_ms() + timeout_ms;
         int r;
 
         for (;;) {
                 struct pollfd p = { .fd = a->fd, .events = POLLIN };
-                int64_t left = deadline - now_ms();
+                int64_t left = deadline - monotonic_ms();
                 if (left <= 0)
                         return error_setf(err, ETIMEDOUT, "the agent did not answer within %d ms", timeout_ms);
                 r = poll(&p, 1, (int)left);

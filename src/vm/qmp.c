@@ -8,8 +8,10 @@
 #include <time.h>
 
 #include "common/alloc.h"
+#include "common/fs.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/process.h"
 #include "qmp.h"
 
 /* A reply (query-qmp-schema is the largest, a few hundred KiB) never comes near this. */
@@ -26,28 +28,6 @@ struct VmQmp {
         uint64_t next_id;
 };
 
-static int64_t now_ms(void)
-{
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-/* timeout_ms < 0: no limit. */
-static int64_t deadline_of(int timeout_ms)
-{
-        return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
-}
-
-static int remaining_ms(int64_t deadline)
-{
-        int64_t left;
-
-        if (deadline < 0)
-                return -1;
-        left = deadline - now_ms();
-        return left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
-}
 
 VmQmp *vm_qmp_free(VmQmp *q)
 {
@@ -107,7 +87,7 @@ static int read_message(VmQmp *q, int64_t deadline, json_t **ret, Error **err)
                         return r < 0 ? r : 0;
                 if (q->len >= QMP_LINE_MAX)
                         return error_setf(err, EPROTO, "qmp: a message longer than %u bytes", QMP_LINE_MAX);
-                r = poll(&p, 1, remaining_ms(deadline));
+                r = poll(&p, 1, deadline_left_ms(deadline));
                 if (r < 0 && errno == EINTR)
                         continue;
                 if (r < 0)
@@ -194,7 +174,7 @@ static int send_command(VmQmp *q, const char *command, json_t *args, int fd, uin
  * timed out. */
 static int wait_reply(VmQmp *q, const char *command, uint64_t id, int timeout_ms, json_t **ret, Error **err)
 {
-        int64_t deadline = deadline_of(timeout_ms);
+        int64_t deadline = deadline_ms(timeout_ms);
 
         for (;;) {
                 _cleanup_json_ json_t *msg = NULL;
@@ -266,7 +246,7 @@ static int take_event(VmQmp *q, const char *name, json_t **ret)
 
 int vm_qmp_wait_event(VmQmp *q, const char *name, int timeout_ms, json_t **ret, Error **err)
 {
-        int64_t deadline = deadline_of(timeout_ms);
+        int64_t deadline = deadline_ms(timeout_ms);
 
         for (;;) {
                 _cleanup_json_ json_t *msg = NULL;
@@ -292,7 +272,7 @@ int vm_qmp_wait_event(VmQmp *q, const char *name, int timeout_ms, json_t **ret, 
  * still notices a closed connection. */
 static int linger(VmQmp *q, int timeout_ms, Error **err)
 {
-        int64_t deadline = deadline_of(timeout_ms);
+        int64_t deadline = deadline_ms(timeout_ms);
 
         for (;;) {
                 _cleanup_json_ json_t *msg = NULL;
@@ -310,7 +290,7 @@ static int linger(VmQmp *q, int timeout_ms, Error **err)
 
 int vm_qmp_migrate_wait(VmQmp *q, int timeout_ms, json_t **ret, Error **err)
 {
-        int64_t deadline = deadline_of(timeout_ms);
+        int64_t deadline = deadline_ms(timeout_ms);
 
         for (;;) {
                 _cleanup_json_ json_t *info = NULL;
@@ -319,7 +299,7 @@ int vm_qmp_migrate_wait(VmQmp *q, int timeout_ms, json_t **ret, Error **err)
 
                 /* A reply may come a little after the deadline: the deadline is the migration's. */
                 r = vm_qmp_execute(q, "query-migrate", NULL,
-                                   deadline < 0 ? -1 : remaining_ms(deadline) + 1000, &info, err);
+                                   deadline < 0 ? -1 : deadline_left_ms(deadline) + 1000, &info, err);
                 if (r < 0)
                         return r;
                 status = json_string_value(json_object_get(info, "status"));
@@ -333,11 +313,11 @@ int vm_qmp_migrate_wait(VmQmp *q, int timeout_ms, json_t **ret, Error **err)
                         return error_setf(err, EIO, "migration %s%s%s", status, desc ? ": " : "",
                                           desc ? desc : "");
                 }
-                if (deadline >= 0 && remaining_ms(deadline) == 0)
+                if (deadline >= 0 && deadline_left_ms(deadline) == 0)
                         return error_setf(err, ETIMEDOUT, "migration still '%s' after %d ms",
                                           status ? status : "not started", timeout_ms);
-                if (deadline >= 0 && remaining_ms(deadline) < pause)
-                        pause = remaining_ms(deadline);
+                if (deadline >= 0 && deadline_left_ms(deadline) < pause)
+                        pause = deadline_left_ms(deadline);
                 r = linger(q, pause, err);
                 if (r < 0)
                         return error_wrap(err, r, "wait for the migration");
@@ -350,7 +330,7 @@ static int handshake(VmQmp *q, int timeout_ms, Error **err)
         _cleanup_json_ json_t *greeting = NULL;
         int r;
 
-        r = read_message(q, deadline_of(timeout_ms), &greeting, err);
+        r = read_message(q, deadline_ms(timeout_ms), &greeting, err);
         if (r < 0)
                 return error_wrap(err, r, "greeting");
         if (!json_is_object(json_object_get(greeting, "QMP")))
@@ -374,43 +354,16 @@ int vm_qmp_open_fd(int fd, int timeout_ms, VmQmp **ret, Error **err)
         return 0;
 }
 
-/* Connects to path, waiting while QEMU has not made or not yet listens on it. */
-static int connect_retrying(const char *path, int timeout_ms, Error **err)
-{
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int64_t deadline = deadline_of(timeout_ms);
-        int delay_ms = 1;
-
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return error_setf(err, ENAMETOOLONG, "qmp socket '%s': path too long", path);
-        strcpy(sa.sun_path, path);
-        for (;;) {
-                _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                if (fd < 0)
-                        return error_set(err, errno, "qmp socket");
-                if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-                        return TAKE_FD(fd);
-                if (errno != ENOENT && errno != ECONNREFUSED && errno != EINTR)
-                        return error_set(err, errno, "connect to '%s'", path);
-                if (deadline >= 0 && remaining_ms(deadline) == 0)
-                        return error_set(err, errno, "connect to '%s' within %d ms", path, timeout_ms);
-                /* QEMU makes the socket early in its start-up; nothing to wait on but time. */
-                poll(NULL, 0, delay_ms);
-                if (delay_ms < 32)
-                        delay_ms *= 2;
-        }
-}
-
 int vm_qmp_connect(const char *socket_path, int timeout_ms, VmQmp **ret, Error **err)
 {
         _cleanup_close_ int fd = -EBADF;
-        int64_t deadline = deadline_of(timeout_ms);
+        int64_t deadline = deadline_ms(timeout_ms);
         int r;
 
-        fd = connect_retrying(socket_path, timeout_ms, err);
+        fd = unix_connect_wait(socket_path, timeout_ms, err);
         if (fd < 0)
                 return fd;
-        r = vm_qmp_open_fd(fd, deadline < 0 ? -1 : remaining_ms(deadline) + 1000, ret, err);
+        r = vm_qmp_open_fd(fd, deadline < 0 ? -1 : deadline_left_ms(deadline) + 1000, ret, err);
         if (r < 0)
                 return error_wrap(err, r, "qmp '%s'", socket_path);
         TAKE_FD(fd);
