@@ -7,9 +7,10 @@
  *   sender:   the base disk's bytes, when needed
  *   receiver: {"ready": true}                        once its QEMU waits for the state (-incoming defer)
  * Then both pass the socket to their QEMU (getfd gives QEMU a copy of its own; fd: URI), and QEMU
- * migrates the VM's memory, devices and the top of its disk (block migration of the qcow2 overlay; the base is the same on
- * both sides). Once the receiver's guest runs under its own supervisor it writes {"ok": true} on the
- * socket it kept; only then does the sender remove its VM. On any failure before that, the sender's
+ * migrates the VM's memory, devices and the top of its disk (block migration of the qcow2 overlay; the
+ * base is the same on both sides). Once the receiver's guest runs under its own supervisor it writes
+ * {"ok": true} on the socket it kept; only then does the sender remove its VM. On any failure before
+ * that, the sender's
  * VM is continued (QMP cont) where it was.
  */
 #include <fcntl.h>
