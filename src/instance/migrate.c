@@ -10,8 +10,7 @@
  * migrates the VM's memory, devices and the top of its disk (block migration of the qcow2 overlay; the
  * base is the same on both sides). Once the receiver's guest runs under its own supervisor it writes
  * {"ok": true} on the socket it kept; only then does the sender remove its VM. On any failure before
- * that, the sender's
- * VM is continued (QMP cont) where it was.
+ * that, the sender's VM is continued (QMP cont) where it was.
  */
 #include <fcntl.h>
 #include <netdb.h>
