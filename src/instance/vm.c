@@ -523,10 +523,11 @@ int inst_vm_supervise(InstContext *c, InstRecord *rec, const InstVmSpec *s, cons
                         break;
                 }
         }
-        /* Once the main process ended, the agent powers the guest off; QEMU then exits. */
+        /* Once the main process ended, the agent powers the guest off and QEMU exits; after a failure (a
+         * guest that never answered) nothing is waited for. */
         {
                 pid_t pid = inst_vm_qemu_pid(c, rec->id);
-                if (pid > 0 && !inst_wait_gone(pid, 30000))
+                if (pid > 0 && (r < 0 || !inst_wait_gone(pid, 30000)))
                         kill_qemu(c, rec->id);
         }
         release_runtime(c, rec->id);
