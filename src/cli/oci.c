@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "common/process.h"
 #include "common/alloc.h"
 #include "common/fs.h"
 #include "common/json.h"
@@ -214,41 +215,6 @@ static int cmd_pause_resume(Globals *g, int argc, char **argv)
         return r < 0 ? cli_fail(r, err) : 0;
 }
 
-static const struct {
-        const char *name;
-        int sig;
-} signals[] = {
-        { "HUP", SIGHUP },     { "INT", SIGINT },       { "QUIT", SIGQUIT },   { "ILL", SIGILL },
-        { "TRAP", SIGTRAP },   { "ABRT", SIGABRT },     { "IOT", SIGIOT },     { "BUS", SIGBUS },
-        { "FPE", SIGFPE },     { "KILL", SIGKILL },     { "USR1", SIGUSR1 },   { "SEGV", SIGSEGV },
-        { "USR2", SIGUSR2 },   { "PIPE", SIGPIPE },     { "ALRM", SIGALRM },   { "TERM", SIGTERM },
-        { "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD },   { "CONT", SIGCONT },   { "STOP", SIGSTOP },
-        { "TSTP", SIGTSTP },   { "TTIN", SIGTTIN },     { "TTOU", SIGTTOU },   { "URG", SIGURG },
-        { "XCPU", SIGXCPU },   { "XFSZ", SIGXFSZ },     { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
-        { "WINCH", SIGWINCH }, { "IO", SIGIO },         { "POLL", SIGPOLL },   { "PWR", SIGPWR },
-        { "SYS", SIGSYS },
-};
-
-static int parse_signal(const char *s)
-{
-        char *end;
-        long n = strtol(s, &end, 10);
-
-        if (*s && !*end)
-                return n > 0 && n < NSIG ? (int)n : -EINVAL;
-        if (strncasecmp(s, "SIG", 3) == 0)
-                s += 3;
-        for (size_t i = 0; i < ARRAY_SIZE(signals); i++)
-                if (strcasecmp(s, signals[i].name) == 0)
-                        return signals[i].sig;
-        if (strncasecmp(s, "RTMIN+", 6) == 0) {
-                n = strtol(s + 6, &end, 10);
-                if (!*end && n >= 0 && SIGRTMIN + n <= SIGRTMAX)
-                        return SIGRTMIN + (int)n;
-        }
-        return -EINVAL;
-}
-
 static int cmd_kill(Globals *g, int argc, char **argv)
 {
         static const struct option longs[] = { { "all", no_argument, NULL, 'a' }, {} };
@@ -266,7 +232,7 @@ static int cmd_kill(Globals *g, int argc, char **argv)
         if (need_id("kill", argc, argv, 1) != 0)
                 return 1;
         if (argc - optind == 2) {
-                sig = parse_signal(argv[optind + 1]);
+                sig = signal_parse(argv[optind + 1]);
                 if (sig < 0)
                         return cli_usage_error("kill: unknown signal '%s'", argv[optind + 1]);
         }

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "common/alloc.h"
+#include "common/process.h"
 #include "common/strv.h"
 #include "instance/images.h"
 #include "instance/instance.h"
@@ -76,31 +77,6 @@ static int parse_bind(const char *s, InstRunOptions *o)
         return 0;
 }
 
-/* "TERM", "SIGTERM", "15" */
-static int parse_signal(const char *s, int *ret)
-{
-        static const struct { const char *name; int sig; } names[] = {
-                { "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "KILL", SIGKILL }, { "USR1", SIGUSR1 },
-                { "USR2", SIGUSR2 }, { "TERM", SIGTERM }, { "STOP", SIGSTOP }, { "CONT", SIGCONT },
-                { "WINCH", SIGWINCH }, { "ALRM", SIGALRM }, { "PIPE", SIGPIPE },
-        };
-        char *end;
-        long n = strtol(s, &end, 10);
-
-        if (*s && !*end && n > 0 && n < NSIG) {
-                *ret = (int)n;
-                return 0;
-        }
-        if (strncasecmp(s, "SIG", 3) == 0)
-                s += 3;
-        for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-                if (strcasecmp(s, names[i].name) == 0) {
-                        *ret = names[i].sig;
-                        return 0;
-                }
-        return -EINVAL;
-}
-
 /* Finds the image, pulling it when it is not here and the name is a reference. */
 static int find_or_pull(InstContext *c, const char *image, InstImage **ret)
 {
@@ -135,7 +111,26 @@ enum {
         OPT_STOP_TIMEOUT,
         OPT_VM,
         OPT_KERNEL,
+        OPT_STOP_SIGNAL,
+        OPT_RESTART,
+        OPT_AUTOSTART,
+        OPT_USERNS,
 };
+
+/* --restart: no, on-failure, on-failure:N (N >= 0 retries), always. */
+static int parse_restart(const char *s)
+{
+        const char *n = NULL;
+        char *end;
+
+        if (strcmp(s, "no") == 0 || strcmp(s, "always") == 0 || strcmp(s, "on-failure") == 0)
+                return 0;
+        if (strncmp(s, "on-failure:", 11) == 0)
+                n = s + 11;
+        if (n && *n && strtol(n, &end, 10) >= 0 && !*end)
+                return 0;
+        return cli_usage_error("--restart '%s': give no, on-failure[:N] or always", s), -1;
+}
 
 typedef enum RunMode {
         RUN_MODE_RUN,
@@ -166,6 +161,10 @@ static int run_or_create(int argc, char **argv, RunMode mode)
                 { "publish", required_argument, NULL, 'p' },
                 { "vm", no_argument, NULL, OPT_VM },
                 { "kernel", required_argument, NULL, OPT_KERNEL },
+                { "stop-signal", required_argument, NULL, OPT_STOP_SIGNAL },
+                { "restart", required_argument, NULL, OPT_RESTART },
+                { "autostart", no_argument, NULL, OPT_AUTOSTART },
+                { "userns", required_argument, NULL, OPT_USERNS },
                 {}
         };
         _cleanup_(inst_context_freep) InstContext *c = NULL;
@@ -237,6 +236,25 @@ static int run_or_create(int argc, char **argv, RunMode mode)
                 case OPT_PRIVILEGED: o.is_privileged = true; break;
                 case OPT_STOP_TIMEOUT: o.stop_timeout = atoi(optarg); break;
                 case OPT_VM: o.is_vm = true; break;
+                case OPT_STOP_SIGNAL:
+                        if (signal_parse(optarg) < 0)
+                                return cli_usage_error("--stop-signal '%s': unknown signal", optarg), 125;
+                        free(o.stop_signal);
+                        o.stop_signal = xstrdup(optarg);
+                        break;
+                case OPT_RESTART:
+                        if (parse_restart(optarg) != 0)
+                                return 125;
+                        free(o.restart);
+                        o.restart = xstrdup(optarg);
+                        break;
+                case OPT_AUTOSTART: o.is_autostart = true; break;
+                case OPT_USERNS:
+                        if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "host") != 0)
+                                return cli_usage_error("--userns '%s': give auto or host", optarg), 125;
+                        free(o.userns);
+                        o.userns = xstrdup(optarg);
+                        break;
                 case OPT_KERNEL:
                         if (access(optarg, R_OK) < 0)
                                 return cli_usage_error("--kernel '%s': %m", optarg), 125;
@@ -261,6 +279,8 @@ static int run_or_create(int argc, char **argv, RunMode mode)
         if (o.is_vm && o.is_tty)
                 return cli_usage_error("%s --vm: -t is not supported; use `hull exec -it` or `hull console`", cmd),
                        125;
+        if (o.is_auto_remove && o.restart && strcmp(o.restart, "no") != 0)
+                return cli_usage_error("%s: --rm and --restart go against each other", cmd), 125;
         if (o.is_auto_remove && !is_run)
                 return cli_usage_error("create: --rm is for run"), 125;
         if (!is_run)
@@ -268,8 +288,6 @@ static int run_or_create(int argc, char **argv, RunMode mode)
         if (mode == RUN_MODE_LAUNCH) {
                 if (argc - optind != 2)
                         return cli_usage_error("launch: an image and a name are required"), 125;
-                if (!o.is_vm)
-                        return cli_usage_error("launch: system containers are not available yet; use --vm"), 125;
                 free(o.name);
                 o.name = xstrdup(argv[optind + 1]);
                 o.is_system = true;
@@ -427,7 +445,8 @@ int cli_kill_main(int argc, char **argv)
         CLI_FOR_EACH_OPT (ch, argc, argv, "s:", longs) {
                 if (ch != 's')
                         return cli_bad_option(argv[0], ch, argv);
-                if (parse_signal(optarg, &sig) < 0)
+                sig = signal_parse(optarg);
+                if (sig < 0)
                         return cli_usage_error("kill: unknown signal '%s'", optarg);
         }
         if (need_operand(argv[0], argc) || cli_open(&c))

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -134,4 +135,39 @@ int deadline_left_ms(int64_t deadline)
                 return -1;
         left = deadline - monotonic_ms();
         return left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
+static const struct {
+        const char *name;
+        int sig;
+} signal_names[] = {
+        { "HUP", SIGHUP },     { "INT", SIGINT },       { "QUIT", SIGQUIT },   { "ILL", SIGILL },
+        { "TRAP", SIGTRAP },   { "ABRT", SIGABRT },     { "IOT", SIGIOT },     { "BUS", SIGBUS },
+        { "FPE", SIGFPE },     { "KILL", SIGKILL },     { "USR1", SIGUSR1 },   { "SEGV", SIGSEGV },
+        { "USR2", SIGUSR2 },   { "PIPE", SIGPIPE },     { "ALRM", SIGALRM },   { "TERM", SIGTERM },
+        { "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD },   { "CONT", SIGCONT },   { "STOP", SIGSTOP },
+        { "TSTP", SIGTSTP },   { "TTIN", SIGTTIN },     { "TTOU", SIGTTOU },   { "URG", SIGURG },
+        { "XCPU", SIGXCPU },   { "XFSZ", SIGXFSZ },     { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
+        { "WINCH", SIGWINCH }, { "IO", SIGIO },         { "POLL", SIGPOLL },   { "PWR", SIGPWR },
+        { "SYS", SIGSYS },
+};
+
+int signal_parse(const char *s)
+{
+        char *end;
+        long n = strtol(s, &end, 10);
+
+        if (*s && !*end)
+                return n > 0 && n < NSIG ? (int)n : -EINVAL;
+        if (strncasecmp(s, "SIG", 3) == 0)
+                s += 3;
+        for (size_t i = 0; i < ARRAY_SIZE(signal_names); i++)
+                if (strcasecmp(s, signal_names[i].name) == 0)
+                        return signal_names[i].sig;
+        if (strncasecmp(s, "RTMIN+", 6) == 0) {
+                n = strtol(s + 6, &end, 10);
+                if (!*end && n >= 0 && SIGRTMIN + n <= SIGRTMAX)
+                        return SIGRTMIN + (int)n;
+        }
+        return -EINVAL;
 }

@@ -28,3 +28,6 @@ int64_t monotonic_ms(void);
 int64_t deadline_ms(int timeout_ms);
 /* What is left of a deadline, for poll(): 0 once past, -1 for none. */
 int deadline_left_ms(int64_t deadline);
+
+/* A signal by name or number: "TERM", "SIGTERM", "15", "RTMIN+3"; -EINVAL for none. */
+int signal_parse(const char *s);

@@ -81,6 +81,12 @@ typedef struct InstRunOptions {
         bool is_vm;      /* a virtual machine, not a container */
         bool is_system;  /* launch: the image's init runs as PID 1 (a system container or VM) */
         int stop_timeout; /* seconds; -1: default 10 */
+        char *stop_signal; /* --stop-signal (a name or number); NULL: by kind (a system container's init
+                            * decides: SIGRTMIN+3 for systemd, SIGUSR2 for busybox init, else SIGTERM) */
+        char *restart;     /* --restart: "no" (NULL), "on-failure", "on-failure:N" or "always" */
+        char *userns;      /* --userns: "auto" (a private uid/gid range of its own) or "host" (none);
+                            * NULL: auto for a system container unless --privileged, else host */
+        bool is_autostart; /* --autostart: `hull autostart` (run at boot) starts it */
 } InstRunOptions;
 
 void inst_run_options_done(InstRunOptions *o);

@@ -26,6 +26,9 @@ void inst_run_options_done(InstRunOptions *o)
         free(o->kernel);
         strv_free(o->cap_add);
         strv_free(o->cap_drop);
+        free(o->stop_signal);
+        free(o->restart);
+        free(o->userns);
         *o = (InstRunOptions){};
 }
 
@@ -55,7 +58,7 @@ json_t *inst_run_options_to_json(const InstRunOptions *o)
                                                        "destination", o->binds[i].destination, "readonly",
                                                        o->binds[i].is_readonly));
         return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:f, s:I, s:o, s:o, s:b, s:b, s:b, s:b, "
-                         "s:b, s:b, s:i, s:o, s:o, s:b, s:b}",
+                         "s:b, s:b, s:i, s:o, s:o, s:b, s:b, s:o, s:o, s:o, s:b}",
                          "cmd", strv_json(o->cmd), "entrypoint", strv_json(o->entrypoint), "env",
                          strv_json(o->env), "binds", binds, "user", str_json(o->user), "workdir",
                          str_json(o->workdir), "hostname", str_json(o->hostname), "network",
@@ -65,7 +68,8 @@ json_t *inst_run_options_to_json(const InstRunOptions *o)
                          o->is_interactive, "detach", o->is_detached, "auto_remove", o->is_auto_remove,
                          "privileged", o->is_privileged, "stop_timeout", o->stop_timeout, "ports",
                          strv_json(o->ports), "kernel", str_json(o->kernel), "vm", o->is_vm, "system",
-                         o->is_system);
+                         o->is_system, "stop_signal", str_json(o->stop_signal), "restart", str_json(o->restart),
+                         "userns", str_json(o->userns), "autostart", o->is_autostart);
 }
 
 /* A string member copied, or left NULL. */
@@ -104,6 +108,9 @@ int inst_run_options_from_json(const json_t *j, InstRunOptions *ret, Error **err
             json_get_bool(j, "privileged", "options", &o.is_privileged, err) < 0 ||
             json_get_bool(j, "vm", "options", &o.is_vm, err) < 0 ||
             json_get_bool(j, "system", "options", &o.is_system, err) < 0 || get_str(j, "kernel", &o.kernel, err) < 0 ||
+            get_str(j, "stop_signal", &o.stop_signal, err) < 0 || get_str(j, "restart", &o.restart, err) < 0 ||
+            get_str(j, "userns", &o.userns, err) < 0 ||
+            json_get_bool(j, "autostart", "options", &o.is_autostart, err) < 0 ||
             json_get_array(j, "binds", "options", &binds, err) < 0) {
                 r = -EINVAL;
                 goto fail;
