@@ -11,6 +11,7 @@
  *   FD is the /dev/fuse connection; the directories are the container's cgroups ("-" for none).
  */
 #include <errno.h>
+#include <linux/fuse.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,24 @@ static unsigned char reply[PROCFS_REPLY_MAX];
 static const char *dir_arg(const char *s)
 {
         return strcmp(s, "-") == 0 ? NULL : s;
+}
+
+/* Writes the messages of buf one by one; a failed write is the kernel's to report (an aborted
+ * request, a store for an inode it forgot): go on, but for ENODEV (the filesystem is gone). */
+static int send_all(int fd, const unsigned char *buf, size_t len)
+{
+        size_t off = 0;
+
+        while (len - off >= sizeof(struct fuse_out_header)) {
+                struct fuse_out_header h;
+                memcpy(&h, buf + off, sizeof(h));
+                if (h.len < sizeof(h) || h.len > len - off)
+                        return -EINVAL;
+                if (write(fd, buf + off, h.len) < 0 && errno == ENODEV)
+                        return -ENODEV;
+                off += h.len;
+        }
+        return 0;
 }
 
 int main(int argc, char **argv)
@@ -60,8 +79,7 @@ int main(int argc, char **argv)
                         break; /* ENODEV: unmounted, the normal end */
                 }
                 len = procfs_handle(p, request, (size_t)n, reply);
-                /* A failed write is the kernel's to report (an aborted request): go on. */
-                if (len > 0 && write((int)fd, reply, len) < 0 && errno == ENODEV)
+                if (send_all((int)fd, reply, len) == -ENODEV)
                         break;
         }
         procfs_free(p);

@@ -679,6 +679,27 @@ static Handle *handle_get(Procfs *p, uint64_t fh)
         return fh < p->n_handles && p->handles[fh].data ? &p->handles[fh] : NULL;
 }
 
+/*
+ * read() of a FOPEN_DIRECT_IO file comes to us whatever the file's size, but splice (sendfile,
+ * and copy_file_range's fallback: busybox cat, `cat >file`) reads through the page cache up to the
+ * inode's size, which a short read before may have cut below this content's length. A store of the
+ * content's last byte, sent before the OPEN reply, raises the size to at least the content's length
+ * (it never lowers it); the page-cache read then ends at our data's real end. Returns the
+ * notification's length, 0 for empty content.
+ */
+static size_t store_last_byte(uint64_t node, const char *data, size_t len, Reply *rp)
+{
+        struct fuse_notify_store_out st = { .nodeid = node, .offset = len - 1, .size = 1 };
+        struct fuse_out_header h = { .len = sizeof(h) + sizeof(st) + 1, .error = FUSE_NOTIFY_STORE };
+
+        if (len == 0)
+                return 0;
+        memcpy(rp->buf, &h, sizeof(h));
+        memcpy(rp->buf + sizeof(h), &st, sizeof(st));
+        rp->buf[sizeof(h) + sizeof(st)] = (unsigned char)data[len - 1];
+        return h.len;
+}
+
 static size_t do_open(Procfs *p, const struct fuse_in_header *in, const void *arg, size_t n, Reply *rp)
 {
         struct fuse_open_in oi;
@@ -704,8 +725,10 @@ static size_t do_open(Procfs *p, const struct fuse_in_header *in, const void *ar
         }
         oo.fh = (uint64_t)r;
         oo.open_flags = FOPEN_DIRECT_IO;
+        n = store_last_byte(in->nodeid, data, len, rp);
+        rp->buf += n;
         memcpy(body(rp), &oo, sizeof(oo));
-        return reply_ok(rp, in, sizeof(oo));
+        return n + reply_ok(rp, in, sizeof(oo));
 }
 
 static size_t do_read(Procfs *p, const struct fuse_in_header *in, const void *arg, size_t n, Reply *rp)

@@ -58,8 +58,11 @@ Procfs *procfs_free(Procfs *p);
 
 /*
  * Handles one request read from /dev/fuse (req, n bytes: untrusted, every length checked). Writes
- * the reply into out (PROCFS_REPLY_MAX bytes) and returns its length; 0 when the request takes no
- * reply (FORGET, BATCH_FORGET, INTERRUPT) or is too malformed to answer (shorter than its header).
+ * what to send into out (PROCFS_REPLY_MAX bytes) and returns its length: one or more messages back
+ * to back, each starting with a fuse_out_header whose len is its size, each to be written to
+ * /dev/fuse alone (an OPEN's reply comes after a FUSE_NOTIFY_STORE, see procfs.c). 0 when the
+ * request takes no reply (FORGET, BATCH_FORGET, INTERRUPT) or is too malformed to answer (shorter
+ * than its header).
  * Supports INIT, LOOKUP, GETATTR, OPEN, READ, RELEASE, OPENDIR, READDIR, RELEASEDIR, STATFS; the
  * rest get ENOSYS. Files are read-only, 0444, size 0, served with FOPEN_DIRECT_IO: the content is
  * made at OPEN and kept for the handle, so a read in pieces is consistent.
