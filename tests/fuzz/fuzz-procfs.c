@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static unsigned char req[PROCFS_REQUEST_MAX], out[PROCFS_REPLY_MAX];
 
-/* What procfs_handle() gives is whole messages, each within the buffer, and replies name the request. */
+/* What procfs_handle() gives is whole messages, each within the buffer, the last one the reply to the request. */
 static void check_reply(size_t len, uint64_t unique)
 {
         size_t off = 0;
@@ -24,7 +24,11 @@ static void check_reply(size_t len, uint64_t unique)
                 if (len - off < sizeof(h))
                         abort();
                 memcpy(&h, out + off, sizeof(h));
-                if (h.len < sizeof(h) || h.len > len - off || h.error > 0 || (h.unique != 0 && h.unique != unique))
+                if (h.len < sizeof(h) || h.len > len - off)
+                        abort();
+                /* a notification (unique 0, a positive code) may only be the store before an OPEN's reply */
+                if (h.error > 0 ? h.unique != 0 || h.error != FUSE_NOTIFY_STORE || off + h.len == len
+                                : h.unique != unique)
                         abort();
                 off += h.len;
         }
