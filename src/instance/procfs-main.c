@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* procfs-main.c: hull-procfs, the FUSE server behind a system container's /proc/meminfo, cpuinfo, stat, uptime */
+/* procfs-main.c: hull-procfs, the FUSE server of a system container's /proc/meminfo, cpuinfo, stat, uptime */
 /*
  * hull mounts a "fuse" filesystem on a fresh /dev/fuse fd, starts this program on that fd, and binds
  * its files over the container's /proc files. One thread, one request at a time, libc only and

@@ -87,8 +87,9 @@ static void remove_mount(const char *dir)
 
 int inst_procfs_start(InstContext *c, const char *id, pid_t *ret_pid, Error **err)
 {
-        _cleanup_free_ char *dir = inst_procfs_dir(c, id), *server = inst_helper_path(c, "hull-procfs", "HULL_PROCFS"),
-                            *mem = NULL, *cpuset = NULL, *cpuacct = NULL;
+        _cleanup_free_ char *dir = inst_procfs_dir(c, id),
+                            *server = inst_helper_path(c, "hull-procfs", "HULL_PROCFS"), *mem = NULL,
+                            *cpuset = NULL, *cpuacct = NULL;
         _cleanup_close_ int fd = -EBADF;
         RtCgroupMode mode;
         pid_t pid;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* procfs.c: the content of a container's meminfo, cpuinfo, stat and uptime, and the FUSE protocol serving them */
+/* procfs.c: a container's meminfo, cpuinfo, stat and uptime, and the FUSE protocol that serves them */
 /*
  * libc only: this is the whole of hull-procfs but its main loop. The figures come from the host's
  * /proc and the container's cgroup files (v1 and v2 names are both tried), read afresh at each open.
@@ -176,7 +176,8 @@ static bool memory_figures(const char *dir, MemFigures *m)
 
         if (!is_v2 && !read_u64(dir, "memory.limit_in_bytes", &m->limit))
                 return false;
-        if (m->limit == UINT64_MAX || !read_u64(dir, is_v2 ? "memory.current" : "memory.usage_in_bytes", &m->usage))
+        if (m->limit == UINT64_MAX ||
+            !read_u64(dir, is_v2 ? "memory.current" : "memory.usage_in_bytes", &m->usage))
                 return false;
         stat = read_text(dir, "memory.stat");
         if (stat) {
@@ -413,7 +414,8 @@ static int make_stat(const ProcfsSources *src, Text *t)
         for (l = host; *l && strncmp(l, "cpu", 3) == 0;) {
                 const char *nl = strchr(l, '\n'), *end = nl ? nl + 1 : l + strlen(l);
                 uint64_t cpu;
-                if (l[3] >= '0' && l[3] <= '9' && parse_u64(l + 3, &cpu) && (!has_mask || mask_has(mask, cpu))) {
+                bool is_cpu_line = l[3] >= '0' && l[3] <= '9' && parse_u64(l + 3, &cpu);
+                if (is_cpu_line && (!has_mask || mask_has(mask, cpu))) {
                         uint64_t one[STAT_FIELDS] = {};
                         size_t n = stat_fields(l, end, one);
                         text_printf(&cpus, "cpu%lu", next++);

@@ -14,7 +14,7 @@
 /* Where the figures come from. Any directory may be NULL; a file missing in one counts as absent. */
 typedef struct ProcfsSources {
         const char *proc_dir;    /* the host's procfs ("/proc"): meminfo, cpuinfo, stat */
-        const char *memory_dir;  /* the container's memory cgroup (v1 memory.limit_in_bytes... or v2 memory.max...) */
+        const char *memory_dir;  /* the container's memory cgroup (v1 memory.limit_in_bytes, v2 memory.max) */
         const char *cpuset_dir;  /* its cpuset cgroup (v1 cpuset.effective_cpus, v2 cpuset.cpus.effective) */
         const char *cpuacct_dir; /* where its CPU time is kept (v1 cpuacct.usage, v2 cpu.stat usage_usec) */
         double start;            /* CLOCK_BOOTTIME seconds at which the container started */

@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static unsigned char req[PROCFS_REQUEST_MAX], out[PROCFS_REPLY_MAX];
 
-/* What procfs_handle() gives is whole messages, each within the buffer, the last one the reply to the request. */
+/* procfs_handle() gives whole messages within the buffer, the last one the reply to the request. */
 static void check_reply(size_t len, uint64_t unique)
 {
         size_t off = 0;
@@ -42,7 +42,9 @@ static void check_reply(size_t len, uint64_t unique)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         static const ProcfsSources src = { .proc_dir = "/proc" };
-        struct fuse_in_header h = { .len = sizeof(h) + sizeof(struct fuse_init_in), .opcode = FUSE_INIT, .unique = 1 };
+        struct fuse_in_header h = {
+                .len = sizeof(h) + sizeof(struct fuse_init_in), .opcode = FUSE_INIT, .unique = 1
+        };
         struct fuse_init_in init = { .major = FUSE_KERNEL_VERSION, .minor = FUSE_KERNEL_MINOR_VERSION };
         Procfs *p = procfs_new(&src);
         size_t pos = 0;
