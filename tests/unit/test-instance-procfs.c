@@ -78,7 +78,9 @@ static void put(const char *sub, const char *text)
 
 static int group_setup(void **state)
 {
-        snprintf(tmp_dir, sizeof(tmp_dir), "%s/hull-procfs-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+
+        snprintf(tmp_dir, sizeof(tmp_dir), "%s/hull-procfs-XXXXXX", tmp);
         if (!mkdtemp(tmp_dir))
                 return -1;
         put("proc/meminfo", host_meminfo);
@@ -97,7 +99,8 @@ static int group_setup(void **state)
         put("v2/memory.current", "33554432\n");
         put("v2/memory.swap.max", "0\n");
         put("v2/memory.swap.current", "0\n");
-        put("v2/memory.stat", "anon 10\nfile 8388608\nshmem 2097152\nactive_anon 1048576\ninactive_anon 1048576\n"
+        put("v2/memory.stat", "anon 10\nfile 8388608\nshmem 2097152\n"
+                              "active_anon 1048576\ninactive_anon 1048576\n"
                               "active_file 3145728\ninactive_file 4194304\nslab_reclaimable 1048576\n");
         put("v2/cpuset.cpus.effective", "1,3\n");
         put("v2/cpu.stat", "usage_usec 20000000\nuser_usec 1\n");
@@ -118,11 +121,14 @@ static int group_teardown(void **state)
 }
 
 /* The content of f with the given cgroup directories (names below tmp_dir, or NULL). */
-static char *gen(ProcfsFile f, const char *mem, const char *cpuset, const char *cpuacct, double start, double now)
+static char *gen(ProcfsFile f, const char *mem, const char *cpuset, const char *cpuacct, double start,
+                 double now)
 {
         _cleanup_free_ char *proc = path_in("proc"), *m = mem ? path_in(mem) : NULL,
                             *c = cpuset ? path_in(cpuset) : NULL, *a = cpuacct ? path_in(cpuacct) : NULL;
-        ProcfsSources src = { .proc_dir = proc, .memory_dir = m, .cpuset_dir = c, .cpuacct_dir = a, .start = start };
+        ProcfsSources src = {
+                .proc_dir = proc, .memory_dir = m, .cpuset_dir = c, .cpuacct_dir = a, .start = start
+        };
         char *text = NULL;
         size_t len = 0;
 
@@ -189,7 +195,8 @@ static void test_meminfo_host(void **state)
 
 static void test_cpuinfo(void **state)
 {
-        _cleanup_free_ char *t = gen(PROCFS_CPUINFO, NULL, "v2", NULL, 0, 0), *all = gen(PROCFS_CPUINFO, NULL, NULL, NULL, 0, 0),
+        _cleanup_free_ char *t = gen(PROCFS_CPUINFO, NULL, "v2", NULL, 0, 0),
+                            *all = gen(PROCFS_CPUINFO, NULL, NULL, NULL, 0, 0),
                             *one = gen(PROCFS_CPUINFO, NULL, "cpuset1", NULL, 0, 0);
 
         assert_string_equal(t, "processor\t: 0\nmodel name\t: Test CPU\napicid\t\t: 11\n\n"
@@ -200,7 +207,8 @@ static void test_cpuinfo(void **state)
 
 static void test_stat(void **state)
 {
-        _cleanup_free_ char *t = gen(PROCFS_STAT, NULL, "v2", NULL, 0, 0), *all = gen(PROCFS_STAT, NULL, NULL, NULL, 0, 0);
+        _cleanup_free_ char *t = gen(PROCFS_STAT, NULL, "v2", NULL, 0, 0),
+                            *all = gen(PROCFS_STAT, NULL, NULL, NULL, 0, 0);
 
         assert_string_equal(t, "cpu  6 0 12 18 0 0 0 0 0 0\n"
                                "cpu0 2 0 4 6 0 0 0 0 0 0\n"
@@ -298,7 +306,8 @@ static void fuse_setup(Fuse *f)
         /* before INIT: refused */
         assert_int_not_equal(call(f, FUSE_GETATTR, FUSE_ROOT_ID, NULL, 0, &e), 0);
         assert_int_equal(e, -EPROTO);
-        assert_int_equal(call(f, FUSE_INIT, 0, &in, sizeof(in), &e), sizeof(struct fuse_out_header) + sizeof(out));
+        assert_int_equal(call(f, FUSE_INIT, 0, &in, sizeof(in), &e),
+                         sizeof(struct fuse_out_header) + sizeof(out));
         assert_int_equal(e, 0);
         memcpy(&out, f->out + sizeof(struct fuse_out_header), sizeof(out));
         assert_int_equal(out.major, 7);
@@ -334,7 +343,9 @@ static uint64_t open_node(Fuse *f, uint64_t node, const char *content)
         struct fuse_notify_store_out st;
         struct fuse_open_out o;
         unsigned char req[sizeof(struct fuse_in_header) + sizeof(in)];
-        struct fuse_in_header ih = { .len = sizeof(req), .opcode = FUSE_OPEN, .unique = ++f->unique, .nodeid = node };
+        struct fuse_in_header ih = {
+                .len = sizeof(req), .opcode = FUSE_OPEN, .unique = ++f->unique, .nodeid = node
+        };
         size_t len, store;
 
         memcpy(req, &ih, sizeof(ih));
@@ -363,7 +374,8 @@ static uint64_t open_node(Fuse *f, uint64_t node, const char *content)
         return o.fh;
 }
 
-static size_t read_at(Fuse *f, uint64_t node, uint64_t fh, uint64_t off, uint32_t size, char *buf, int *ret_error)
+static size_t read_at(Fuse *f, uint64_t node, uint64_t fh, uint64_t off, uint32_t size, char *buf,
+                      int *ret_error)
 {
         struct fuse_read_in in = { .fh = fh, .offset = off, .size = size };
         size_t len = call(f, FUSE_READ, node, &in, sizeof(in), ret_error);
@@ -418,7 +430,8 @@ static void test_fuse_read(void **state)
 static void test_fuse_refusals(void **state)
 {
         Fuse f;
-        struct fuse_open_in wr = { .flags = O_WRONLY }, rdwr = { .flags = O_RDWR }, tr = { .flags = O_RDONLY | O_TRUNC };
+        struct fuse_open_in wr = { .flags = O_WRONLY }, rdwr = { .flags = O_RDWR },
+                            tr = { .flags = O_RDONLY | O_TRUNC };
         struct fuse_getattr_in ga = {};
         struct fuse_attr_out ao;
         int e = 1;
@@ -506,7 +519,8 @@ static void test_fuse_readdir_statfs(void **state)
         assert_int_equal(len, sizeof(struct fuse_out_header) + FUSE_DIRENT_ALIGN(FUSE_NAME_OFFSET + 6));
         rd.offset = 0;
         rd.size = 8;
-        assert_int_equal(call(&f, FUSE_READDIR, FUSE_ROOT_ID, &rd, sizeof(rd), &e), sizeof(struct fuse_out_header));
+        assert_int_equal(call(&f, FUSE_READDIR, FUSE_ROOT_ID, &rd, sizeof(rd), &e),
+                         sizeof(struct fuse_out_header));
         call(&f, FUSE_RELEASEDIR, FUSE_ROOT_ID, NULL, 0, &e);
         assert_int_equal(e, 0);
         call(&f, FUSE_STATFS, FUSE_ROOT_ID, NULL, 0, &e);
@@ -527,7 +541,9 @@ static void test_fuse_handle_limit(void **state)
                 struct fuse_open_in in = { .flags = O_RDONLY };
                 struct fuse_out_header h;
                 unsigned char req[sizeof(struct fuse_in_header) + sizeof(in)];
-                struct fuse_in_header ih = { .len = sizeof(req), .opcode = FUSE_OPEN, .unique = 1, .nodeid = 5 };
+                struct fuse_in_header ih = {
+                        .len = sizeof(req), .opcode = FUSE_OPEN, .unique = 1, .nodeid = 5
+                };
                 memcpy(req, &ih, sizeof(ih));
                 memcpy(req + sizeof(ih), &in, sizeof(in));
                 procfs_handle(f.p, req, sizeof(req), f.out);
