@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* procfs-start.c: mounts a system container's procfs filesystem and starts hull-procfs on it */
 #include <fcntl.h>
-#include <math.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -157,7 +156,7 @@ char *inst_procfs_cpuset(const char *id, double cpus)
         for (int i = 0; i < CPU_SETSIZE; i++)
                 if (CPU_ISSET(i, &set))
                         ids[n++] = i;
-        want = (int)ceil(cpus);
+        want = cpus >= n ? n : (int)cpus + ((double)(int)cpus < cpus); /* ceil(), without libm */
         if (want >= n)
                 return NULL;
         for (const char *p = id; *p; p++) /* FNV-1a */
