@@ -20,6 +20,8 @@
 
 #include "common/alloc.h"
 #include "common/fs.h"
+#include "common/json.h"
+#include "instance/bundle.h"
 #include "instance/procfs-start.h"
 #include "instance/procfs.h"
 
@@ -589,6 +591,51 @@ static void test_cpuset_pinning(void **state)
                         assert_true(CPU_ISSET(i, &set));
 }
 
+/* The bundle of a system container: its procfs files bound read-only after /proc, its cpuset. */
+static void test_bundle(void **state)
+{
+        char *cmd[] = { "sleep", "1000", NULL };
+        InstRunSpec spec = {
+                .id = "0123456789abcdef", .cmd = cmd, .cpus = 1, .procfs_dir = "/run/x", .cpuset = "1"
+        };
+        _cleanup_json_ json_t *cfg = NULL;
+        json_t *mounts, *m;
+        size_t i, proc_at = SIZE_MAX, n_found = 0;
+        const char *dst;
+
+        assert_int_equal(inst_bundle_config(NULL, &spec, tmp_dir, -EBADF, &cfg, NULL), 0);
+        mounts = json_object_get(cfg, "mounts");
+        json_array_foreach(mounts, i, m) {
+                dst = json_string_value(json_object_get(m, "destination"));
+                if (strcmp(dst, "/proc") == 0)
+                        proc_at = i;
+                for (size_t k = 0; inst_procfs_files[k]; k++) {
+                        _cleanup_free_ char *want = xasprintf("/proc/%s", inst_procfs_files[k]),
+                                            *src = xasprintf("/run/x/%s", inst_procfs_files[k]);
+                        if (strcmp(dst, want) != 0)
+                                continue;
+                        assert_true(i > proc_at);
+                        assert_string_equal(json_string_value(json_object_get(m, "source")), src);
+                        assert_string_equal(json_string_value(json_object_get(m, "type")), "bind");
+                        assert_string_equal(json_string_value(json_array_get(json_object_get(m, "options"), 1)),
+                                            "ro");
+                        n_found++;
+                }
+        }
+        assert_int_equal(n_found, 4);
+        m = json_object_get(json_object_get(json_object_get(cfg, "linux"), "resources"), "cpu");
+        assert_string_equal(json_string_value(json_object_get(m, "cpus")), "1");
+        assert_int_equal(json_integer_value(json_object_get(m, "quota")), 100000);
+        /* an application container: neither */
+        json_decref(cfg);
+        spec.procfs_dir = spec.cpuset = NULL;
+        spec.cpus = 0;
+        assert_int_equal(inst_bundle_config(NULL, &spec, tmp_dir, -EBADF, &cfg, NULL), 0);
+        json_array_foreach(json_object_get(cfg, "mounts"), i, m)
+                assert_null(strstr(json_string_value(json_object_get(m, "destination")), "meminfo"));
+        assert_null(json_object_get(json_object_get(json_object_get(cfg, "linux"), "resources"), "cpu"));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -605,6 +652,7 @@ int main(void)
                 cmocka_unit_test(test_fuse_readdir_statfs),
                 cmocka_unit_test(test_fuse_handle_limit),
                 cmocka_unit_test(test_cpuset_pinning),
+                cmocka_unit_test(test_bundle),
         };
 
         return cmocka_run_group_tests(tests, group_setup, group_teardown);
