@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/strv.h"
 #include "instance/bundle.h"
+#include "instance/procfs-start.h"
 #include "instance/seccomp-profile.h"
 #include "runtime/spec.h"
 
@@ -673,6 +674,13 @@ static int build_mounts(const InstRunSpec *spec, json_t **ret, Error **err)
                 if (r < 0)
                         return r;
         }
+        for (size_t i = 0; spec->procfs_dir && inst_procfs_files[i]; i++) {
+                _cleanup_free_ char *src = xasprintf("%s/%s", spec->procfs_dir, inst_procfs_files[i]),
+                                    *dst = xasprintf("/proc/%s", inst_procfs_files[i]);
+                r = add_bind(mounts, "procfs", &(InstBind){ src, dst, true }, false, err);
+                if (r < 0)
+                        return r;
+        }
         *ret = TAKE_PTR(mounts);
         return 0;
 }
@@ -731,6 +739,12 @@ static int build_resources(const InstRunSpec *spec, json_t **ret, Error **err)
                 json_object_set_new(res, "cpu", json_pack("{s:I, s:I}", "quota",
                                                           (json_int_t)(spec->cpus * CPU_PERIOD + 0.5), "period",
                                                           (json_int_t)CPU_PERIOD));
+        if (spec->cpuset) {
+                json_t *cpu = json_object_get(res, "cpu");
+                if (!cpu)
+                        json_object_set_new(res, "cpu", cpu = json_object());
+                json_object_set_new(cpu, "cpus", json_string(spec->cpuset));
+        }
         if (spec->pids_limit > 0)
                 json_object_set_new(res, "pids", json_pack("{s:I}", "limit", (json_int_t)spec->pids_limit));
         *ret = res;

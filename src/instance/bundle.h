@@ -35,6 +35,9 @@ typedef struct InstRunSpec {
         const char *cgroups_path; /* NULL: the runtime's default */
         const char *netns_path;   /* a network namespace to join (made by hull's network layer);
                                    * NULL: a new one (unless is_host_network) */
+        const char *procfs_dir;   /* system containers: DIR/meminfo, cpuinfo, stat, uptime are bound
+                                   * read-only over /proc's (after its mount); NULL: none */
+        const char *cpuset;       /* linux.resources.cpu.cpus ("0,1"); NULL: all CPUs */
 } InstRunSpec;
 
 /*

@@ -24,6 +24,7 @@
 #include "images.h"
 #include "instance.h"
 #include "internal.h"
+#include "procfs-start.h"
 #include "runtime/container.h"
 #include "storage/overlay.h"
 
@@ -152,7 +153,7 @@ static int write_bundle(InstContext *c, const InstRecord *rec, const InstImage *
                         const InstNetAttach *att, Error **err)
 {
         _cleanup_free_ char *rootfs = inst_path(c, rec->id, "rootfs"), *cfg_path = inst_path(c, rec->id, "config.json"),
-                                  *cgpath = xasprintf("/hull/%s", rec->id);
+                                  *cgpath = xasprintf("/hull/%s", rec->id), *procfs = NULL, *cpuset = NULL;
         _cleanup_json_ json_t *icfg = NULL;
         _cleanup_close_ int rootfs_fd = -EBADF;
         InstBind files[3] = {};
@@ -174,6 +175,11 @@ static int write_bundle(InstContext *c, const InstRecord *rec, const InstImage *
         }
         for (size_t i = 0; i < o->n_binds; i++)
                 binds[i] = (InstBind){ o->binds[i].source, o->binds[i].destination, o->binds[i].is_readonly };
+        if (o->is_system && !o->is_vm) {
+                /* Its /proc shows its limits: hull-procfs serves the files (monitor_child starts it). */
+                procfs = inst_procfs_dir(c, rec->id);
+                cpuset = inst_procfs_cpuset(rec->id, o->cpus);
+        }
         InstRunSpec spec = {
                 .id = rec->id,
                 .cmd = o->cmd,
@@ -198,6 +204,8 @@ static int write_bundle(InstContext *c, const InstRecord *rec, const InstImage *
                 .cap_add = o->cap_add,
                 .cap_drop = o->cap_drop,
                 .cgroups_path = cgpath,
+                .procfs_dir = procfs,
+                .cpuset = cpuset,
         };
         r = inst_write_bundle_config(icfg, &spec, rootfs, rootfs_fd, cfg_path, err);
 out:
@@ -402,7 +410,7 @@ _noreturn_ static void monitor_child(InstContext *c, const InstRecord *rec, cons
         Error *e = NULL;
         RtContext *rt;
         int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, in[2] = { -1, -1 }, devnull, logfd, r;
-        pid_t pid;
+        pid_t pid, procfs_pid = 0;
 
         setsid();
         prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -428,8 +436,12 @@ _noreturn_ static void monitor_child(InstContext *c, const InstRecord *rec, cons
         dup2(out[1], STDOUT_FILENO);
         dup2(errp[1] >= 0 ? errp[1] : out[1], STDERR_FILENO);
         r = inst_context_runtime(c, &rt, &e);
+        if (r >= 0 && o->is_system && !o->is_vm)
+                r = inst_procfs_start(c, rec->id, &procfs_pid, &e);
         if (r >= 0)
                 r = rt_container_create(rt, rec->id, &ro, &e);
+        if (procfs_pid > 0)
+                inst_procfs_finish(c, rec->id, procfs_pid, r >= 0);
         if (r < 0)
                 child_fail(sync_fd, r, e);
         /* Only the container holds the write ends now. */
