@@ -35,6 +35,9 @@ typedef struct InstRunSpec {
         const char *cgroups_path; /* NULL: the runtime's default */
         const char *netns_path;   /* a network namespace to join (made by hull's network layer);
                                    * NULL: a new one (unless is_host_network) */
+        uint32_t uid_base, gid_base; /* with id_count > 0: a user namespace of its own, mapping ids
+                                      * 0..id_count-1 to these host ids */
+        uint32_t id_count;
 } InstRunSpec;
 
 /*

@@ -21,6 +21,7 @@
 #include "common/strv.h"
 #include "image/manifest.h"
 #include "image/store.h"
+#include "idmap.h"
 #include "images.h"
 #include "instance.h"
 #include "internal.h"
@@ -68,9 +69,16 @@ int inst_rootfs_mount(InstContext *c, const char *id, char *const *layers, Error
         _cleanup_free_ char *rootfs = inst_path(c, id, "rootfs"), *upper = inst_path(c, id, "upper"),
                                   *work = inst_path(c, id, "work"), *layers_dir = xasprintf("%s/layers", c->root);
         _cleanup_strv_ char **names = NULL;
+        InstIdmap map = {};
+        int r;
 
         for (size_t i = 0; layers && layers[i]; i++)
                 strv_push(&names, strncmp(layers[i], "sha256:", 7) == 0 ? layers[i] + 7 : layers[i]);
+        r = inst_db_idmap_find(c->db, id, &map, err);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return inst_idmap_rootfs_mount(c, id, names, &map, err);
         return stor_overlay_mount(layers_dir, names, upper, work, rootfs, err);
 }
 
@@ -157,11 +165,14 @@ static int write_bundle(InstContext *c, const InstRecord *rec, const InstImage *
         _cleanup_close_ int rootfs_fd = -EBADF;
         InstBind files[3] = {};
         InstBind *binds = xnew0(InstBind, o->n_binds + 1);
+        InstIdmap map = {};
         char short_id[13];
         int r;
 
         snprintf(short_id, sizeof(short_id), "%.12s", rec->id);
-        r = inst_image_config(c, img, &icfg, err);
+        r = inst_db_idmap_find(c->db, rec->id, &map, err);
+        if (r >= 0)
+                r = inst_image_config(c, img, &icfg, err);
         if (r < 0)
                 goto out;
         r = inst_write_etc_files(c, rec->id, o->hostname ? o->hostname : short_id, att, files, err);
@@ -198,6 +209,9 @@ static int write_bundle(InstContext *c, const InstRecord *rec, const InstImage *
                 .cap_add = o->cap_add,
                 .cap_drop = o->cap_drop,
                 .cgroups_path = cgpath,
+                .uid_base = map.uid_base,
+                .gid_base = map.gid_base,
+                .id_count = map.count,
         };
         r = inst_write_bundle_config(icfg, &spec, rootfs, rootfs_fd, cfg_path, err);
 out:

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "common/alloc.h"
@@ -305,6 +306,15 @@ int inst_db_open(const char *root, InstDb **ret, Error **err)
         r = db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err);
         if (r < 0)
                 return error_wrap(err, r, "open database '%s'", path);
+        /* Root's alone, whatever the umask: the root directory may be passable by others (0711)
+         * so that containers in user namespaces reach their root filesystems. SQLite gives the WAL
+         * and shared-memory files the database's mode; older ones are fixed here too. */
+        for (size_t i = 0; i < 3; i++) {
+                static const char *const suffixes[] = { "", "-wal", "-shm" };
+                _cleanup_free_ char *p = xasprintf("%s%s", path, suffixes[i]);
+                if (chmod(p, 0600) < 0 && errno != ENOENT)
+                        return error_set(err, errno, "chmod '%s'", p);
+        }
         r = db_upgrade(db, err);
         if (r < 0)
                 return error_wrap(err, r, "open database '%s'", path);

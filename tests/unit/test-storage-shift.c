@@ -190,7 +190,8 @@ static void test_shift_copy(void **state)
         src = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         dst = open(copy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         assert_true(src >= 0 && dst >= 0);
-        if (stor_shift_copy(src, dst, 0, BASE, RANGE, &e) < 0)
+        StorShift sh = { 0, BASE, 0, BASE, RANGE };
+        if (stor_shift_copy(src, dst, &sh, &e) < 0)
                 fail_msg("copy: %s", e->msg);
         check_shifted(copy, outside);
         assert_int_equal(lstat_in(copy, ".").st_mode & 07777, 0755);
