@@ -33,7 +33,7 @@ uint32_t stor_shift_id(uint32_t id, uint32_t from_base, uint32_t to_base, uint32
 /* One walk's state: the shift, and the inodes with several links seen so far (with the path the
  * copy gave the first, relative to the destination's root). */
 typedef struct Walk {
-        uint32_t from, to, count;
+        StorShift shift;
         int dst_root;
         struct {
                 dev_t dev;
@@ -95,7 +95,7 @@ static int caps_write_shifted(const Walk *w, const char *path, const uint8_t *ca
         memcpy(v3, caps, CAP_SIZE_2);
         magic = htole32(CAP_REVISION_3 | (magic & CAP_FLAGS_EFFECTIVE));
         memcpy(v3, &magic, 4);
-        rootid = htole32(stor_shift_id(rootid, w->from, w->to, w->count));
+        rootid = htole32(stor_shift_id(rootid, w->shift.uid_from, w->shift.uid_to, w->shift.count));
         memcpy(v3 + CAP_SIZE_2, &rootid, 4);
         if (lsetxattr(path, CAPS_XATTR, v3, sizeof(v3), 0) < 0)
                 return error_set(err, errno, "write capabilities of '%s'", path);
@@ -119,8 +119,8 @@ static int shift_entry(const Walk *w, const char *src_path, int dirfd, const cha
                 if (n_caps < 0)
                         return n_caps;
         }
-        if (fchownat(dirfd, name ? name : "", stor_shift_id(st->st_uid, w->from, w->to, w->count),
-                     stor_shift_id(st->st_gid, w->from, w->to, w->count),
+        if (fchownat(dirfd, name ? name : "", stor_shift_id(st->st_uid, w->shift.uid_from, w->shift.uid_to, w->shift.count),
+                     stor_shift_id(st->st_gid, w->shift.gid_from, w->shift.gid_to, w->shift.count),
                      AT_SYMLINK_NOFOLLOW | (name ? 0 : AT_EMPTY_PATH)) < 0)
                 return error_set(err, errno, "chown '%s'", path);
         if (S_ISLNK(st->st_mode))
@@ -325,7 +325,7 @@ static int walk_root(Walk *w, int src_dirfd, int dst_dirfd, Error **err)
         struct stat st;
         int r;
 
-        if (w->count == 0)
+        if (w->shift.count == 0)
                 return error_setf(err, EINVAL, "shift of an empty range");
         if (fstat(src_dirfd, &st) < 0)
                 return error_set(err, errno, "stat '%s'", src);
@@ -350,15 +350,21 @@ static int walk_root(Walk *w, int src_dirfd, int dst_dirfd, Error **err)
 
 int stor_shift_tree(int dirfd, uint32_t from_base, uint32_t to_base, uint32_t count, Error **err)
 {
-        Walk w = { .from = from_base, .to = to_base, .count = count, .dst_root = -EBADF };
+        StorShift sh = { from_base, to_base, from_base, to_base, count };
+
+        return stor_shift_tree_ids(dirfd, &sh, err);
+}
+
+int stor_shift_tree_ids(int dirfd, const StorShift *shift, Error **err)
+{
+        Walk w = { .shift = *shift, .dst_root = -EBADF };
 
         return walk_root(&w, dirfd, -EBADF, err);
 }
 
-int stor_shift_copy(int src_dirfd, int dst_dirfd, uint32_t from_base, uint32_t to_base, uint32_t count,
-                    Error **err)
+int stor_shift_copy(int src_dirfd, int dst_dirfd, const StorShift *shift, Error **err)
 {
-        Walk w = { .from = from_base, .to = to_base, .count = count, .dst_root = dst_dirfd };
+        Walk w = { .shift = *shift, .dst_root = dst_dirfd };
 
         return walk_root(&w, src_dirfd, dst_dirfd, err);
 }

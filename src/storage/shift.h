@@ -5,6 +5,13 @@
 #include <stdint.h>
 #include "common/error.h"
 
+/* A move of owners: uids in [uid_from, uid_from + count) to uid_to.., gids likewise. */
+typedef struct StorShift {
+        uint32_t uid_from, uid_to;
+        uint32_t gid_from, gid_to;
+        uint32_t count;
+} StorShift;
+
 /*
  * How an owner moves: an id in [from_base, from_base + count) becomes to_base + (id - from_base);
  * any other id (one the range cannot show) becomes to_base + the overflow id 65534 (or count - 1
@@ -23,14 +30,15 @@ uint32_t stor_shift_id(uint32_t id, uint32_t from_base, uint32_t to_base, uint32
  * ACLs are left as they are. Blocks on the file system only.
  */
 int stor_shift_tree(int dirfd, uint32_t from_base, uint32_t to_base, uint32_t count, Error **err);
+/* stor_shift_tree with the gids moved by their own bases. */
+int stor_shift_tree_ids(int dirfd, const StorShift *shift, Error **err);
 
 /*
  * Copies the tree below src_dirfd into the empty directory dst_dirfd (whose own owner and mode are
- * set from src_dirfd), with every owner shifted as by stor_shift_tree: regular files (copy_file_range,
+ * set from src_dirfd), with every owner shifted as by stor_shift_tree_ids: regular files (copy_file_range,
  * so a reflink where the file system can), directories, symlinks, device nodes (overlayfs
  * whiteouts among them), fifos and sockets, hard links as links, modes, times and extended
  * attributes (overlayfs's opaque markers among them). The one-time copy of an image's layers for a
  * kernel that cannot idmap them.
  */
-int stor_shift_copy(int src_dirfd, int dst_dirfd, uint32_t from_base, uint32_t to_base, uint32_t count,
-                    Error **err);
+int stor_shift_copy(int src_dirfd, int dst_dirfd, const StorShift *shift, Error **err);
