@@ -8,7 +8,16 @@ bats_require_minimum_version 1.5.0
 load instance-helpers
 load lib
 
-setup_file() { setup_registry_file; }
+setup_file() {
+	setup_registry_file
+	# A system image: busybox's init as /sbin/init.
+	mkdir -p "$BATS_FILE_TMPDIR/initlayer/sbin"
+	ln -s /bin/busybox "$BATS_FILE_TMPDIR/initlayer/sbin/init"
+	make_image "$BATS_FILE_TMPDIR/system" 1 --layer "$BATS_FILE_TMPDIR/initlayer" --cmd '["/sbin/init"]' >/dev/null
+	push_image "$BATS_FILE_TMPDIR/system:1" system:1
+	SYSTEM=$REGISTRY/system:1
+	export SYSTEM
+}
 teardown_file() { stop_registry; }
 setup() {
 	setup_root
@@ -178,4 +187,17 @@ upper() {
 	h start a
 	run h exec a stat -c %u /etc/passwd
 	[ "$output" = 0 ]
+}
+
+@test "userns: a system container gets a range by default; --userns host opts out" {
+	run h launch "$SYSTEM" sys
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(h inspect sys | jq -r '.[0].kind')" = system ]
+	[ "$(idmap sys uid_base)" = 3000000 ]
+	# (--privileged, the other opt-out, is in test-instance-idmap: here the bounding set lacks
+	# CAP_SYS_RESOURCE, so a privileged container cannot start at all.)
+	run h launch --userns host "$SYSTEM" sysh
+	[ "$status" -eq 0 ]
+	[ "$(h inspect sysh | jq -r '.[0].idmap')" = null ]
 }
