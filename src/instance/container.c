@@ -253,10 +253,16 @@ int inst_layers_open(InstContext *c, int *ret_fd, Error **err)
 /* Removes an instance's files: its mount first, then its directory. */
 static int remove_files(InstContext *c, const char *id, Error **err)
 {
-        _cleanup_free_ char *rootfs = inst_path(c, id, "rootfs"), *dir = inst_dir(c, id);
+        _cleanup_free_ char *rootfs = inst_path(c, id, "rootfs"), *dir = inst_dir(c, id),
+                            *stage = inst_path(c, id, "idmapped");
         int r;
 
         r = stor_overlay_umount(rootfs, err);
+        if (r < 0)
+                return r;
+        /* Idmapped views of the shared layers a crash left attached must go before anything is
+         * removed recursively. */
+        r = stor_overlay_stage_clear(stage, err);
         if (r < 0)
                 return r;
         return rm_rf_at(AT_FDCWD, dir, err);

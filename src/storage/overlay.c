@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* overlay.c: container root filesystems as overlayfs mounts over shared, read-only layers */
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <linux/sched.h>
@@ -173,14 +174,29 @@ static int attach_idmapped(const char *path, int userns_fd, const char *stage, E
         return 0;
 }
 
-/* Detaches the idmapped layers attached below stage_dir and removes the dir. */
-static void detach_stage(const char *stage_dir, size_t n)
+int stor_overlay_stage_clear(const char *stage_dir, Error **err)
 {
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *p = xasprintf("%s/%zu", stage_dir, i);
-                umount2(p, MNT_DETACH);
+        DIR *d = opendir(stage_dir);
+        struct dirent *de;
+        int r = 0;
+
+        if (!d)
+                return errno == ENOENT ? 0 : error_set(err, errno, "open '%s'", stage_dir);
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *p = xasprintf("%s/%s", stage_dir, de->d_name);
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                /* Detached until nothing is mounted there (a mount could be stacked). */
+                for (int i = 0; i < 16 && umount2(p, MNT_DETACH) == 0; i++)
+                        ;
+                /* Never removed recursively: it may still show a shared layer. */
+                if (rmdir(p) < 0 && errno != ENOENT && r == 0)
+                        r = error_set(err, errno, "remove '%s'", p);
         }
-        rm_rf_at(AT_FDCWD, stage_dir, NULL);
+        closedir(d);
+        if (r == 0 && rmdir(stage_dir) < 0 && errno != ENOENT)
+                r = error_set(err, errno, "remove '%s'", stage_dir);
+        return r;
 }
 
 int stor_overlay_mount_idmapped(const char *layers_dir, char *const *layers, const StorIdmap *map,
@@ -204,6 +220,7 @@ int stor_overlay_mount_idmapped(const char *layers_dir, char *const *layers, con
                 goto out;
         }
         n_open = (size_t)r;
+        stor_overlay_stage_clear(stage_dir, NULL); /* what a crash in here left */
         r = stor_idmap_userns(map, &userns, err);
         if (r >= 0)
                 r = mkdir_p(stage_dir, 0700, err);
@@ -220,7 +237,7 @@ int stor_overlay_mount_idmapped(const char *layers_dir, char *const *layers, con
         if (r >= 0)
                 r = mount_overlay(staged, n_open, upper, work, target, err);
         /* overlayfs keeps private clones of its layers' mounts: the attached ones can go either way. */
-        detach_stage(stage_dir, n_open);
+        stor_overlay_stage_clear(stage_dir, NULL);
 out:
         fds_close(fds, n + 1);
         fds_close(staged, n + 1);

@@ -43,6 +43,11 @@ int stor_overlay_mount_idmapped(const char *layers_dir, char *const *layers, con
                                 const char *stage_dir, const char *upper, const char *work, const char *target,
                                 Error **err);
 
+/* Detaches whatever stor_overlay_mount_idmapped left attached below stage_dir (only a crash in
+ * the middle of it does) and removes the dir; none is fine. Never removes anything recursively:
+ * EBUSY (or the rmdir's error) when something stays, to be cleared before stage_dir's parent goes. */
+int stor_overlay_stage_clear(const char *stage_dir, Error **err);
+
 /* Detaches the overlay at target; one that is not mounted is not an error. */
 int stor_overlay_umount(const char *target, Error **err);
 

@@ -238,6 +238,20 @@ static void test_overlay_idmapped(void **state)
         assert_owner(layers, "l1/file", 0, 0);
         assert_int_equal(stor_overlay_umount(target, &e), 0);
         assert_false(stor_overlay_is_mounted(target));
+
+        /* What a crash between attaching and detaching would leave: the layer mounted in the stage
+         * dir, twice. Clearing detaches it and removes nothing of the layer. */
+        {
+                _cleanup_free_ char *l1 = xasprintf("%s/l1", layers), *s0 = xasprintf("%s/0", stage);
+                assert_int_equal(mkdir(stage, 0700), 0);
+                assert_int_equal(mkdir(s0, 0700), 0);
+                assert_int_equal(mount(l1, s0, NULL, MS_BIND, NULL), 0);
+                assert_int_equal(mount(l1, s0, NULL, MS_BIND, NULL), 0);
+                assert_int_equal(stor_overlay_stage_clear(stage, &e), 0);
+                assert_int_equal(access(stage, F_OK), -1);
+                assert_owner(layers, "l1/file", 0, 0);
+                assert_int_equal(stor_overlay_stage_clear(stage, &e), 0);
+        }
 }
 
 static int setup(void **state)
