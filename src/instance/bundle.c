@@ -751,10 +751,13 @@ static int build_resources(const InstRunSpec *spec, json_t **ret, Error **err)
         return 0;
 }
 
-static json_t *namespaces(bool is_host_network, const char *netns_path)
+static json_t *namespaces(bool is_host_network, const char *netns_path, bool is_userns)
 {
         json_t *a = json_pack("[{s:s}, {s:s}, {s:s}, {s:s}, {s:s}]", "type", "pid", "type", "ipc", "type",
                               "uts", "type", "mount", "type", "cgroup");
+
+        if (is_userns)
+                json_array_append_new(a, json_pack("{s:s}", "type", "user"));
 
         if (!is_host_network && netns_path)
                 json_array_append_new(a, json_pack("{s:s, s:s}", "type", "network", "path", netns_path));
@@ -786,10 +789,21 @@ static int build_linux(const InstRunSpec *spec, uint64_t caps, json_t **ret, Err
         r = build_resources(spec, &res, err);
         if (r < 0)
                 return r;
-        lx = json_pack("{s:o, s:o}", "namespaces", namespaces(spec->is_host_network, spec->netns_path), "resources", res);
+        lx = json_pack("{s:o, s:o}", "namespaces",
+                       namespaces(spec->is_host_network, spec->netns_path, spec->id_count > 0), "resources", res);
+        if (spec->id_count > 0) {
+                json_object_set_new(lx, "uidMappings",
+                                    json_pack("[{s:i, s:I, s:I}]", "containerID", 0, "hostID",
+                                              (json_int_t)spec->uid_base, "size", (json_int_t)spec->id_count));
+                json_object_set_new(lx, "gidMappings",
+                                    json_pack("[{s:i, s:I, s:I}]", "containerID", 0, "hostID",
+                                              (json_int_t)spec->gid_base, "size", (json_int_t)spec->id_count));
+        }
         if (spec->cgroups_path)
                 json_object_set_new(lx, "cgroupsPath", json_string(spec->cgroups_path));
-        if (!spec->is_host_network)
+        /* A user namespace of its own does not own a network namespace made by hull's network
+         * layer: it may not write that namespace's sysctls (the network layer may set them). */
+        if (!spec->is_host_network && !(spec->id_count > 0 && spec->netns_path))
                 /* In its own network namespace, as Docker: ping without CAP_NET_RAW, and low ports
                  * without CAP_NET_BIND_SERVICE, harm nobody. */
                 json_object_set_new(lx, "sysctl",

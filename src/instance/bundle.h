@@ -38,6 +38,9 @@ typedef struct InstRunSpec {
         const char *procfs_dir;   /* system containers: DIR/meminfo, cpuinfo, stat, uptime are bound
                                    * read-only over /proc's (after its mount); NULL: none */
         const char *cpuset;       /* linux.resources.cpu.cpus ("0,1"); NULL: all CPUs */
+        uint32_t uid_base, gid_base; /* with id_count > 0: a user namespace of its own, mapping ids
+                                      * 0..id_count-1 to these host ids */
+        uint32_t id_count;
 } InstRunSpec;
 
 /*

@@ -21,6 +21,7 @@
 #include "common/strv.h"
 #include "image/manifest.h"
 #include "image/store.h"
+#include "idmap.h"
 #include "images.h"
 #include "instance.h"
 #include "internal.h"
@@ -69,9 +70,16 @@ int inst_rootfs_mount(InstContext *c, const char *id, char *const *layers, Error
         _cleanup_free_ char *rootfs = inst_path(c, id, "rootfs"), *upper = inst_path(c, id, "upper"),
                                   *work = inst_path(c, id, "work"), *layers_dir = xasprintf("%s/layers", c->root);
         _cleanup_strv_ char **names = NULL;
+        InstIdmap map = {};
+        int r;
 
         for (size_t i = 0; layers && layers[i]; i++)
                 strv_push(&names, strncmp(layers[i], "sha256:", 7) == 0 ? layers[i] + 7 : layers[i]);
+        r = inst_db_idmap_find(c->db, id, &map, err);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return inst_idmap_rootfs_mount(c, id, names, &map, err);
         return stor_overlay_mount(layers_dir, names, upper, work, rootfs, err);
 }
 
@@ -158,11 +166,14 @@ static int write_bundle(InstContext *c, const InstRecord *rec, const InstImage *
         _cleanup_close_ int rootfs_fd = -EBADF;
         InstBind files[3] = {};
         InstBind *binds = xnew0(InstBind, o->n_binds + 1);
+        InstIdmap map = {};
         char short_id[13];
         int r;
 
         snprintf(short_id, sizeof(short_id), "%.12s", rec->id);
-        r = inst_image_config(c, img, &icfg, err);
+        r = inst_db_idmap_find(c->db, rec->id, &map, err);
+        if (r >= 0)
+                r = inst_image_config(c, img, &icfg, err);
         if (r < 0)
                 goto out;
         r = inst_write_etc_files(c, rec->id, o->hostname ? o->hostname : short_id, att, files, err);
@@ -206,6 +217,9 @@ static int write_bundle(InstContext *c, const InstRecord *rec, const InstImage *
                 .cgroups_path = cgpath,
                 .procfs_dir = procfs,
                 .cpuset = cpuset,
+                .uid_base = map.uid_base,
+                .gid_base = map.gid_base,
+                .id_count = map.count,
         };
         r = inst_write_bundle_config(icfg, &spec, rootfs, rootfs_fd, cfg_path, err);
 out:
@@ -247,10 +261,16 @@ int inst_layers_open(InstContext *c, int *ret_fd, Error **err)
 /* Removes an instance's files: its mount first, then its directory. */
 static int remove_files(InstContext *c, const char *id, Error **err)
 {
-        _cleanup_free_ char *rootfs = inst_path(c, id, "rootfs"), *dir = inst_dir(c, id);
+        _cleanup_free_ char *rootfs = inst_path(c, id, "rootfs"), *dir = inst_dir(c, id),
+                            *stage = inst_path(c, id, "idmapped");
         int r;
 
         r = stor_overlay_umount(rootfs, err);
+        if (r < 0)
+                return r;
+        /* Idmapped views of the shared layers a crash left attached must go before anything is
+         * removed recursively. */
+        r = stor_overlay_stage_clear(stage, err);
         if (r < 0)
                 return r;
         return rm_rf_at(AT_FDCWD, dir, err);

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "common/alloc.h"
@@ -81,6 +82,13 @@ static const char *const schema_steps[] = {
         "  ctr_port INTEGER NOT NULL,"
         "  PRIMARY KEY (host_ip, host_port, proto));"
         "CREATE INDEX ports_instance ON ports(instance_id);",
+        /* 4: the uid/gid range of each instance with a user namespace of its own; it goes with the
+         * instance's record, so removing the record frees the range. */
+        "CREATE TABLE idmaps ("
+        "  instance_id TEXT PRIMARY KEY REFERENCES instances(id) ON DELETE CASCADE,"
+        "  uid_base INTEGER NOT NULL UNIQUE,"
+        "  gid_base INTEGER NOT NULL UNIQUE,"
+        "  count INTEGER NOT NULL);",
 };
 
 /* Maps an SQLite result code to an errno value, for the Error chain. */
@@ -298,6 +306,15 @@ int inst_db_open(const char *root, InstDb **ret, Error **err)
         r = db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err);
         if (r < 0)
                 return error_wrap(err, r, "open database '%s'", path);
+        /* Root's alone, whatever the umask: the root directory may be passable by others (0711)
+         * so that containers in user namespaces reach their root filesystems. SQLite gives the WAL
+         * and shared-memory files the database's mode; older ones are fixed here too. */
+        for (size_t i = 0; i < 3; i++) {
+                static const char *const suffixes[] = { "", "-wal", "-shm" };
+                _cleanup_free_ char *p = xasprintf("%s%s", path, suffixes[i]);
+                if (chmod(p, 0600) < 0 && errno != ENOENT)
+                        return error_set(err, errno, "chmod '%s'", p);
+        }
         r = db_upgrade(db, err);
         if (r < 0)
                 return error_wrap(err, r, "open database '%s'", path);
@@ -1078,4 +1095,63 @@ void inst_networks_free(InstNetwork **v, size_t n)
         for (size_t i = 0; i < n; i++)
                 inst_network_record_free(v[i]);
         free(v);
+}
+
+int inst_db_idmap_alloc(InstDb *db, const char *instance_id, const InstIdmapPool *pool, uint32_t count,
+                        InstIdmap *ret, Error **err)
+{
+        _cleanup_stmt_ sqlite3_stmt *s = NULL;
+        uint64_t slots, want = 0;
+        int r;
+
+        if (count == 0 || count > INST_IDMAP_SLOT)
+                return error_setf(err, EINVAL, "uid range of %u ids: not 1 to %u", count, INST_IDMAP_SLOT);
+        slots = (pool->uid_count < pool->gid_count ? pool->uid_count : pool->gid_count) / INST_IDMAP_SLOT;
+        /* The lowest free slot: walk the taken ones (slot numbers, in order) until the first gap.
+         * uid and gid bases move together, so the uid's slot names both. */
+        r = db_prepare(db, &s, err,
+                       "SELECT (uid_base - ?) / ? FROM idmaps WHERE uid_base >= ? AND uid_base < ? ORDER BY uid_base",
+                       "iiii", (int64_t)pool->uid_start, (int64_t)INST_IDMAP_SLOT, (int64_t)pool->uid_start,
+                       (int64_t)(pool->uid_start + slots * INST_IDMAP_SLOT));
+        while (r >= 0 && (r = db_row(db, s, err)) > 0) {
+                int64_t taken = sqlite3_column_int64(s, 0);
+                if (taken > (int64_t)want)
+                        break;
+                if (taken == (int64_t)want)
+                        want++;
+        }
+        if (r < 0)
+                return r;
+        if (want >= slots)
+                return error_setf(err, ENOSPC, "no free uid range: the %llu ranges of the pool are in use",
+                                  (unsigned long long)slots);
+        sqlite3_finalize(TAKE_PTR(s));
+        ret->uid_base = (uint32_t)(pool->uid_start + want * INST_IDMAP_SLOT);
+        ret->gid_base = (uint32_t)(pool->gid_start + want * INST_IDMAP_SLOT);
+        ret->count = count;
+        r = db_prepare(db, &s, err, "INSERT INTO idmaps (instance_id, uid_base, gid_base, count) VALUES (?, ?, ?, ?)",
+                       "tiii", instance_id, (int64_t)ret->uid_base, (int64_t)ret->gid_base, (int64_t)count);
+        if (r >= 0)
+                r = db_run(db, s, err);
+        if (r < 0) {
+                *ret = (InstIdmap){};
+                return r;
+        }
+        return 0;
+}
+
+int inst_db_idmap_find(InstDb *db, const char *instance_id, InstIdmap *ret, Error **err)
+{
+        _cleanup_stmt_ sqlite3_stmt *s = NULL;
+        int r;
+
+        r = db_prepare(db, &s, err, "SELECT uid_base, gid_base, count FROM idmaps WHERE instance_id = ?", "t",
+                       instance_id);
+        if (r >= 0)
+                r = db_row(db, s, err);
+        if (r <= 0)
+                return r;
+        *ret = (InstIdmap){ (uint32_t)sqlite3_column_int64(s, 0), (uint32_t)sqlite3_column_int64(s, 1),
+                            (uint32_t)sqlite3_column_int64(s, 2) };
+        return 1;
 }

@@ -175,3 +175,28 @@ int inst_db_port_add(InstDb *db, const char *instance_id, const NetPortMap *m, E
 /* The ports of instance_id (NULL: of every instance). */
 int inst_db_port_list(InstDb *db, const char *instance_id, InstPort **ret, size_t *ret_n, Error **err);
 void inst_ports_free(InstPort *v, size_t n);
+
+/* The ids an instance's user namespace maps: container ids 0..count-1 to host ids base.. */
+typedef struct InstIdmap {
+        uint32_t uid_base;
+        uint32_t gid_base;
+        uint32_t count;
+} InstIdmap;
+
+/* The host ids instances' ranges are taken from (see idmap.h): [start, start + count). */
+typedef struct InstIdmapPool {
+        uint64_t uid_start, uid_count;
+        uint64_t gid_start, gid_count;
+} InstIdmapPool;
+
+/* Ranges are handed out in slots of this many ids, the first at the pool's start. */
+#define INST_IDMAP_SLOT 65536u
+
+/* Records for instance_id the lowest free slot of pool (uid and gid slots move together), and
+ * count (at most INST_IDMAP_SLOT) ids of it in *ret. Call it inside the transaction that adds the
+ * instance so two creates cannot take the same slot. ENOSPC ("no free uid range: the N ranges of
+ * the pool are in use") when every slot is taken. The range goes with the instance's record. */
+int inst_db_idmap_alloc(InstDb *db, const char *instance_id, const InstIdmapPool *pool, uint32_t count,
+                        InstIdmap *ret, Error **err);
+/* 1 and *ret filled when instance_id has a range, 0 when not. */
+int inst_db_idmap_find(InstDb *db, const char *instance_id, InstIdmap *ret, Error **err);

@@ -17,6 +17,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/process.h"
+#include "idmap.h"
 #include "internal.h"
 
 char *inst_helper_path(const InstContext *c, const char *name, const char *env)
@@ -166,6 +167,13 @@ int inst_add_record(InstContext *c, const InstRecord *rec, const InstRunOptions 
         r = inst_db_instance_add(c->db, rec, err);
         if (r >= 0)
                 r = inst_net_attach(c, rec, o, att, err);
+        if (r >= 0 && inst_userns_wanted(o)) {
+                InstIdmapPool pool;
+                InstIdmap map;
+                r = inst_idmap_pool(&pool, err);
+                if (r >= 0)
+                        r = inst_db_idmap_alloc(c->db, rec->id, &pool, INST_IDMAP_SLOT, &map, err);
+        }
         return inst_db_end(c->db, r, err);
 }
 
@@ -323,6 +331,7 @@ int inst_inspect(InstContext *c, InstRecord *rec, json_t **ret, Error **err)
         _cleanup_free_ char *dir = inst_dir(c, rec->id), *rootfs = inst_path(c, rec->id, "rootfs"),
                             *log = inst_path(c, rec->id, "ctr.log");
         json_t *network = NULL, *ports = NULL;
+        InstIdmap map = {};
         InstState state;
         pid_t pid;
         int r;
@@ -350,5 +359,14 @@ int inst_inspect(InstContext *c, InstRecord *rec, json_t **ret, Error **err)
         }
         json_object_set_new(*ret, "network", network);
         json_object_set_new(*ret, "ports", ports);
+        r = inst_db_idmap_find(c->db, rec->id, &map, err);
+        if (r < 0) {
+                *ret = json_decref_null(*ret);
+                return r;
+        }
+        json_object_set_new(*ret, "idmap",
+                            r == 0 ? json_null()
+                                   : json_pack("{s:I, s:I, s:I}", "uid_base", (json_int_t)map.uid_base, "gid_base",
+                                               (json_int_t)map.gid_base, "count", (json_int_t)map.count));
         return 0;
 }

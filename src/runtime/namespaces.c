@@ -31,10 +31,19 @@ int rt_ns_join(int fds[_RT_NS_MAX], Error **err)
         /* Order: user first (it owns the others), then the rest, mount last. */
         static const RtNsType order[] = { RT_NS_USER, RT_NS_PID, RT_NS_NET, RT_NS_IPC, RT_NS_UTS,
                                           RT_NS_CGROUP, RT_NS_TIME, RT_NS_MOUNT };
+        bool is_joined[_RT_NS_MAX] = {};
 
+        /* A namespace the user namespace does not own (a network namespace made on the host) can
+         * only be joined with the privileges held outside it: join what we may before it, and the
+         * rest (a rootless caller's) after it. */
+        for (size_t i = 1; fds[RT_NS_USER] >= 0 && i < sizeof(order) / sizeof(order[0]); i++) {
+                RtNsType t = order[i];
+                if (fds[t] >= 0 && setns(fds[t], (int)rt_ns_clone_flag(t)) == 0)
+                        is_joined[t] = true;
+        }
         for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
                 RtNsType t = order[i];
-                if (fds[t] < 0)
+                if (fds[t] < 0 || is_joined[t])
                         continue;
                 if (setns(fds[t], (int)rt_ns_clone_flag(t)) < 0)
                         return error_set(err, errno, "join %s namespace", rt_ns_type_name(t));

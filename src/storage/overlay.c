@@ -1,10 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* overlay.c: container root filesystems as overlayfs mounts over shared, read-only layers */
+#include <dirent.h>
 #include <fcntl.h>
+#include <linux/mount.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <linux/magic.h>
 
 #include "common/alloc.h"
@@ -21,58 +29,219 @@ static void fds_close(int *fds, size_t n)
         free(fds);
 }
 
+/* The lowerdir= list of n layer dirs (fds, bottom first) as /proc/self/fd links, top first as
+ * overlayfs wants them, then the upper and work dirs. */
+static char *overlay_options(const int *fds, size_t n, const char *upper, const char *work)
+{
+        size_t cap = 64 + strlen(upper) + strlen(work) + (n + 1) * 24, len;
+        char *opts = xmalloc(cap);
+
+        len = (size_t)snprintf(opts, cap, "lowerdir=");
+        for (size_t i = 0; i < n; i++)
+                len += (size_t)snprintf(opts + len, cap - len, "%s/proc/self/fd/%d", i ? ":" : "", fds[n - 1 - i]);
+        snprintf(opts + len, cap - len, ",upperdir=%s,workdir=%s", upper, work);
+        return opts;
+}
+
+/* Makes the upper, work and target dirs; the upper one, the root of what the container sees,
+ * owned by owner (NULL: as made). */
+static int make_dirs(const char *upper, const char *work, const char *target, const StorIdmap *owner, Error **err)
+{
+        int r = mkdir_p(upper, 0755, err);
+
+        if (r >= 0)
+                r = mkdir_p(work, 0700, err);
+        if (r >= 0)
+                r = mkdir_p(target, 0755, err);
+        if (r >= 0 && owner && chown(upper, owner->uid_base, owner->gid_base) < 0)
+                r = error_set(err, errno, "chown '%s'", upper);
+        return r;
+}
+
+/* Opens the layer dirs (O_PATH, bottom first) into fds: the empty dir layers_dir/.empty when
+ * there is none, since overlayfs needs a lower layer. Returns how many. */
+static int open_layers(const char *layers_dir, char *const *layers, int *fds, Error **err)
+{
+        size_t n = strv_length(layers);
+
+        if (n == 0) {
+                _cleanup_free_ char *empty = xasprintf("%s/.empty", layers_dir);
+                int r = mkdir_p(empty, 0755, err);
+                if (r < 0)
+                        return r;
+                fds[0] = open(empty, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (fds[0] < 0)
+                        return error_set(err, errno, "open '%s'", empty);
+                return 1;
+        }
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *path = xasprintf("%s/%s", layers_dir, layers[i]);
+                fds[i] = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (fds[i] < 0)
+                        return error_set(err, errno, "layer '%s'", layers[i]);
+        }
+        return (int)n;
+}
+
+static int mount_overlay(const int *fds, size_t n, const char *upper, const char *work, const char *target,
+                         Error **err)
+{
+        _cleanup_free_ char *opts = overlay_options(fds, n, upper, work);
+
+        if (mount("overlay", target, "overlay", 0, opts) < 0)
+                return error_set(err, errno, "mount overlay on '%s'", target);
+        return 0;
+}
+
 int stor_overlay_mount(const char *layers_dir, char *const *layers, const char *upper, const char *work,
                        const char *target, Error **err)
 {
         size_t n = strv_length(layers);
         int *fds = xnew(int, n + 1);
-        _cleanup_free_ char *opts = NULL;
-        size_t len = 0, cap = 64 + strlen(upper) + strlen(work) + (n + 1) * 24;
-        int r = 0;
+        int r;
 
         for (size_t i = 0; i <= n; i++)
                 fds[i] = -EBADF;
-        r = mkdir_p(upper, 0755, err);
+        r = make_dirs(upper, work, target, NULL, err);
         if (r >= 0)
-                r = mkdir_p(work, 0700, err);
+                r = open_layers(layers_dir, layers, fds, err);
         if (r >= 0)
-                r = mkdir_p(target, 0755, err);
+                r = mount_overlay(fds, (size_t)r, upper, work, target, err);
+        fds_close(fds, n + 1);
+        return r < 0 ? r : 0;
+}
+
+int stor_idmap_userns(const StorIdmap *map, int *ret_fd, Error **err)
+{
+        struct clone_args args = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
+        static const char *const files[] = { "uid_map", "gid_map" };
+        char path[64], line[64];
+        int fd = -EBADF, r = 0;
+        pid_t pid;
+
+        /* A child in a new user namespace only holds it open while we write its maps and open it:
+         * the namespace lives on in the fd once the child is gone. */
+        pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+        if (pid < 0)
+                return error_set(err, errno, "clone a user namespace");
+        if (pid == 0) {
+                for (;;)
+                        pause();
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(files) && r >= 0; i++) {
+                snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, files[i]);
+                snprintf(line, sizeof(line), "0 %u %u\n", i == 0 ? map->uid_base : map->gid_base, map->count);
+                r = write_file_at(AT_FDCWD, path, line, err);
+        }
+        if (r >= 0) {
+                snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        r = error_set(err, errno, "open '%s'", path);
+        }
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
         if (r < 0)
+                return error_wrap(err, r, "user namespace for ids %u:%u+%u", map->uid_base, map->gid_base,
+                                  map->count);
+        *ret_fd = fd;
+        return 0;
+}
+
+/* An idmapped clone of the directory at path, attached at stage (made here). -EOPNOTSUPP when the
+ * kernel or path's file system cannot idmap it. */
+static int attach_idmapped(const char *path, int userns_fd, const char *stage, Error **err)
+{
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd };
+        _cleanup_close_ int tree = -EBADF;
+        int r;
+
+        tree = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (tree < 0)
+                return error_set(err, errno, "clone '%s'", path);
+        if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+                r = errno;
+                /* EINVAL: the file system has no idmapping support; ENOSYS: an old kernel; EPERM:
+                 * not allowed here (a user namespace of ours, a locked mount). */
+                if (r == EINVAL || r == ENOSYS || r == EPERM || r == EOPNOTSUPP)
+                        return error_setf(err, EOPNOTSUPP, "idmapped mount of '%s': %s", path, strerror(r));
+                return error_set(err, r, "idmap '%s'", path);
+        }
+        if (mkdir(stage, 0700) < 0 && errno != EEXIST)
+                return error_set(err, errno, "mkdir '%s'", stage);
+        if (syscall(SYS_move_mount, tree, "", AT_FDCWD, stage, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                return error_set(err, errno, "attach idmapped '%s' at '%s'", path, stage);
+        return 0;
+}
+
+int stor_overlay_stage_clear(const char *stage_dir, Error **err)
+{
+        DIR *d = opendir(stage_dir);
+        struct dirent *de;
+        int r = 0;
+
+        if (!d)
+                return errno == ENOENT ? 0 : error_set(err, errno, "open '%s'", stage_dir);
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *p = xasprintf("%s/%s", stage_dir, de->d_name);
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                /* Detached until nothing is mounted there (a mount could be stacked). */
+                for (int i = 0; i < 16 && umount2(p, MNT_DETACH) == 0; i++)
+                        ;
+                /* Never removed recursively: it may still show a shared layer. */
+                if (rmdir(p) < 0 && errno != ENOENT && r == 0)
+                        r = error_set(err, errno, "remove '%s'", p);
+        }
+        closedir(d);
+        if (r == 0 && rmdir(stage_dir) < 0 && errno != ENOENT)
+                r = error_set(err, errno, "remove '%s'", stage_dir);
+        return r;
+}
+
+int stor_overlay_mount_idmapped(const char *layers_dir, char *const *layers, const StorIdmap *map,
+                                const char *stage_dir, const char *upper, const char *work, const char *target,
+                                Error **err)
+{
+        size_t n = strv_length(layers), n_open = 0;
+        int *fds = xnew(int, n + 1), *staged = xnew(int, n + 1);
+        _cleanup_close_ int userns = -EBADF;
+        int r;
+
+        for (size_t i = 0; i <= n; i++)
+                fds[i] = staged[i] = -EBADF;
+        r = make_dirs(upper, work, target, map, err);
+        if (r >= 0)
+                r = open_layers(layers_dir, layers, fds, err);
+        if (r < 0 || !stage_dir) {
+                /* Layers that carry the shifted owners already (a shifted copy): a plain overlay. */
+                if (r >= 0)
+                        r = mount_overlay(fds, (size_t)r, upper, work, target, err);
                 goto out;
-
-        opts = xmalloc(cap);
-        len = (size_t)snprintf(opts, cap, "lowerdir=");
-        if (n == 0) {
-                /* overlayfs needs a lower layer: an image without layers gets an empty one. */
-                _cleanup_free_ char *empty = xasprintf("%s/.empty", layers_dir);
-                r = mkdir_p(empty, 0755, err);
-                if (r < 0)
-                        goto out;
-                fds[0] = open(empty, O_PATH | O_DIRECTORY | O_CLOEXEC);
-                if (fds[0] < 0) {
-                        r = error_set(err, errno, "open '%s'", empty);
-                        goto out;
-                }
-                len += (size_t)snprintf(opts + len, cap - len, "/proc/self/fd/%d", fds[0]);
         }
-        /* overlayfs lists lowerdirs top first; layers come bottom first. */
-        for (size_t i = 0; i < n; i++) {
-                const char *name = layers[n - 1 - i];
-                _cleanup_free_ char *path = xasprintf("%s/%s", layers_dir, name);
-
-                fds[i] = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-                if (fds[i] < 0) {
-                        r = error_set(err, errno, "layer '%s'", name);
-                        goto out;
+        n_open = (size_t)r;
+        stor_overlay_stage_clear(stage_dir, NULL); /* what a crash in here left */
+        r = stor_idmap_userns(map, &userns, err);
+        if (r >= 0)
+                r = mkdir_p(stage_dir, 0700, err);
+        for (size_t i = 0; i < n_open && r >= 0; i++) {
+                _cleanup_free_ char *stage = xasprintf("%s/%zu", stage_dir, i);
+                char src[FD_PATH_MAX];
+                r = attach_idmapped(fd_path(fds[i], src), userns, stage, err);
+                if (r >= 0) {
+                        staged[i] = open(stage, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                        if (staged[i] < 0)
+                                r = error_set(err, errno, "open '%s'", stage);
                 }
-                len += (size_t)snprintf(opts + len, cap - len, "%s/proc/self/fd/%d", i ? ":" : "", fds[i]);
         }
-        snprintf(opts + len, cap - len, ",upperdir=%s,workdir=%s", upper, work);
-        if (mount("overlay", target, "overlay", 0, opts) < 0)
-                r = error_set(err, errno, "mount overlay on '%s'", target);
+        if (r >= 0)
+                r = mount_overlay(staged, n_open, upper, work, target, err);
+        /* overlayfs keeps private clones of its layers' mounts: the attached ones can go either way. */
+        stor_overlay_stage_clear(stage_dir, NULL);
 out:
         fds_close(fds, n + 1);
-        return r;
+        fds_close(staged, n + 1);
+        return r < 0 ? r : 0;
 }
 
 bool stor_overlay_is_mounted(const char *target)

@@ -785,6 +785,42 @@ static void test_mounts_and_root(void **state)
         assert_true(json_is_false(at(host, "root.readonly")));
 }
 
+/* A user namespace of its own: "user" among the namespaces, and one mapping each for uids and gids;
+ * the network sysctls left out when the network namespace is hull's (the user namespace does not own it). */
+static void test_userns_mappings(void **state)
+{
+        InstRunSpec spec = { .id = TEST_ID, .uid_base = 3000000, .gid_base = 4000000, .id_count = 65536 };
+        _cleanup_json_ json_t *c = config_ok("{'config': {'Cmd': ['sh']}}", &spec), *joined = NULL, *none = NULL;
+        json_t *ns, *m;
+        size_t i;
+        int n_user = 0;
+        (void)state;
+
+        json_array_foreach (at(c, "linux.namespaces"), i, ns)
+                n_user += strcmp(json_string_value(json_object_get(ns, "type")), "user") == 0;
+        assert_int_equal(n_user, 1);
+        assert_int_equal(json_array_size(at(c, "linux.uidMappings")), 1);
+        m = json_array_get(at(c, "linux.uidMappings"), 0);
+        assert_int_equal(json_integer_value(json_object_get(m, "containerID")), 0);
+        assert_int_equal(json_integer_value(json_object_get(m, "hostID")), 3000000);
+        assert_int_equal(json_integer_value(json_object_get(m, "size")), 65536);
+        m = json_array_get(at(c, "linux.gidMappings"), 0);
+        assert_int_equal(json_integer_value(json_object_get(m, "hostID")), 4000000);
+        assert_int_equal(json_integer_value(json_object_get(m, "size")), 65536);
+        /* Its own new network namespace: the sysctls stay. */
+        assert_non_null(at(c, "linux.sysctl"));
+        spec.netns_path = "/run/netns/x";
+        joined = config_ok("{'config': {'Cmd': ['sh']}}", &spec);
+        assert_null(at(joined, "linux.sysctl"));
+        /* Without a range: no user namespace, no mappings. */
+        spec = (InstRunSpec){ .id = TEST_ID };
+        none = config_ok("{'config': {'Cmd': ['sh']}}", &spec);
+        json_array_foreach (at(none, "linux.namespaces"), i, ns)
+                assert_string_not_equal(json_string_value(json_object_get(ns, "type")), "user");
+        assert_null(at(none, "linux.uidMappings"));
+        assert_null(at(none, "linux.gidMappings"));
+}
+
 static void test_mounts_errors(void **state)
 {
         static const struct {
@@ -1200,6 +1236,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_args),
+                cmocka_unit_test(test_userns_mappings),
                 cmocka_unit_test(test_args_errors),
                 cmocka_unit_test(test_env),
                 cmocka_unit_test(test_user),

@@ -22,7 +22,7 @@
 #include "net/addr.h"
 
 /* How many schema steps db.c has: the user_version of a database it opened. */
-#define SCHEMA_STEPS 3
+#define SCHEMA_STEPS 4
 #define LAYER_MEDIA_TYPE "application/vnd.oci.image.layer.v1.tar+gzip"
 
 typedef struct Fixture {
@@ -282,8 +282,8 @@ static void test_open_schema(void **state)
         assert_string_equal(mode, "wal");
         assert_int_equal(raw_int(f->root, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
                                           "('images', 'tags', 'layers', 'image_layers', 'instances', "
-                                          "'build_cache', 'networks', 'leases', 'ports')"),
-                         9);
+                                          "'build_cache', 'networks', 'leases', 'ports', 'idmaps')"),
+                         10);
 
         /* Reopening runs no step twice and keeps the records. */
         put_layer(f->db, 1);
@@ -298,7 +298,7 @@ static void test_open_schema(void **state)
         /* A database of the first version gets the steps after it, its records kept. */
         f->db = inst_db_close(f->db);
         raw_exec(f->root, "DROP TABLE build_cache; DROP TABLE ports; DROP TABLE leases; DROP TABLE networks; "
-                            "PRAGMA user_version = 1");
+                            "DROP TABLE idmaps; PRAGMA user_version = 1");
         reopen(f);
         assert_int_equal(raw_int(f->root, "PRAGMA user_version"), SCHEMA_STEPS);
         assert_int_equal(raw_int(f->root, "SELECT count(*) FROM sqlite_master WHERE name = 'build_cache'"), 1);
@@ -886,6 +886,70 @@ static void test_networks(void **state)
         inst_networks_free(nets, n);
 }
 
+/* uid/gid ranges: the lowest free slot of the pool, one per instance, freed with the instance. */
+static void test_idmaps(void **state)
+{
+        Fixture *f = *state;
+        _cleanup_free_ char *a_id = hex64("a1"), *b_id = hex64("b1"), *c_id = hex64("c1"), *d_id = hex64("d1");
+        _cleanup_error_ Error *e = NULL;
+        /* Three slots of uids, and gids elsewhere; the odd tail of the pool is no slot. */
+        InstIdmapPool pool = { 1000000, 3 * 65536 + 100, 2000000, 3 * 65536 + 7 };
+        InstIdmap m = {}, found = {};
+
+        put_image(f->db, "a", 100, NULL);
+        add_instance(f->db, "a1", "one", "a", 1);
+        add_instance(f->db, "b1", "two", "a", 2);
+        add_instance(f->db, "c1", "three", "a", 3);
+        add_instance(f->db, "d1", "four", "a", 4);
+        assert_int_equal(inst_db_idmap_find(f->db, a_id, &found, &e), 0);
+
+        assert_int_equal(inst_db_begin(f->db, &e), 0);
+        assert_int_equal(inst_db_idmap_alloc(f->db, a_id, &pool, 65536, &m, &e), 0);
+        assert_int_equal(inst_db_commit(f->db, &e), 0);
+        assert_int_equal(m.uid_base, 1000000);
+        assert_int_equal(m.gid_base, 2000000);
+        assert_int_equal(m.count, 65536);
+        assert_int_equal(inst_db_idmap_alloc(f->db, b_id, &pool, 65536, &m, &e), 0);
+        assert_int_equal(m.uid_base, 1000000 + 65536);
+        assert_int_equal(m.gid_base, 2000000 + 65536);
+        /* One range per instance. */
+        assert_true(inst_db_idmap_alloc(f->db, a_id, &pool, 65536, &m, &e) < 0);
+        e = error_free(e);
+        assert_int_equal(inst_db_idmap_alloc(f->db, c_id, &pool, 65536, &m, &e), 0);
+        assert_int_equal(m.uid_base, 1000000 + 2 * 65536);
+
+        /* Exhausted: ENOSPC, saying how many ranges there are, and nothing recorded. */
+        assert_int_equal(inst_db_idmap_alloc(f->db, d_id, &pool, 65536, &m, &e), -ENOSPC);
+        assert_string_equal(e->msg, "no free uid range: the 3 ranges of the pool are in use");
+        e = error_free(e);
+        assert_int_equal(inst_db_idmap_find(f->db, d_id, &found, &e), 0);
+        assert_int_equal(raw_int(f->root, "SELECT count(*) FROM idmaps"), 3);
+        /* A count beyond a slot is refused. */
+        assert_int_equal(inst_db_idmap_alloc(f->db, d_id, &pool, 65537, &m, &e), -EINVAL);
+        e = error_free(e);
+
+        /* Removing an instance frees its range, and the gap is taken first. */
+        assert_int_equal(inst_db_idmap_find(f->db, b_id, &found, &e), 1);
+        assert_int_equal(found.uid_base, 1000000 + 65536);
+        assert_int_equal(found.gid_base, 2000000 + 65536);
+        assert_int_equal(found.count, 65536);
+        assert_int_equal(inst_db_instance_remove(f->db, b_id, &e), 1);
+        assert_int_equal(inst_db_idmap_find(f->db, b_id, &found, &e), 0);
+        assert_int_equal(inst_db_idmap_alloc(f->db, d_id, &pool, 65536, &m, &e), 0);
+        assert_int_equal(m.uid_base, 1000000 + 65536);
+
+        /* A rolled-back allocation leaves no range; one for an instance not recorded fails. */
+        assert_int_equal(inst_db_instance_remove(f->db, d_id, &e), 1);
+        add_instance(f->db, "d1", "four", "a", 4);
+        assert_int_equal(inst_db_begin(f->db, &e), 0);
+        assert_int_equal(inst_db_idmap_alloc(f->db, d_id, &pool, 65536, &m, &e), 0);
+        inst_db_rollback(f->db);
+        assert_int_equal(inst_db_idmap_find(f->db, d_id, &found, &e), 0);
+        assert_true(inst_db_idmap_alloc(f->db, b_id, &pool, 65536, &m, &e) < 0);
+        e = error_free(e);
+        assert_int_equal(raw_int(f->root, "SELECT count(*) FROM idmaps"), 2);
+}
+
 static void test_transactions(void **state)
 {
         Fixture *f = *state;
@@ -1039,6 +1103,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_build_cache, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_instances, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_networks, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_idmaps, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_two_connections, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_begin_immediate_serialises, setup, teardown),
