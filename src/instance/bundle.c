@@ -6,6 +6,7 @@
 #include <linux/capability.h>
 #include <math.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -500,11 +501,17 @@ static const int default_caps[] = {
         CAP_NET_BIND_SERVICE,         CAP_SYS_CHROOT, CAP_KILL,       CAP_AUDIT_WRITE,
 };
 
+/* Every capability hull itself may hold (its bounding set): "all" can be no more than that, so a
+ * privileged container starts where a capability is missing from the host's set (a sandbox's). */
 static uint64_t all_caps(void)
 {
         int last = rt_cap_last();
+        uint64_t caps = 0;
 
-        return last >= 63 ? UINT64_MAX : (1ULL << (last + 1)) - 1;
+        for (int cap = 0; cap <= last && cap < 64; cap++)
+                if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 0) /* 1, or -1 where it cannot be read */
+                        caps |= 1ULL << cap;
+        return caps;
 }
 
 /* Adds the capability named name ("sys_admin", "CAP_SYS_ADMIN", "ALL") to *mask or sets *is_all. */

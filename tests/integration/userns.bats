@@ -195,8 +195,13 @@ upper() {
 	[ "$status" -eq 0 ]
 	[ "$(h inspect sys | jq -r '.[0].kind')" = system ]
 	[ "$(idmap sys uid_base)" = 3000000 ]
-	# (--privileged, the other opt-out, is in test-instance-idmap: here the bounding set lacks
-	# CAP_SYS_RESOURCE, so a privileged container cannot start at all.)
+	# --privileged, the other opt-out: no range, and every capability hull itself may hold
+	run h launch --privileged "$SYSTEM" sysp
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(h inspect sysp | jq -r '.[0].idmap')" = null ]
+	run h exec sysp grep CapBnd /proc/self/status
+	[ "$output" = "$(grep CapBnd /proc/self/status)" ]
 	run h launch --userns host "$SYSTEM" sysh
 	[ "$status" -eq 0 ]
 	[ "$(h inspect sysh | jq -r '.[0].idmap')" = null ]
