@@ -169,9 +169,9 @@ int cli_migrate_main(int argc, char **argv)
                 if (json_is_true(json_object_get(j, "was_running")))
                         fprintf(stderr, "hull: note: '%s' was running: stopped, moved and started on the target\n",
                                 rec->name);
-                printf("migrated '%s': total %lld ms, %lld bytes\n", rec->name,
+                printf("migrated '%s': total %lld ms, image sent: %lld bytes\n", rec->name,
                        (long long)json_integer_value(json_object_get(j, "total_ms")),
-                       (long long)json_integer_value(json_object_get(j, "transferred")));
+                       (long long)json_integer_value(json_object_get(j, "image_bytes")));
                 return 0;
         }
         printf("migrated '%s': total %lld ms, downtime %lld ms, %lld bytes\n", argv[optind],
