@@ -13,6 +13,9 @@ load lib
 setup_file() {
 	[ "$(id -u)" = 0 ] || skip "needs root"
 	make_image "$BATS_FILE_TMPDIR/busybox" 1 --cmd '["sh"]' >/dev/null
+	# for launch (a system container): a Cmd that idles and ends on SIGTERM
+	make_image "$BATS_FILE_TMPDIR/system" 1 \
+		--cmd '["sh", "-c", "trap \"exit 0\" TERM; while :; do sleep 1; done"]' >/dev/null
 }
 
 setup() {
@@ -297,4 +300,27 @@ start_receiver() {
 	[ "$(state_of c1)" = running ]
 	[ "$(h exec c1 cat /file)" = here ]
 	[ "$(h2 ps -aq | wc -l)" -eq 1 ]
+}
+
+@test "launch: a system container keeps its kind through snapshot, restore, copy and migrate" {
+	HROOT2=$TEST_DIR/root2
+	h image import "$BATS_FILE_TMPDIR/system" sys:1 >/dev/null
+	h launch sys:1 s1 >/dev/null || skip "launch does not start a system container here"
+	[ "$(insp s1 | jq -r .kind)" = system ]
+	h exec s1 sh -c 'echo sys > /f'
+	h snapshot create s1 snap
+	h exec s1 rm /f
+	run_split h snapshot restore s1 snap
+	[ "$status" -eq 0 ]
+	[ "$(state_of s1)" = running ]
+	[ "$(h exec s1 cat /f)" = sys ]
+	h copy s1 s2 >/dev/null
+	[ "$(insp s2 | jq -r .kind)" = system ]
+	start_receiver
+	h migrate s1 --to "tcp://127.0.0.1:$PORT" >/dev/null 2>&1
+	wait "$RECV_PID"
+	RECV_PID=
+	[ "$(insp s1 "$HROOT2" | jq -r .kind)" = system ]
+	[ "$(state_of s1 "$HROOT2")" = running ]
+	[ "$(h2 exec s1 cat /f)" = sys ]
 }
