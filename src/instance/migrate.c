@@ -228,6 +228,9 @@ static int migrate_container_send(InstContext *c, InstRecord *rec, const char *u
         if (r < 0)
                 return r;
         was_running = state == INST_STATE_RUNNING || state == INST_STATE_PAUSED;
+        if (was_running && rec->is_auto_remove)
+                return error_setf(err, EBUSY, "migrate '%s': it runs with --rm, and stopping it removes it",
+                                  rec->name);
         sock = tcp_socket(uri, false, err);
         if (sock < 0)
                 return error_wrap(err, sock, "migrate '%s'", rec->name);

@@ -261,6 +261,12 @@ int inst_ctr_snapshot_restore(InstContext *c, InstRecord *rec, const char *name,
         if (r < 0)
                 return error_wrap(err, r, "restore '%s' of '%s'", name, rec->name);
         was_running = st == INST_STATE_RUNNING || st == INST_STATE_PAUSED;
+        /* Stopping it would remove it. */
+        if (was_running && rec->is_auto_remove) {
+                rm_rf_at(AT_FDCWD, fresh, NULL);
+                return error_setf(err, EBUSY, "restore '%s' of '%s': it runs with --rm, and stopping it removes it",
+                                  name, rec->name);
+        }
         if (was_running) {
                 r = inst_stop(c, rec, -1, err);
                 if (r < 0) {
