@@ -78,13 +78,12 @@ static int copy_small_file(InstContext *c, const char *id, const char *name, con
 {
         _cleanup_free_ char *src = inst_path(c, id, name), *dst = xasprintf("%s/%s", dir, name), *text = NULL;
         size_t len;
-        int r = read_file_at(AT_FDCWD, src, &text, &len, NULL);
+        int r;
 
-        if (r == -ENOENT)
+        if (access(src, F_OK) < 0 && errno == ENOENT)
                 return 0;
-        if (r < 0)
-                return read_file_at(AT_FDCWD, src, &text, &len, err);
-        return write_file_atomic_at(AT_FDCWD, dst, text, len, 0600, err);
+        r = read_file_at(AT_FDCWD, src, &text, &len, err);
+        return r < 0 ? r : write_file_atomic_at(AT_FDCWD, dst, text, len, 0600, err);
 }
 
 int inst_ctr_snapshot_create(InstContext *c, InstRecord *rec, const char *name, json_t **ret, Error **err)
