@@ -72,6 +72,8 @@ static char *at_path(int dirfd, const char *name)
 
 static void put(char **buf, size_t *len, const void *p, size_t n)
 {
+        if (n == 0)
+                return; /* p may be NULL then */
         *buf = xrealloc(*buf, *len + n);
         memcpy(*buf + *len, p, n);
         *len += n;
