@@ -111,9 +111,11 @@ start_receiver() {
 
 @test "snapshot: a running container is frozen while its snapshot is taken, then goes on" {
 	# Two files replaced (rename) one after the other without pause: frozen, the copy sees a == b or
-	# a == b + 1; copied file by file while it ran, b would lag or lead a by many.
-	h run -d --name w bb:1 sh -c 'trap "exit 0" TERM; i=0; while :; do i=$((i+1)); echo $i > /a.t; mv /a.t /a; echo $i > /b.t; mv /b.t /b; done' >/dev/null
-	sleep 0.5
+	# a == b + 1. Copied file by file while it ran, with 40 MB of other files to copy between them
+	# (in readdir order), b would lag or lead a by many.
+	h run -d --name w bb:1 sh -c 'trap "exit 0" TERM; for f in $(seq 20); do head -c 2000000 /dev/urandom > /big$f; done; i=0; while :; do i=$((i+1)); echo $i > /a.t; mv /a.t /a; echo $i > /b.t; mv /b.t /b; done' >/dev/null
+	local k
+	for k in $(seq 100); do h exec w test -f /b && break; sleep 0.1; done
 	local id n a b
 	id=$(id_of w)
 	for n in 1 2 3; do
