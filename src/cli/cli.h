@@ -53,6 +53,7 @@ int cli_create_main(int argc, char **argv);
 int cli_launch_main(int argc, char **argv);
 int cli_console_main(int argc, char **argv);
 int cli_snapshot_main(int argc, char **argv);
+int cli_copy_main(int argc, char **argv);
 int cli_migrate_main(int argc, char **argv);
 int cli_receive_main(int argc, char **argv);
 int cli_info_main(int argc, char **argv);

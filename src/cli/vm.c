@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* vm.c: hull console, snapshot, migrate, receive and info */
+/* vm.c: hull console, snapshot, copy, migrate, receive and info */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +9,8 @@
 #include "cli.h"
 #include "common/alloc.h"
 #include "common/json.h"
+#include "common/strv.h"
+#include "instance/copy.h"
 #include "instance/instance.h"
 #include "runtime/cgroup.h"
 #include "vm/kernel.h"
@@ -64,8 +66,9 @@ static int snapshot_main(int argc, char **argv)
                 format = optarg;
         }
         if (argc - optind != (needs_snap ? 2 : 1))
-                return cli_usage_error("snapshot %s: %s", verb, needs_snap ? "a VM and a snapshot name are required"
-                                                                           : "one VM name is required");
+                return cli_usage_error("snapshot %s: %s", verb,
+                                       needs_snap ? "an instance and a snapshot name are required"
+                                                  : "one instance name is required");
         if (cli_open(&c) != 0 || find(c, argv[optind], &rec) != 0)
                 return 1;
         if (strcmp(verb, "create") == 0)
@@ -78,6 +81,8 @@ static int snapshot_main(int argc, char **argv)
                 r = inst_snapshot_list(c, rec, &j, &err);
         if (r < 0)
                 return cli_fail(r, err);
+        if (json_is_true(json_object_get(j, "restarted")))
+                fprintf(stderr, "hull: note: '%s' was running: stopped, restored and started again\n", rec->name);
         if (strcmp(verb, "list") == 0 && !(format && strcmp(format, "json") == 0)) {
                 size_t i;
                 json_t *s;
@@ -109,6 +114,35 @@ int cli_snapshot_main(int argc, char **argv)
         return cli_dispatch("snapshot", cmds, ARRAY_SIZE(cmds), argc, argv);
 }
 
+int cli_copy_main(int argc, char **argv)
+{
+        static const struct option longs[] = { { "from-snapshot", required_argument, NULL, 's' }, {} };
+        _cleanup_(inst_context_freep) InstContext *c = NULL;
+        _cleanup_(inst_record_freep) InstRecord *rec = NULL, *copy = NULL;
+        _cleanup_error_ Error *err = NULL;
+        _cleanup_strv_ char **dropped = NULL;
+        const char *snap = NULL;
+        int ch, r;
+
+        CLI_FOR_EACH_OPT_ANYWHERE (ch, argc, argv, "", longs) {
+                if (ch != 's')
+                        return cli_bad_option(argv[0], ch, argv);
+                snap = optarg;
+        }
+        if (argc - optind != 2)
+                return cli_usage_error("copy: usage: hull copy NAME NEW [--from-snapshot SNAP]");
+        if (cli_open(&c) != 0 || find(c, argv[optind], &rec) != 0)
+                return 1;
+        r = inst_copy(c, rec, argv[optind + 1], snap, &copy, &dropped, &err);
+        if (r < 0)
+                return cli_fail(r, err);
+        for (size_t i = 0; dropped && dropped[i]; i++)
+                fprintf(stderr, "hull: note: published port '%s' of '%s' is not copied: a host port has one owner\n",
+                        dropped[i], rec->name);
+        printf("%s\n", copy->id);
+        return 0;
+}
+
 int cli_migrate_main(int argc, char **argv)
 {
         static const struct option longs[] = { { "to", required_argument, NULL, 't' }, {} };
@@ -131,6 +165,15 @@ int cli_migrate_main(int argc, char **argv)
         r = inst_migrate_send(c, rec, to, &j, &err);
         if (r < 0)
                 return cli_fail(r, err);
+        if (rec->kind != INST_KIND_VM) {
+                if (json_is_true(json_object_get(j, "was_running")))
+                        fprintf(stderr, "hull: note: '%s' was running: stopped, moved and started on the target\n",
+                                rec->name);
+                printf("migrated '%s': total %lld ms, image sent: %lld bytes\n", rec->name,
+                       (long long)json_integer_value(json_object_get(j, "total_ms")),
+                       (long long)json_integer_value(json_object_get(j, "image_bytes")));
+                return 0;
+        }
         printf("migrated '%s': total %lld ms, downtime %lld ms, %lld bytes\n", argv[optind],
                (long long)json_integer_value(json_object_get(j, "total_ms")),
                (long long)json_integer_value(json_object_get(j, "downtime_ms")),

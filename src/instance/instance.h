@@ -149,7 +149,8 @@ int inst_net_describe(InstContext *c, const InstRecord *rec, json_t **ret_networ
 
 /* Snapshots of a VM: $root/instances/<id>/snapshots/<name>/ with a copy of its disk and, of a running
  * VM, its memory and device state (the VM pauses while they are saved, then goes on). *ret (may be NULL)
- * gets {name, created, stateful, save_ms}. EEXIST for a name in use; EOPNOTSUPP for containers. */
+ * gets {name, created, stateful, save_ms}. EEXIST for a name in use. Containers' snapshots (their upper
+ * dir and config, never stateful): see snapshot-container.h. */
 int inst_snapshot_create(InstContext *c, InstRecord *rec, const char *name, json_t **ret, Error **err);
 /* [{name, created, stateful, size}], oldest first. */
 int inst_snapshot_list(InstContext *c, InstRecord *rec, json_t **ret, Error **err);
@@ -160,9 +161,12 @@ int inst_snapshot_delete(InstContext *c, InstRecord *rec, const char *name, Erro
 
 /* Live migration of a running VM to another hull listening at uri ("tcp://HOST:PORT"): its disk goes
  * along; once the other side confirms, the VM is removed here. On any failure it goes on running here.
- * *ret gets QEMU's figures {total_ms, downtime_ms, transferred}. */
+ * *ret gets QEMU's figures {total_ms, downtime_ms, transferred}. A container moves stopped (a running one
+ * is stopped, moved and started there), with its upper dir and, when the other side lacks it, its image;
+ * *ret gets {was_running, total_ms, image_bytes}; on failure it stays here, started again if it ran. */
 int inst_migrate_send(InstContext *c, InstRecord *rec, const char *uri, json_t **ret, Error **err);
-/* Waits at uri for one VM migrated here and starts it; *ret_name gets its name. */
+/* Waits at uri for one VM or container migrated here and starts it (a container if it ran there);
+ * *ret_name gets its name. */
 int inst_migrate_receive(InstContext *c, const char *uri, char **ret_name, Error **err);
 
 /* Attaches the caller's terminal (or stdin/stdout) to a running VM's serial console until Ctrl-a q,

@@ -11,6 +11,18 @@
  * base is the same on both sides). Once the receiver's guest runs under its own supervisor it writes
  * {"ok": true} on the socket it kept; only then does the sender remove its VM. On any failure before
  * that, the sender's VM is continued (QMP cont) where it was.
+ *
+ * A container (app or system) moves over the same connection and handshake, stopped: live migration
+ * of its processes would need CRIU. migrate_container_send() and receive_container() below:
+ *   sender:   {"hull_migrate": 1, "kind": "container"|"system", "id", "name", "image_id", "image_name",
+ *              "options", "was_running"}
+ *   receiver: {"need_image": true|false}            (or {"error": "..."}: a name in use, ...)
+ *   sender:   {"image_size": N} and an oci-archive of the image (N bytes), when needed
+ *   receiver: {"ready": true}                        once the image is there
+ *   sender:   stops a running container, then sends its upper dir (storage/tree.c's stream)
+ *   receiver: makes the instance (its own id, lease and bundle) over the received upper dir, starts it
+ *             if it was running, then {"ok": true}; only then does the sender remove its copy. On a
+ *             failure the sender's container stays, started again if it was running.
  */
 #include <fcntl.h>
 #include <netdb.h>
@@ -26,8 +38,13 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/strv.h"
 #include "internal.h"
+#include "images.h"
 #include "storage/disk.h"
+#include "storage/tree.h"
+#include "copy.h"
+#include "common/process.h"
 #include "vm/agent.h"
 #include "vm/qmp.h"
 #include "vm_internal.h"
@@ -166,6 +183,225 @@ static int copy_bytes(int in, int out, int64_t n, bool is_sparse_out, Error **er
         return 0;
 }
 
+/* Sends the image of rec as an oci-archive: {"image_size": N}, then its bytes. */
+static int send_image(InstContext *c, const InstRecord *rec, int sock, int64_t *ret_bytes, Error **err)
+{
+        _cleanup_free_ char *dir = xasprintf("%s/migrate-out.%d", c->root, (int)getpid()),
+                            *path = xasprintf("%s/image.tar", dir);
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+        int r;
+
+        rm_rf_at(AT_FDCWD, dir, NULL);
+        r = mkdir_p(dir, 0700, err);
+        if (r >= 0)
+                r = inst_image_export(c, rec->image_id, "oci-archive", path, err);
+        if (r >= 0) {
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0 || fstat(fd, &st) < 0)
+                        r = error_set(err, errno, "open '%s'", path);
+        }
+        if (r >= 0)
+                r = send_msg(sock, json_pack("{s:I}", "image_size", (json_int_t)st.st_size), err);
+        if (r >= 0)
+                r = copy_bytes(fd, sock, st.st_size, false, err);
+        if (r >= 0)
+                *ret_bytes = st.st_size;
+        rm_rf_at(AT_FDCWD, dir, NULL);
+        return r < 0 ? error_wrap(err, r, "send image '%s'", rec->image_name) : 0;
+}
+
+/* A container to another hull: stopped (if it ran), sent with its image when the other side lacks it,
+ * started there; removed here once the other side confirms. */
+static int migrate_container_send(InstContext *c, InstRecord *rec, const char *uri, json_t **ret, Error **err)
+{
+        _cleanup_free_ char *upper = inst_path(c, rec->id, "upper");
+        _cleanup_json_ json_t *m = NULL;
+        _cleanup_close_ int sock = -EBADF;
+        struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+        bool was_running = false, is_stopped = false;
+        int64_t t0 = monotonic_ms(), image_bytes = 0;
+        InstState state;
+        int r;
+
+        r = inst_state(c, rec, &state, NULL, err);
+        if (r < 0)
+                return r;
+        was_running = state == INST_STATE_RUNNING || state == INST_STATE_PAUSED;
+        if (was_running && rec->is_auto_remove)
+                return error_setf(err, EBUSY, "migrate '%s': it runs with --rm, and stopping it removes it",
+                                  rec->name);
+        sock = tcp_socket(uri, false, err);
+        if (sock < 0)
+                return error_wrap(err, sock, "migrate '%s'", rec->name);
+        /* A receiver that gives up mid-way must not kill us with SIGPIPE: its message says why. */
+        sigaction(SIGPIPE, &ign, &old);
+        r = send_msg(sock,
+                     json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "hull_migrate", 1, "kind",
+                               inst_kind_name(rec->kind), "id", rec->id, "name", rec->name, "image_id", rec->image_id,
+                               "image_name", rec->image_name, "options", rec->options, "was_running", was_running),
+                     err);
+        if (r >= 0)
+                r = read_msg(sock, STEP_TIMEOUT_MS, &m, err);
+        if (r >= 0)
+                r = check_reply(m, "need_image", err);
+        if (r >= 0 && json_is_true(json_object_get(m, "need_image")))
+                r = send_image(c, rec, sock, &image_bytes, err);
+        m = json_decref_null(m);
+        if (r >= 0)
+                r = read_msg(sock, MIGRATE_TIMEOUT_MS, &m, err);
+        if (r >= 0)
+                r = check_reply(m, "ready", err);
+        m = json_decref_null(m);
+        if (r >= 0 && was_running) {
+                r = inst_stop(c, rec, -1, err);
+                is_stopped = r >= 0;
+        }
+        if (r >= 0)
+                r = stor_tree_send(upper, sock, err);
+        /* A failed send may have a reason from the other side waiting: that one says more. */
+        if (r >= 0 || r == -EPIPE || r == -ECONNRESET) {
+                _cleanup_error_ Error *e = NULL;
+                int k = read_msg(sock, MIGRATE_TIMEOUT_MS, &m, &e);
+                if (k >= 0)
+                        k = check_reply(m, "ok", &e);
+                if (k < 0) {
+                        error_free(err ? TAKE_PTR(*err) : NULL);
+                        r = error_setf(err, -k, "%s", error_message(e, k));
+                }
+        }
+        sigaction(SIGPIPE, &old, NULL);
+        if (r < 0) {
+                if (is_stopped) {
+                        _cleanup_error_ Error *e = NULL;
+                        int k = inst_start_detached(c, rec, &e);
+                        if (k < 0)
+                                log_warn("'%s': start it again: %s, ignoring", rec->name, error_message(e, k));
+                }
+                return error_wrap(err, r, "migrate '%s' (it stays here%s)", rec->name,
+                                  was_running ? ", running" : "");
+        }
+        r = inst_remove(c, rec, true, err);
+        if (r < 0)
+                return error_wrap(err, r, "migrated '%s', but removing it here", rec->name);
+        if (ret)
+                *ret = json_pack("{s:b, s:I, s:I}", "was_running", was_running, "total_ms",
+                                 (json_int_t)(monotonic_ms() - t0), "image_bytes", (json_int_t)image_bytes);
+        return 0;
+}
+
+/* Takes {"image_size": N} and N bytes of an oci-archive, and imports it; it must hold image_id. */
+static int receive_image(InstContext *c, int sock, const char *image_id, Error **err)
+{
+        _cleanup_free_ char *dir = xasprintf("%s/migrate-in.%d", c->root, (int)getpid()),
+                            *path = xasprintf("%s/image.tar", dir);
+        _cleanup_(inst_image_freep) InstImage *img = NULL;
+        _cleanup_json_ json_t *m = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_strv_ char **ids = NULL;
+        json_int_t size = -1;
+        int r;
+
+        r = read_msg(sock, STEP_TIMEOUT_MS, &m, err);
+        if (r < 0)
+                return r;
+        if (json_unpack(m, "{s:I}", "image_size", &size) < 0 || size < 0)
+                return error_setf(err, EPROTO, "no image size");
+        rm_rf_at(AT_FDCWD, dir, NULL);
+        r = mkdir_p(dir, 0700, err);
+        if (r < 0)
+                return r;
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+                r = error_set(err, errno, "open '%s'", path);
+        if (r >= 0)
+                r = copy_bytes(sock, fd, size, false, err);
+        fd = safe_close(fd);
+        if (r >= 0)
+                r = inst_image_import(c, path, NULL, &ids, err);
+        rm_rf_at(AT_FDCWD, dir, NULL);
+        if (r >= 0 && inst_db_image_find(c->db, image_id, &img, NULL) < 0)
+                r = error_setf(err, EBADMSG, "the image sent is not '%.12s'", image_id);
+        return r < 0 ? error_wrap(err, r, "image") : 0;
+}
+
+/* The receiving side of migrate_container_send(), after its first message m. */
+static int receive_container(InstContext *c, int sock, json_t *m, char **ret_name, Error **err)
+{
+        _cleanup_(inst_record_freep) InstRecord *rec = xnew0(InstRecord, 1), *other = NULL;
+        _cleanup_(inst_run_options_done) InstRunOptions o = {};
+        _cleanup_(inst_net_attach_done) InstNetAttach att = {};
+        _cleanup_(inst_image_freep) InstImage *img = NULL;
+        _cleanup_json_ json_t *opts = NULL;
+        _cleanup_free_ char *dir = NULL, *upper = NULL;
+        const char *id = NULL, *name = NULL, *image_id = NULL, *image_name = NULL, *options = NULL, *kind = NULL;
+        int was_running = 0;
+        bool need_image;
+        int r;
+
+        if (json_unpack(m, "{s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "kind", &kind, "id", &id, "name", &name,
+                        "image_id", &image_id, "image_name", &image_name, "options", &options, "was_running",
+                        &was_running) < 0 ||
+            (strcmp(kind, "container") != 0 && strcmp(kind, "system") != 0) || !*image_id ||
+            strspn(image_id, "0123456789abcdef") != strlen(image_id))
+                return error_setf(err, EPROTO, "not a hull container migration");
+        r = inst_check_name(name, err);
+        if (r < 0)
+                return r;
+        if (inst_db_instance_find(c->db, name, &other, NULL) != -ENOENT)
+                return error_setf(err, EEXIST, "the name '%s' is in use here", name);
+        r = json_parse(options, strlen(options), "options", &opts, err);
+        if (r >= 0)
+                r = inst_run_options_from_json(opts, &o, err);
+        if (r < 0)
+                return r;
+        need_image = inst_db_image_find(c->db, image_id, &img, NULL) < 0;
+        r = send_msg(sock, json_pack("{s:b}", "need_image", need_image), err);
+        if (r >= 0 && need_image)
+                r = receive_image(c, sock, image_id, err);
+        if (r >= 0 && need_image)
+                r = inst_db_image_find(c->db, image_id, &img, err);
+        if (r >= 0)
+                r = send_msg(sock, json_pack("{s:b}", "ready", 1), err);
+        if (r < 0)
+                return r;
+        /* An id of its own, and a lease of its own on the network of the same name here. */
+        rec->id = inst_random_hex(32);
+        rec->name = xstrdup(name);
+        rec->kind = strcmp(kind, "system") == 0 ? INST_KIND_SYSTEM : INST_KIND_CONTAINER;
+        rec->image_id = xstrdup(img->id);
+        rec->image_name = xstrdup(image_name);
+        rec->options = xstrdup(options);
+        rec->created = time(NULL);
+        rec->exit_code = -1;
+        rec->is_auto_remove = o.is_auto_remove;
+        r = inst_add_record(c, rec, &o, &att, err);
+        if (r < 0)
+                return r;
+        dir = inst_dir(c, rec->id);
+        upper = inst_path(c, rec->id, "upper");
+        r = mkdir_p(dir, 0700, err);
+        if (r >= 0)
+                r = stor_tree_receive(sock, upper, err);
+        if (r >= 0)
+                r = inst_copy_reshift(c, options, rec, upper, err);
+        if (r >= 0)
+                r = inst_driver_container.create(c, rec, img, &o, &att, err);
+        if (r >= 0)
+                r = inst_net_members_changed(c, att.network, o.ports && o.ports[0], err);
+        if (r >= 0 && was_running)
+                r = inst_start_detached(c, rec, err);
+        if (r < 0) {
+                if (inst_remove(c, rec, true, NULL) < 0) {
+                        inst_driver_container.remove_files(c, rec->id, NULL);
+                        inst_db_instance_remove(c->db, rec->id, NULL);
+                }
+                return r;
+        }
+        *ret_name = xstrdup(rec->name);
+        return 0;
+}
+
 int inst_migrate_send(InstContext *c, InstRecord *rec, const char *uri, json_t **ret, Error **err)
 {
         _cleanup_free_ char *base = NULL, *spec_path = inst_path(c, rec->id, "vm.json"), *spec_text = NULL;
@@ -179,7 +415,7 @@ int inst_migrate_send(InstContext *c, InstRecord *rec, const char *uri, json_t *
         int r;
 
         if (rec->kind != INST_KIND_VM)
-                return error_setf(err, EOPNOTSUPP, "'%s': only VMs migrate", rec->name);
+                return migrate_container_send(c, rec, uri, ret, err);
         r = inst_state(c, rec, &state, NULL, err);
         if (r < 0)
                 return r;
@@ -270,6 +506,8 @@ static int receive_one(InstContext *c, int sock, char **ret_name, Error **err)
         r = read_msg(sock, STEP_TIMEOUT_MS, &m, err);
         if (r < 0)
                 return r;
+        if (json_object_get(m, "kind"))
+                return receive_container(c, sock, m, ret_name, err);
         if (json_unpack(m, "{s:s, s:s, s:s, s:s, s:s, s:I}", "id", &id, "name", &name, "image_id", &image_id,
                         "image_name", &image_name, "options", &options, "base_size", &base_size) < 0 ||
             strspn(image_id, "0123456789abcdef") != strlen(image_id) || strlen(id) != 64 ||

@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/process.h"
 #include "internal.h"
+#include "snapshot-container.h"
 #include "storage/disk.h"
 #include "vm/qmp.h"
 #include "vm_internal.h"
@@ -95,7 +96,7 @@ int inst_qmp_migrate_in(VmQmp *q, int fd, bool is_block, int timeout_ms, Error *
         return r < 0 ? r : inst_qmp_wait_running(q, timeout_ms, err);
 }
 
-int inst_snapshot_create(InstContext *c, InstRecord *rec, const char *name, json_t **ret, Error **err)
+static int vm_snapshot_create(InstContext *c, InstRecord *rec, const char *name, json_t **ret, Error **err)
 {
         _cleanup_free_ char *dir = snap_dir(c, rec->id, name), *tmp = xasprintf("%s.tmp", dir),
                             *disk = inst_path(c, rec->id, "disk.qcow2"), *disk_copy = xasprintf("%s/disk.qcow2", tmp),
@@ -169,7 +170,7 @@ static int read_meta(const char *dir, json_t **ret, Error **err)
         return r < 0 ? r : json_parse(text, len, "snapshot meta.json", ret, err);
 }
 
-int inst_snapshot_list(InstContext *c, InstRecord *rec, json_t **ret, Error **err)
+static int vm_snapshot_list(InstContext *c, InstRecord *rec, json_t **ret, Error **err)
 {
         _cleanup_free_ char *dir = xasprintf("%s/instances/%s/snapshots", c->root, rec->id);
         json_t *list = json_array();
@@ -220,7 +221,7 @@ int inst_snapshot_list(InstContext *c, InstRecord *rec, json_t **ret, Error **er
         return 0;
 }
 
-int inst_snapshot_delete(InstContext *c, InstRecord *rec, const char *name, Error **err)
+static int vm_snapshot_delete(InstContext *c, InstRecord *rec, const char *name, Error **err)
 {
         _cleanup_free_ char *dir = NULL;
         int r = check_vm(rec, err);
@@ -265,7 +266,7 @@ int inst_qmp_wait_running(VmQmp *q, int timeout_ms, Error **err)
         }
 }
 
-int inst_snapshot_restore(InstContext *c, InstRecord *rec, const char *name, json_t **ret, Error **err)
+static int vm_snapshot_restore(InstContext *c, InstRecord *rec, const char *name, json_t **ret, Error **err)
 {
         _cleanup_free_ char *dir = NULL, *disk = NULL, *disk_copy = NULL, *state = NULL, *marker = NULL,
                             *tmp = NULL, *rundir = NULL;
@@ -359,4 +360,33 @@ done:
                 *ret = json_pack("{s:s, s:b, s:I}", "name", name, "stateful", is_stateful, "restore_ms",
                                  (json_int_t)monotonic_ms() - t0);
         return 0;
+}
+
+/* By kind: containers' snapshots are in snapshot-container.c. */
+int inst_snapshot_create(InstContext *c, InstRecord *rec, const char *name, json_t **ret, Error **err)
+{
+        if (rec->kind == INST_KIND_VM)
+                return vm_snapshot_create(c, rec, name, ret, err);
+        return inst_ctr_snapshot_create(c, rec, name, ret, err);
+}
+
+int inst_snapshot_list(InstContext *c, InstRecord *rec, json_t **ret, Error **err)
+{
+        if (rec->kind == INST_KIND_VM)
+                return vm_snapshot_list(c, rec, ret, err);
+        return inst_ctr_snapshot_list(c, rec, ret, err);
+}
+
+int inst_snapshot_restore(InstContext *c, InstRecord *rec, const char *name, json_t **ret, Error **err)
+{
+        if (rec->kind == INST_KIND_VM)
+                return vm_snapshot_restore(c, rec, name, ret, err);
+        return inst_ctr_snapshot_restore(c, rec, name, ret, err);
+}
+
+int inst_snapshot_delete(InstContext *c, InstRecord *rec, const char *name, Error **err)
+{
+        if (rec->kind == INST_KIND_VM)
+                return vm_snapshot_delete(c, rec, name, err);
+        return inst_ctr_snapshot_delete(c, rec, name, err);
 }

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* copy.c: hull copy: a new, independent container with its own id, lease and upper dir copied from another */
+#include <fcntl.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/fs.h"
+#include "common/json.h"
+#include "common/strv.h"
+#include "copy.h"
+#include "internal.h"
+#include "snapshot-container.h"
+#include "storage/tree.h"
+
+int inst_copy_reshift(InstContext *c, const char *from_options, const InstRecord *to, const char *upper,
+                      Error **err)
+{
+        /* Nothing to shift yet: every instance's files are owned by the ids the container sees. When
+         * instances get private uid/gid ranges (the DB's range per instance), this becomes
+         * stor_shift_tree(upper, from_base, to_base, count) with the two ranges' bases. */
+        (void)c;
+        (void)from_options;
+        (void)to;
+        (void)upper;
+        (void)err;
+        return 0;
+}
+
+/* The run options the copy gets: src's (or the snapshot's) with the new name and no published ports. */
+static int copy_options(const InstRecord *src, const char *snap_dir, const char *name, InstRunOptions *o,
+                        char ***ret_dropped, Error **err)
+{
+        _cleanup_free_ char *path = snap_dir ? xasprintf("%s/options.json", snap_dir) : NULL, *text = NULL;
+        _cleanup_json_ json_t *j = NULL;
+        size_t len;
+        int r;
+
+        if (path && read_file_at(AT_FDCWD, path, &text, &len, NULL) >= 0)
+                r = json_parse(text, len, "snapshot options", &j, err);
+        else
+                r = json_parse(src->options, strlen(src->options), "instance options", &j, err);
+        if (r >= 0)
+                r = inst_run_options_from_json(j, o, err);
+        if (r < 0)
+                return r;
+        free(o->name);
+        o->name = xstrdup(name);
+        if (o->ports && o->ports[0] && ret_dropped)
+                *ret_dropped = TAKE_PTR(o->ports);
+        o->ports = strv_free(o->ports);
+        return 0;
+}
+
+int inst_copy(InstContext *c, InstRecord *src, const char *name, const char *snapshot, InstRecord **ret,
+              char ***ret_dropped_ports, Error **err)
+{
+        _cleanup_(inst_record_freep) InstRecord *rec = xnew0(InstRecord, 1);
+        _cleanup_(inst_run_options_done) InstRunOptions o = {};
+        _cleanup_(inst_net_attach_done) InstNetAttach att = {};
+        _cleanup_(inst_image_freep) InstImage *img = NULL;
+        _cleanup_(inst_record_freep) InstRecord *other = NULL;
+        _cleanup_json_ json_t *opts = NULL;
+        _cleanup_free_ char *snap_dir = NULL, *dir = NULL, *upper = NULL, *snap_upper = NULL;
+        _cleanup_strv_ char **dropped = NULL;
+        int r;
+
+        if (src->kind == INST_KIND_VM)
+                return error_setf(err, EOPNOTSUPP, "'%s' is a VM: copy is for containers", src->name);
+        r = inst_check_name(name, err);
+        if (r < 0)
+                return r;
+        r = inst_db_instance_find(c->db, name, &other, NULL);
+        if (r != -ENOENT)
+                return error_setf(err, EEXIST, "the name '%s' is in use", name);
+        if (snapshot) {
+                r = inst_ctr_snapshot_find(c, src, snapshot, &snap_dir, err);
+                if (r < 0)
+                        return r;
+        }
+        r = inst_db_image_find(c->db, src->image_id, &img, err);
+        if (r < 0)
+                return error_wrap(err, r, "image of '%s'", src->name);
+        r = copy_options(src, snap_dir, name, &o, &dropped, err);
+        if (r < 0)
+                return r;
+        opts = inst_run_options_to_json(&o);
+        rec->id = inst_random_hex(32);
+        rec->name = xstrdup(name);
+        rec->kind = src->kind;
+        rec->image_id = xstrdup(img->id);
+        rec->image_name = xstrdup(src->image_name);
+        rec->options = json_dump_compact(opts);
+        rec->created = time(NULL);
+        rec->exit_code = -1;
+        rec->is_auto_remove = o.is_auto_remove;
+
+        /* As inst_create: the record (with a lease of its own) first, so that rm can undo any part. */
+        r = inst_add_record(c, rec, &o, &att, err);
+        if (r < 0)
+                return r;
+        dir = inst_dir(c, rec->id);
+        upper = inst_path(c, rec->id, "upper");
+        r = mkdir_p(dir, 0700, err);
+        if (r >= 0 && snap_dir) {
+                snap_upper = xasprintf("%s/upper", snap_dir);
+                r = stor_tree_copy(snap_upper, upper, err);
+        } else if (r >= 0) {
+                r = inst_ctr_copy_upper(c, src, upper, err);
+        }
+        if (r >= 0)
+                r = inst_copy_reshift(c, src->options, rec, upper, err);
+        /* The overlay over the copied upper dir, and a bundle of its own (its id, cgroup, hostname). */
+        if (r >= 0)
+                r = inst_driver_container.create(c, rec, img, &o, &att, err);
+        if (r >= 0)
+                r = inst_net_members_changed(c, att.network, false, err);
+        if (r < 0) {
+                inst_driver_container.remove_files(c, rec->id, NULL);
+                inst_db_instance_remove(c->db, rec->id, NULL);
+                inst_net_members_changed(c, att.network, false, NULL);
+                return error_wrap(err, r, "copy '%s' to '%s'", src->name, name);
+        }
+        if (ret_dropped_ports)
+                *ret_dropped_ports = TAKE_PTR(dropped);
+        *ret = TAKE_PTR(rec);
+        return 0;
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* copy.h: hull copy: a new, independent container from another one or from one of its snapshots */
+#pragma once
+
+#include "common/error.h"
+#include "instance.h"
+
+/*
+ * Makes a new stopped instance called name from src (a container or system container; EOPNOTSUPP for
+ * a VM): a new id, the same image, kind and options, and an upper dir of its own copied from src's
+ * (src frozen for the copy when it runs) or, with snapshot, from that snapshot of src. It gets a lease
+ * of its own on src's network when it starts. Published host ports cannot be shared: the copy has none,
+ * and *ret_dropped_ports (may be NULL) gets src's -p specs that were left out (NULL when none).
+ * EEXIST for a name in use, ENOENT for a missing snapshot; on failure nothing is left (no record, no
+ * directory). *ret gets the new record.
+ */
+int inst_copy(InstContext *c, InstRecord *src, const char *name, const char *snapshot, InstRecord **ret,
+              char ***ret_dropped_ports, Error **err);
+
+/*
+ * Gives the upper dir upper of instance to (a copy or a received instance) the owners it needs under
+ * to's uid/gid range, when from had another. A no-op today: it is where stor_shift_tree()
+ * (storage/shift.c, private uid ranges) is to be called, shifting by the difference of the bases, once
+ * instances have ranges of their own. from_options: the source's run options as JSON text.
+ */
+int inst_copy_reshift(InstContext *c, const char *from_options, const InstRecord *to, const char *upper,
+                      Error **err);
