@@ -155,7 +155,8 @@ static int write_bundle(InstContext *c, const InstRecord *rec, const InstImage *
                                   *cgpath = xasprintf("/hull/%s", rec->id);
         _cleanup_json_ json_t *icfg = NULL;
         _cleanup_close_ int rootfs_fd = -EBADF;
-        InstBind files[3] = {};
+        _cleanup_(inst_system_bundle_done) InstSystemBundle sys = {};
+        InstBind files[3 + INST_SYSTEM_N_DEVICES] = {};
         InstBind *binds = xnew0(InstBind, o->n_binds + 1);
         char short_id[13];
         int r;
@@ -182,7 +183,7 @@ static int write_bundle(InstContext *c, const InstRecord *rec, const InstImage *
                 .binds = binds,
                 .n_binds = o->n_binds,
                 .files = files,
-                .n_files = ARRAY_SIZE(files),
+                .n_files = 3,
                 .user = o->user,
                 .workdir = o->workdir,
                 .hostname = o->hostname,
@@ -199,7 +200,17 @@ static int write_bundle(InstContext *c, const InstRecord *rec, const InstImage *
                 .cap_drop = o->cap_drop,
                 .cgroups_path = cgpath,
         };
+        if (rec->kind == INST_KIND_SYSTEM) {
+                r = inst_system_bundle(c, rec, o, icfg, rootfs_fd, &spec, &sys, err);
+                if (r < 0)
+                        goto out;
+                /* Borrowed: sys owns them. */
+                for (size_t i = 0; i < INST_SYSTEM_N_DEVICES; i++)
+                        files[spec.n_files++] = sys.files[i];
+        }
         r = inst_write_bundle_config(icfg, &spec, rootfs, rootfs_fd, cfg_path, err);
+        for (size_t i = 3; i < ARRAY_SIZE(files); i++)
+                files[i] = (InstBind){};
 out:
         for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
                 free(files[i].source);
@@ -242,6 +253,7 @@ static int remove_files(InstContext *c, const char *id, Error **err)
         _cleanup_free_ char *rootfs = inst_path(c, id, "rootfs"), *dir = inst_dir(c, id);
         int r;
 
+        inst_system_cleanup(c, id);
         r = stor_overlay_umount(rootfs, err);
         if (r < 0)
                 return r;
@@ -270,6 +282,7 @@ static int collect_exit(InstContext *c, InstRecord *rec, Error **err)
         if (r < 0 && r != -ENOENT)
                 return r;
         inst_net_stop(c, rec->id);
+        inst_system_cleanup(c, rec->id);
         return inst_mark_finished(c, rec, status, err);
 }
 
@@ -399,6 +412,7 @@ _noreturn_ static void monitor_child(InstContext *c, const InstRecord *rec, cons
 {
         _cleanup_free_ char *bundle = inst_dir(c, rec->id), *pid_file = inst_path(c, rec->id, "pid");
         RtCreateOptions ro = { .bundle = bundle, .pid_file = pid_file };
+        InstSystemConsole console = { .slave = -EBADF, .listen_fd = -EBADF };
         Error *e = NULL;
         RtContext *rt;
         int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, in[2] = { -1, -1 }, devnull, logfd, r;
@@ -410,7 +424,16 @@ _noreturn_ static void monitor_child(InstContext *c, const InstRecord *rec, cons
         logfd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
         log_setup(logfd, false, log_max_level());
         devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (o->is_tty) {
+        if (rec->kind == INST_KIND_SYSTEM) {
+                /* The init's stdio is its console; the monitor keeps the slave (so out[1] is not
+                 * closed below: it is a copy) and serves the console. */
+                r = inst_system_console_open(c, rec, &console, &e);
+                if (r < 0)
+                        child_fail(sync_fd, r, e);
+                out[0] = console.masters[0];
+                out[1] = fcntl(console.slave, F_DUPFD_CLOEXEC, 3);
+                in[0] = out[1];
+        } else if (o->is_tty) {
                 int master, slave;
                 if (openpty(&master, &slave, NULL, NULL, NULL) < 0)
                         child_fail(sync_fd, error_set(&e, errno, "openpty"), e);
@@ -439,7 +462,7 @@ _noreturn_ static void monitor_child(InstContext *c, const InstRecord *rec, cons
         close(out[1]);
         if (errp[1] >= 0)
                 close(errp[1]);
-        if (in[0] >= 0 && !o->is_tty)
+        if (in[0] >= 0 && !o->is_tty && rec->kind != INST_KIND_SYSTEM)
                 close(in[0]);
         {
                 _cleanup_free_ char *text = NULL;
@@ -448,6 +471,8 @@ _noreturn_ static void monitor_child(InstContext *c, const InstRecord *rec, cons
                 pid = atoi(text);
         }
         close(sync_fd);
+        if (rec->kind == INST_KIND_SYSTEM)
+                inst_system_console_export(&console);
         inst_exec_monitor(c, rec, monitor, pid, out[0], errp[0]);
 }
 
@@ -546,7 +571,7 @@ static int container_stop(InstContext *c, InstRecord *rec, int timeout, Error **
                 return r;
         if (timeout < 0)
                 timeout = o.stop_timeout >= 0 ? o.stop_timeout : 10;
-        r = rt_container_kill(rt, rec->id, SIGTERM, false, NULL);
+        r = rt_container_kill(rt, rec->id, inst_stop_signal(c, rec, &o), false, NULL);
         if (state == INST_STATE_PAUSED)
                 rt_container_pause(rt, rec->id, false, NULL); /* a frozen process cannot act on it */
         if (r < 0 || !wait_exit(pid, timeout * 1000)) {
