@@ -34,7 +34,7 @@ int cli_console_main(int argc, char **argv)
         CLI_FOR_EACH_OPT (ch, argc, argv, "", longs)
                 return cli_bad_option(argv[0], ch, argv);
         if (argc - optind != 1)
-                return cli_usage_error("console: one VM name is required");
+                return cli_usage_error("console: one instance name is required");
         if (cli_open(&c) != 0 || find(c, argv[optind], &rec) != 0)
                 return 1;
         r = inst_console(c, rec, &err);
@@ -65,7 +65,7 @@ static int snapshot_main(int argc, char **argv)
         }
         if (argc - optind != (needs_snap ? 2 : 1))
                 return cli_usage_error("snapshot %s: %s", verb, needs_snap ? "a VM and a snapshot name are required"
-                                                                           : "one VM name is required");
+                                                                           : "one instance name is required");
         if (cli_open(&c) != 0 || find(c, argv[optind], &rec) != 0)
                 return 1;
         if (strcmp(verb, "create") == 0)
