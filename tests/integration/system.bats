@@ -14,13 +14,14 @@ setup_file() {
 	local init=$BATS_FILE_TMPDIR/initlayer
 	mkdir -p "$init/sbin" "$init/etc"
 	ln -s /bin/busybox "$init/sbin/init"
-	# sysinit leaves a mark in the log and on disk; a shell on the console (respawned); a long-lived
-	# process of its own; the shutdown action writes a marker that outlives the container (upper dir).
+	# sysinit leaves a mark in the log and counts boots on disk; a shell on the console (respawned); a
+	# long-lived process of its own; the shutdown action counts halts in a file that outlives the
+	# container (in its upper dir).
 	cat >"$init/etc/inittab" <<-'EOF'
-	::sysinit:/bin/sh -c 'mkdir -p /var/log; echo booted > /var/log/booted; echo sysinit-ran'
+	::sysinit:/bin/sh -c 'mkdir -p /var/log; echo booted >> /var/log/boots; echo sysinit-ran'
 	::respawn:-/bin/sh
 	::once:/bin/sleep 1000000
-	::shutdown:/bin/sh -c 'echo halted > /var/log/shutdown-marker; echo shutdown-ran'
+	::shutdown:/bin/sh -c 'echo halted >> /var/log/halts; echo shutdown-ran'
 	EOF
 	make_image "$BATS_FILE_TMPDIR/system" 1 --layer "$init" >/dev/null
 	make_image "$BATS_FILE_TMPDIR/noinit" 1 --cmd '["sh"]' >/dev/null
@@ -50,6 +51,17 @@ wait_exec() {
 	done
 	echo "'$*' never succeeded in $name" >&2
 	return 1
+}
+
+# wait_boots NAME N: polls until the instance has booted N times (its sysinit ran: a halt signal before
+# the init has set its handlers would be lost, as PID 1 ignores signals it does not handle).
+wait_boots() {
+	wait_exec "$1" sh -c "[ \$(wc -l < /var/log/boots) -ge $2 ]"
+}
+
+# halts ID: how many times the instance's shutdown action ran, from its upper dir.
+halts() {
+	wc -l <"$HROOT/instances/$1/upper/var/log/halts" 2>/dev/null || echo 0
 }
 
 # unified_dir ID: the instance's cgroup in the host's cgroup2 tree (hybrid: /sys/fs/cgroup/unified).
@@ -88,7 +100,7 @@ assert_stopped_clean() {
 	[ "$(echo "$output" | jq -r '.[0].kind')" = system ]
 	[ "$(echo "$output" | jq -r '.[0].state')" = running ]
 	# the boot is in the log: what sysinit printed on the console
-	wait_exec s1 test -e /var/log/booted
+	wait_boots s1 1
 	run h logs s1
 	[[ "$output" == *sysinit-ran* ]]
 	# its own namespaces: pid, uts, ipc, mount, cgroup, net
@@ -112,7 +124,7 @@ assert_stopped_clean() {
 
 @test "console relays both ways without a terminal and detaches with Ctrl-a q" {
 	h launch sys:1 s1 --network none
-	wait_exec s1 test -e /var/log/booted
+	wait_boots s1 1
 	run --separate-stderr timeout 20 sh -c "{ printf 'echo \$((6*7))-answer\n'; sleep 2; printf '\001q'; sleep 5; } | '$HULL' --root '$HROOT' console s1"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *42-answer* ]]
@@ -128,7 +140,7 @@ assert_stopped_clean() {
 @test "console on a terminal: raw, the banner, Ctrl-a q detaches" {
 	command -v script >/dev/null || skip "script (bsdutils) is not installed"
 	h launch sys:1 s1 --network none
-	wait_exec s1 test -e /var/log/booted
+	wait_boots s1 1
 	run timeout 20 sh -c "{ printf 'echo tty-\$((1+1))\n'; sleep 2; printf '\001q'; sleep 5; } | script -qec \"'$HULL' --root '$HROOT' console s1\" /dev/null"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Ctrl-a q detaches"* ]]
@@ -167,14 +179,14 @@ assert_stopped_clean() {
 	h launch sys:1 s1 --network none
 	local id
 	id=$(id_of s1)
-	wait_exec s1 test -e /var/log/booted
+	wait_boots s1 1
 	run h stop s1
 	[ "$status" -eq 0 ]
 	# the init halted by itself (exit 0), well before the 10 s timeout would have killed it
 	run h ps -a --format json
 	[ "$(echo "$output" | jq -r '.[0].state')" = exited ]
 	[ "$(echo "$output" | jq -r '.[0].exit_code')" = 0 ]
-	[ "$(cat "$HROOT/instances/$id/upper/var/log/shutdown-marker")" = halted ]
+	[ "$(halts "$id")" -eq 1 ]
 	run h logs s1
 	[[ "$output" == *shutdown-ran* ]]
 	assert_stopped_clean "$id"
@@ -184,20 +196,19 @@ assert_stopped_clean() {
 	h launch sys:1 s1 --network none
 	local id
 	id=$(id_of s1)
-	wait_exec s1 test -e /var/log/booted
+	wait_boots s1 1
 	h stop s1
-	# both marks go, so that each tells of this boot (a halt signal before the init has set its
-	# handlers would be lost: PID 1 ignores signals it does not handle)
-	rm "$HROOT/instances/$id/upper/var/log/shutdown-marker" "$HROOT/instances/$id/upper/var/log/booted"
+	[ "$(halts "$id")" -eq 1 ]
 	run h start s1
 	[ "$status" -eq 0 ]
 	run h exec s1 cat /proc/1/comm
 	[ "$output" = init ]
-	wait_exec s1 test -e /var/log/booted
+	wait_boots s1 2
 	run h restart s1
 	[ "$status" -eq 0 ]
 	# the restart stopped it through its shutdown action and booted it again
-	[ -e "$HROOT/instances/$id/upper/var/log/shutdown-marker" ]
+	[ "$(halts "$id")" -eq 2 ]
+	wait_boots s1 3
 	run h exec s1 cat /proc/1/comm
 	[ "$output" = init ]
 	run h rm -f s1
@@ -213,13 +224,13 @@ assert_stopped_clean() {
 	h launch sys:1 s1 --network none --stop-signal HUP --stop-timeout 1
 	local id
 	id=$(id_of s1)
-	wait_exec s1 test -e /var/log/booted
+	wait_boots s1 1
 	local start=$SECONDS
 	run h stop s1
 	[ "$status" -eq 0 ]
 	[ $((SECONDS - start)) -lt 8 ]
 	[ "$(h ps -a --format json | jq -r '.[0].exit_code')" = 137 ]
-	[ ! -e "$HROOT/instances/$id/upper/var/log/shutdown-marker" ]
+	[ "$(halts "$id")" -eq 0 ]
 	assert_stopped_clean "$id"
 }
 
