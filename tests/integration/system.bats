@@ -261,3 +261,39 @@ assert_stopped_clean() {
 	! grep -F "$TEST_DIR" /proc/self/mountinfo
 	[ -z "$(ls -A "$HROOT/run/sys" 2>/dev/null)" ]
 }
+
+# The runtime's part, on a plain OCI bundle: a container with its own user and cgroup namespaces and a
+# read-write cgroup2 mount owns its cgroup (its root's host uid does), so it can make cgroups below it;
+# with the mount read-only it is not given it.
+@test "runtime: a user namespace's root owns its cgroup when it mounts cgroup2 read-write" {
+	local b=$TEST_DIR/bundle cg mode
+	mkdir -p "$b"
+	chmod 755 "$TEST_DIR" # the container's root, uid 100000 here, walks to its rootfs
+	cp -a "$(rootfs_cache)" "$b/rootfs"
+	chown -R 100000:100000 "$b/rootfs"
+	(cd "$b" && "$HULL" oci spec)
+	cg=$(unified_dir "deleg-$$")
+	for mode in rw ro; do
+		jq --arg m "$mode" --arg cg "$cg" '
+			.process.terminal = false |
+			.process.args = ["sh", "-c", "mkdir /sys/fs/cgroup/sub && echo $$ > /sys/fs/cgroup/sub/cgroup.procs && grep ^0:: /proc/self/cgroup"] |
+			.root.readonly = false |
+			.linux.namespaces = ([.linux.namespaces[] | select(.type != "user" and .type != "cgroup")] + [{"type": "user"}, {"type": "cgroup"}]) |
+			.linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}] |
+			.linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}] |
+			.linux.readonlyPaths -= ["/sys/fs/cgroup"] |
+			.mounts = [.mounts[] | select(.destination != "/sys/fs/cgroup")] + [{"destination": "/sys/fs/cgroup", "type": "cgroup2", "source": "cgroup2", "options": ["nosuid", "noexec", "nodev", $m]}]
+		' "$b/config.json" >"$b/config.$mode.json"
+		cp "$b/config.$mode.json" "$b/config.json"
+		run "$HULL" oci --root "$TEST_DIR/oci" run --bundle "$b" "deleg-$$"
+		echo "$mode: $status $output"
+		if [ "$mode" = rw ]; then
+			[ "$status" -eq 0 ]
+			[ "$output" = "0::/sub" ]
+		else
+			[ "$status" -ne 0 ]
+			[[ "$output" == *"Read-only file system"* ]]
+		fi
+		[ ! -e "$cg" ]
+	done
+}
