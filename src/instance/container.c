@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* container.c: application containers from images: create, run, start under a monitor, stop, remove */
+/* container.c: containers from images (application and system ones): create, run, start under a monitor, stop, remove */
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -518,6 +518,7 @@ static int container_start_detached(InstContext *c, InstRecord *rec, Error **err
                 msg[n] = '\0';
                 waitpid(pid, NULL, 0);
                 inst_net_stop(c, rec->id);
+                inst_system_cleanup(c, rec->id);
                 return error_setf(err, EIO, "%s", msg);
         }
         r = inst_pid_file_write(c, rec->id, "monitor.pid", pid, err);
@@ -528,6 +529,7 @@ static int container_start_detached(InstContext *c, InstRecord *rec, Error **err
         if (r < 0) {
                 rt_container_delete(rt, rec->id, true, NULL);
                 inst_net_stop(c, rec->id);
+                inst_system_cleanup(c, rec->id);
                 return r;
         }
         return 0;
