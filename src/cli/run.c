@@ -176,8 +176,8 @@ static int run_or_create(int argc, char **argv, RunMode mode)
         int ch, r, status = 0;
 
         /* launch takes no command, so its options may follow IMAGE NAME; run's stop at IMAGE. */
-        for (optind = 1, opterr = 0; (ch = getopt_long(argc, argv, mode == RUN_MODE_LAUNCH ? ":ditre:v:m:u:w:h:p:" :
-                                                        "+:ditre:v:m:u:w:h:p:", longs, NULL)) != -1;) {
+        const char *shorts = mode == RUN_MODE_LAUNCH ? ":ditre:v:m:u:w:h:p:" : "+:ditre:v:m:u:w:h:p:";
+        for (optind = 1, opterr = 0; (ch = getopt_long(argc, argv, shorts, longs, NULL)) != -1;) {
                 switch (ch) {
                 case 'd': o.is_detached = true; break;
                 case OPT_RM: o.is_auto_remove = true; break;

@@ -648,7 +648,8 @@ static json_t *default_mounts(const InstRunSpec *spec)
         }
         json_array_append_new(m, system_cgroup_mount(spec));
         json_array_append_new(m, mount_new("/run", "tmpfs", "tmpfs", "nosuid,nodev,mode=755,size=65536k"));
-        json_array_append_new(m, mount_new("/run/lock", "tmpfs", "tmpfs", "nosuid,nodev,noexec,mode=1777,size=5120k"));
+        json_array_append_new(m, mount_new("/run/lock", "tmpfs", "tmpfs",
+                                           "nosuid,nodev,noexec,mode=1777,size=5120k"));
         return m;
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* console.c: the relay between the user's terminal and an instance's console (a VM's serial, a system container's /dev/console) */
+/* console.c: the relay between the user's terminal and an instance's console (VM serial, /dev/console) */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* container.c: containers from images (application and system ones): create, run, start under a monitor, stop, remove */
+/* container.c: containers from images (application and system): create, run, start under a monitor, stop, rm */
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
