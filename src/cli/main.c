@@ -18,7 +18,7 @@ static const struct {
         { "run", cli_run_main, "run a command in a new container from an image" },
         { "create", cli_create_main, "create a container without starting it" },
         { "launch", cli_launch_main, "start a system VM from an image: its init runs (launch IMAGE NAME --vm)" },
-        { "console", cli_console_main, "attach to a VM's serial console (Ctrl-a q detaches)" },
+        { "console", cli_console_main, "attach to a VM's or system container's console (Ctrl-a q detaches)" },
         { "snapshot", cli_snapshot_main, "snapshot commands: create, list, restore, delete" },
         { "copy", cli_copy_main, "copy a container to a new stopped one (--from-snapshot SNAP; published ports are not copied)" },
         { "migrate", cli_migrate_main, "move a VM (live) or a container to another hull (receive on the other side)" },

@@ -175,7 +175,9 @@ static int run_or_create(int argc, char **argv, RunMode mode)
         const char *cmd = argv[0];
         int ch, r, status = 0;
 
-        CLI_FOR_EACH_OPT (ch, argc, argv, "ditre:v:m:u:w:h:p:", longs) {
+        /* launch takes no command, so its options may follow IMAGE NAME; run's stop at IMAGE. */
+        const char *shorts = mode == RUN_MODE_LAUNCH ? ":ditre:v:m:u:w:h:p:" : "+:ditre:v:m:u:w:h:p:";
+        for (optind = 1, opterr = 0; (ch = getopt_long(argc, argv, shorts, longs, NULL)) != -1;) {
                 switch (ch) {
                 case 'd': o.is_detached = true; break;
                 case OPT_RM: o.is_auto_remove = true; break;
@@ -302,7 +304,7 @@ static int run_or_create(int argc, char **argv, RunMode mode)
                 return 125;
         r = inst_create(c, img, argv[optind], &o, &rec, &err);
         if (r < 0)
-                return cli_fail(r, err), 125;
+                return cli_fail(mode == RUN_MODE_LAUNCH ? error_wrap(&err, r, "launch") : r, err), 125;
         if (!is_run) {
                 printf("%s\n", rec->id);
                 return 0;
@@ -312,7 +314,7 @@ static int run_or_create(int argc, char **argv, RunMode mode)
                 if (r < 0) {
                         if (o.is_auto_remove)
                                 inst_remove(c, rec, true, NULL);
-                        return cli_fail(r, err), 125;
+                        return cli_fail(mode == RUN_MODE_LAUNCH ? error_wrap(&err, r, "launch") : r, err), 125;
                 }
                 printf("%s\n", rec->id);
                 return 0;

@@ -36,7 +36,7 @@ int cli_console_main(int argc, char **argv)
         CLI_FOR_EACH_OPT (ch, argc, argv, "", longs)
                 return cli_bad_option(argv[0], ch, argv);
         if (argc - optind != 1)
-                return cli_usage_error("console: one VM name is required");
+                return cli_usage_error("console: one instance name is required");
         if (cli_open(&c) != 0 || find(c, argv[optind], &rec) != 0)
                 return 1;
         r = inst_console(c, rec, &err);

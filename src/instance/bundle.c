@@ -454,6 +454,9 @@ static int build_env(const json_t *config, const InstRunSpec *spec, const char *
                 }
                 strv_env_set(&env, image_env[i]);
         }
+        if (spec->is_system)
+                /* systemd, OpenRC and others look here to know they run in a container. */
+                strv_env_set(&env, "container=hull");
         for (size_t i = 0; spec->env && spec->env[i]; i++) {
                 r = env_apply_option(&env, spec->env[i], err);
                 if (r < 0)
@@ -615,7 +618,22 @@ static json_t *mount_new(const char *dst, const char *type, const char *src, con
         return m;
 }
 
-/* The file systems every container gets. sysfs and cgroup are read-only unless privileged. */
+/*
+ * A system container's cgroup file system: its own cgroup2 subtree, read-write, so that an init such
+ * as systemd can manage its services there (in the cgroup namespace a fresh cgroup2 mount shows the
+ * container's cgroup as its root; on a hybrid host, its cgroup in the unified tree). A v1-only host
+ * has no cgroup2 tree to give: its v1 hierarchies then, read-write.
+ */
+static json_t *system_cgroup_mount(const InstRunSpec *spec)
+{
+        if (spec->is_cgroup_v1)
+                return mount_new("/sys/fs/cgroup", "cgroup", "cgroup", "nosuid,noexec,nodev,relatime,rw");
+        return mount_new("/sys/fs/cgroup", "cgroup2", "cgroup2", "nosuid,noexec,nodev,relatime,rw");
+}
+
+/* The file systems every container gets. sysfs and cgroup are read-only unless privileged. A system
+ * container gets its cgroup read-write, and tmpfs on /run and /run/lock as an init expects (systemd
+ * needs them mounted for it when it may not mount them itself). */
 static json_t *default_mounts(const InstRunSpec *spec)
 {
         const char *ro = spec->is_privileged ? "rw" : "ro";
@@ -632,7 +650,14 @@ static json_t *default_mounts(const InstRunSpec *spec)
                                            "nosuid,noexec,nodev,mode=1777,size=65536k"));
         json_array_append_new(m, mount_new("/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev"));
         json_array_append_new(m, mount_new("/sys", "sysfs", "sysfs", sys_opts));
-        json_array_append_new(m, mount_new("/sys/fs/cgroup", "cgroup", "cgroup", cg_opts));
+        if (!spec->is_system) {
+                json_array_append_new(m, mount_new("/sys/fs/cgroup", "cgroup", "cgroup", cg_opts));
+                return m;
+        }
+        json_array_append_new(m, system_cgroup_mount(spec));
+        json_array_append_new(m, mount_new("/run", "tmpfs", "tmpfs", "nosuid,nodev,mode=755,size=65536k"));
+        json_array_append_new(m, mount_new("/run/lock", "tmpfs", "tmpfs",
+                                           "nosuid,nodev,noexec,mode=1777,size=5120k"));
         return m;
 }
 

@@ -27,6 +27,9 @@ typedef struct InstRunSpec {
         const char *workdir;  /* --workdir, absolute; NULL: the image's WorkingDir; default "/" */
         const char *hostname; /* NULL: the short id */
         bool is_read_only, is_tty, is_host_network, is_privileged;
+        bool is_system;       /* a system container's init: container=hull in env, its cgroup subtree
+                               * delegated read-write, tmpfs on /run and /run/lock */
+        bool is_cgroup_v1;    /* with is_system: the host has no cgroup2 tree (its v1 hierarchies go rw) */
         int64_t memory;       /* bytes, 0 = unlimited; memory+swap is set equal, so no swap */
         double cpus;          /* 0 = unlimited; else a quota of cpus * 100000 per 100000 us period */
         int64_t pids_limit;   /* 0 or negative = unlimited */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* container.c: application containers from images: create, run, start under a monitor, stop, remove */
+/* container.c: containers from images (application and system): create, run, start under a monitor, stop, rm */
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -164,7 +164,8 @@ static int write_bundle(InstContext *c, const InstRecord *rec, const InstImage *
                                   *cgpath = xasprintf("/hull/%s", rec->id), *procfs = NULL, *cpuset = NULL;
         _cleanup_json_ json_t *icfg = NULL;
         _cleanup_close_ int rootfs_fd = -EBADF;
-        InstBind files[3] = {};
+        _cleanup_(inst_system_bundle_done) InstSystemBundle sys = {};
+        InstBind files[3 + INST_SYSTEM_N_DEVICES] = {};
         InstBind *binds = xnew0(InstBind, o->n_binds + 1);
         InstIdmap map = {};
         char short_id[13];
@@ -199,7 +200,7 @@ static int write_bundle(InstContext *c, const InstRecord *rec, const InstImage *
                 .binds = binds,
                 .n_binds = o->n_binds,
                 .files = files,
-                .n_files = ARRAY_SIZE(files),
+                .n_files = 3,
                 .user = o->user,
                 .workdir = o->workdir,
                 .hostname = o->hostname,
@@ -221,7 +222,17 @@ static int write_bundle(InstContext *c, const InstRecord *rec, const InstImage *
                 .gid_base = map.gid_base,
                 .id_count = map.count,
         };
+        if (rec->kind == INST_KIND_SYSTEM) {
+                r = inst_system_bundle(c, rec, o, icfg, rootfs_fd, &spec, &sys, err);
+                if (r < 0)
+                        goto out;
+                /* Borrowed: sys owns them. */
+                for (size_t i = 0; i < INST_SYSTEM_N_DEVICES; i++)
+                        files[spec.n_files++] = sys.files[i];
+        }
         r = inst_write_bundle_config(icfg, &spec, rootfs, rootfs_fd, cfg_path, err);
+        for (size_t i = 3; i < ARRAY_SIZE(files); i++)
+                files[i] = (InstBind){};
 out:
         for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
                 free(files[i].source);
@@ -265,6 +276,7 @@ static int remove_files(InstContext *c, const char *id, Error **err)
                             *stage = inst_path(c, id, "idmapped");
         int r;
 
+        inst_system_cleanup(c, id);
         r = stor_overlay_umount(rootfs, err);
         if (r < 0)
                 return r;
@@ -298,6 +310,7 @@ static int collect_exit(InstContext *c, InstRecord *rec, Error **err)
         if (r < 0 && r != -ENOENT)
                 return r;
         inst_net_stop(c, rec->id);
+        inst_system_cleanup(c, rec->id);
         return inst_mark_finished(c, rec, status, err);
 }
 
@@ -427,6 +440,7 @@ _noreturn_ static void monitor_child(InstContext *c, const InstRecord *rec, cons
 {
         _cleanup_free_ char *bundle = inst_dir(c, rec->id), *pid_file = inst_path(c, rec->id, "pid");
         RtCreateOptions ro = { .bundle = bundle, .pid_file = pid_file };
+        InstSystemConsole console = { .slave = -EBADF, .listen_fd = -EBADF };
         Error *e = NULL;
         RtContext *rt;
         int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, in[2] = { -1, -1 }, devnull, logfd, r;
@@ -438,7 +452,16 @@ _noreturn_ static void monitor_child(InstContext *c, const InstRecord *rec, cons
         logfd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
         log_setup(logfd, false, log_max_level());
         devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (o->is_tty) {
+        if (rec->kind == INST_KIND_SYSTEM) {
+                /* The init's stdio is its console; the monitor keeps the slave (so out[1] is not
+                 * closed below: it is a copy) and serves the console. */
+                r = inst_system_console_open(c, rec, &console, &e);
+                if (r < 0)
+                        child_fail(sync_fd, r, e);
+                out[0] = console.masters[0];
+                out[1] = fcntl(console.slave, F_DUPFD_CLOEXEC, 3);
+                in[0] = out[1];
+        } else if (o->is_tty) {
                 int master, slave;
                 if (openpty(&master, &slave, NULL, NULL, NULL) < 0)
                         child_fail(sync_fd, error_set(&e, errno, "openpty"), e);
@@ -471,7 +494,7 @@ _noreturn_ static void monitor_child(InstContext *c, const InstRecord *rec, cons
         close(out[1]);
         if (errp[1] >= 0)
                 close(errp[1]);
-        if (in[0] >= 0 && !o->is_tty)
+        if (in[0] >= 0 && !o->is_tty && rec->kind != INST_KIND_SYSTEM)
                 close(in[0]);
         {
                 _cleanup_free_ char *text = NULL;
@@ -480,6 +503,8 @@ _noreturn_ static void monitor_child(InstContext *c, const InstRecord *rec, cons
                 pid = atoi(text);
         }
         close(sync_fd);
+        if (rec->kind == INST_KIND_SYSTEM)
+                inst_system_console_export(&console);
         inst_exec_monitor(c, rec, monitor, pid, out[0], errp[0]);
 }
 
@@ -525,6 +550,7 @@ static int container_start_detached(InstContext *c, InstRecord *rec, Error **err
                 msg[n] = '\0';
                 waitpid(pid, NULL, 0);
                 inst_net_stop(c, rec->id);
+                inst_system_cleanup(c, rec->id);
                 return error_setf(err, EIO, "%s", msg);
         }
         r = inst_pid_file_write(c, rec->id, "monitor.pid", pid, err);
@@ -535,6 +561,7 @@ static int container_start_detached(InstContext *c, InstRecord *rec, Error **err
         if (r < 0) {
                 rt_container_delete(rt, rec->id, true, NULL);
                 inst_net_stop(c, rec->id);
+                inst_system_cleanup(c, rec->id);
                 return r;
         }
         return 0;
@@ -578,7 +605,7 @@ static int container_stop(InstContext *c, InstRecord *rec, int timeout, Error **
                 return r;
         if (timeout < 0)
                 timeout = o.stop_timeout >= 0 ? o.stop_timeout : 10;
-        r = rt_container_kill(rt, rec->id, SIGTERM, false, NULL);
+        r = rt_container_kill(rt, rec->id, inst_stop_signal(c, rec, &o), false, NULL);
         if (state == INST_STATE_PAUSED)
                 rt_container_pause(rt, rec->id, false, NULL); /* a frozen process cannot act on it */
         if (r < 0 || !wait_exit(pid, timeout * 1000)) {

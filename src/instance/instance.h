@@ -169,6 +169,7 @@ int inst_migrate_send(InstContext *c, InstRecord *rec, const char *uri, json_t *
  * *ret_name gets its name. */
 int inst_migrate_receive(InstContext *c, const char *uri, char **ret_name, Error **err);
 
-/* Attaches the caller's terminal (or stdin/stdout) to a running VM's serial console until Ctrl-a q,
- * or until the VM ends. */
+/* Attaches the caller's terminal (or stdin/stdout) to a running VM's serial console, or a system
+ * container's /dev/console, until Ctrl-a q, the end of stdin (then once the console is quiet for a
+ * second), or the instance's end. EOPNOTSUPP for an application container. */
 int inst_console(InstContext *c, InstRecord *rec, Error **err);

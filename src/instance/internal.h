@@ -129,3 +129,57 @@ int inst_mark_started(InstContext *c, InstRecord *rec, Error **err);
 int inst_mark_finished(InstContext *c, InstRecord *rec, int status, Error **err);
 /* Waits up to ms (-1: no limit) for pid to end, reaping it when it is our child; true if it did. */
 bool inst_wait_gone(pid_t pid, int ms);
+
+/* System containers (kind SYSTEM; system.c): a container whose process is the image's init. */
+#define INST_SYSTEM_N_DEVICES 5 /* /dev/console, /dev/tty1../dev/tty4 */
+
+/* $runroot/sys/<short id>: the pty links and console.sock of a running system container. */
+char *inst_system_rundir(const InstContext *c, const char *id);
+/* The init of an image: *ret_entrypoint gets NULL when the image's own Entrypoint is one (named or
+ * leading to init or systemd), else { "/sbin/init" } when that resolves inside rootfs_fd to an
+ * executable file. ENOENT "image 'X' has no init (/sbin/init)" when neither. */
+int inst_system_init(const json_t *image_config, int rootfs_fd, const char *image_name, char ***ret_entrypoint,
+                     Error **err);
+/* The signal that asks init (a path inside rootfs_fd) to halt: SIGRTMIN+3 when it leads to systemd,
+ * SIGUSR2 to busybox (its poweroff), else SIGTERM. */
+int inst_system_halt_signal(int rootfs_fd, const char *init);
+/* The signal `stop` sends an instance: its --stop-signal, else a system container's halt signal (of
+ * the init in its bundle), else SIGTERM. */
+int inst_stop_signal(InstContext *c, const InstRecord *rec, const InstRunOptions *o);
+
+/* What a system container adds to its bundle, owned here until the bundle is written. */
+typedef struct InstSystemBundle {
+        char **entrypoint;                      /* the init, unless the image's Entrypoint is one */
+        InstBind files[INST_SYSTEM_N_DEVICES]; /* the pty links bound over /dev/console and /dev/ttyN */
+} InstSystemBundle;
+
+/* Fills spec for a system container (the init, hostname = its name unless --hostname, the cgroup
+ * layout, no runtime terminal) and *ret with what spec points to; the caller appends ret->files to
+ * spec's files. Fails as inst_system_init(). Release with inst_system_bundle_done(). */
+int inst_system_bundle(InstContext *c, const InstRecord *rec, const InstRunOptions *o, const json_t *image_config,
+                       int rootfs_fd, InstRunSpec *spec, InstSystemBundle *ret, Error **err);
+void inst_system_bundle_done(InstSystemBundle *b);
+
+/* The terminals of a starting system container. */
+typedef struct InstSystemConsole {
+        int masters[INST_SYSTEM_N_DEVICES]; /* [0]: /dev/console, then tty1..tty4 */
+        int slave;                          /* the console's slave: the init's stdio */
+        int listen_fd;                      /* console.sock, for `hull console` */
+} InstSystemConsole;
+
+/* Opens the ptys (slaves owned by the container's root, from its bundle's mappings), points the links
+ * in its run directory at them, and listens on console.sock. Every fd is O_CLOEXEC. On failure
+ * nothing is left open. */
+int inst_system_console_open(InstContext *c, const InstRecord *rec, InstSystemConsole *ret, Error **err);
+/* In the child about to become hull-monitor: the fds it keeps go to it in $HULL_MONITOR_CONSOLE
+ * ("LISTEN SLAVE TTY..."; masters[0] is passed as its output stream). */
+void inst_system_console_export(const InstSystemConsole *s);
+void inst_system_console_done(InstSystemConsole *s);
+/* Once a system container stopped (or is removed): its run directory goes. Quiet, idempotent. */
+void inst_system_cleanup(InstContext *c, const char *id);
+/* `hull console` of a system container: connects to its monitor and relays until Ctrl-a q. */
+int inst_system_console(InstContext *c, InstRecord *rec, Error **err);
+
+/* console.c: relays the caller's terminal (raw; or stdin/stdout as they are) and the console socket fd
+ * until Ctrl-a q, the end of stdin, or the console's end. name is for the banner. Blocks. */
+int inst_console_relay(int fd, const char *name, Error **err);

@@ -12,6 +12,12 @@
  *   OUT_FD and ERR_FD are the read ends of the container's stdout and stderr (ERR_FD may be -1 when
  *   both go to one terminal); with HULL ROOT NAME, `HULL --root ROOT rm -f NAME` is executed once
  *   the container has exited (run --rm -d).
+ *
+ * A system container's OUT_FD is the master of its console (a pty). Then $HULL_MONITOR_CONSOLE holds
+ * "LISTEN SLAVE [TTY...]": a listening unix socket, where one client at a time (`hull console`) gets
+ * the console's bytes both ways; the console's slave, held so that the console outlives an init that
+ * closes and reopens it (and let go of once the init exits, so the master drains and ends); and the
+ * masters of the container's ttys, held so they live as long as the container.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +29,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +44,9 @@ typedef struct Stream {
 } Stream;
 
 static int log_fd = -1;
+/* The attached console client, or -1; its socket is non-blocking: what it cannot take is dropped,
+ * the container never waits on it. */
+static int client_fd = -1;
 
 static void write_all(int fd, const char *p, size_t n)
 {
@@ -85,6 +95,11 @@ static bool stream_read(Stream *s)
                 s->len = 0;
                 return false;
         }
+        if (client_fd >= 0 && send(client_fd, s->line + s->len, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
+            errno != EAGAIN) {
+                close(client_fd);
+                client_fd = -1;
+        }
         s->len += (size_t)n;
         size_t start = 0;
         for (size_t i = 0; i < s->len; i++) {
@@ -122,13 +137,71 @@ static void write_status(const char *path, int status)
         rename(tmp, path);
 }
 
+/* A new console client: the first is attached, others are told and let go. */
+static void console_accept(int listen_fd)
+{
+        static const char busy[] = "hull: the console is in use\r\n";
+        int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+        if (fd < 0)
+                return;
+        if (client_fd >= 0) {
+                send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+                close(fd);
+                return;
+        }
+        client_fd = fd;
+}
+
+/* What the client types goes to the console; a full input queue drops it rather than block us. */
+static void console_input(int master)
+{
+        char buf[4096];
+        ssize_t n = read(client_fd, buf, sizeof(buf));
+
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (n <= 0) {
+                close(client_fd);
+                client_fd = -1;
+                return;
+        }
+        for (ssize_t off = 0; off < n;) {
+                ssize_t w = write(master, buf + off, (size_t)(n - off));
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0)
+                        return;
+                off += w;
+        }
+}
+
+/* $HULL_MONITOR_CONSOLE: the listening socket and the console's slave; the ttys' masters are only held. */
+static void console_setup(int *ret_listen, int *ret_slave)
+{
+        const char *env = getenv("HULL_MONITOR_CONSOLE");
+        char *end;
+
+        *ret_listen = *ret_slave = -1;
+        if (!env)
+                return;
+        *ret_listen = (int)strtol(env, &end, 10);
+        *ret_slave = (int)strtol(end, &end, 10);
+        for (long fd = strtol(end, &end, 10); fd > 0; fd = strtol(end, &end, 10))
+                fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+        fcntl(*ret_listen, F_SETFD, FD_CLOEXEC);
+        fcntl(*ret_listen, F_SETFL, O_NONBLOCK);
+        fcntl(*ret_slave, F_SETFD, FD_CLOEXEC);
+        unsetenv("HULL_MONITOR_CONSOLE");
+}
+
 int main(int argc, char **argv)
 {
         Stream streams[2] = { { .name = "stdout" }, { .name = "stderr" } };
-        struct pollfd pfd[3];
+        struct pollfd pfd[5];
         sigset_t mask;
         pid_t pid;
-        int sfd, status = -1, open_streams = 0;
+        int sfd, status = -1, open_streams = 0, listen_fd, console_slave;
         bool has_exited = false;
 
         if (argc != 6 && argc != 9) {
@@ -138,6 +211,7 @@ int main(int argc, char **argv)
         pid = (pid_t)atoi(argv[3]);
         streams[0].fd = atoi(argv[4]);
         streams[1].fd = atoi(argv[5]);
+        console_setup(&listen_fd, &console_slave);
 
         /* The container must not die of our signals, nor we of theirs. */
         signal(SIGHUP, SIG_IGN);
@@ -173,6 +247,12 @@ int main(int argc, char **argv)
                                 has_exited = true;
                         }
                 }
+                if (has_exited && console_slave >= 0) {
+                        /* Only our slave keeps the console open now: let it go, so that the master
+                         * ends once what the init wrote is read. */
+                        close(console_slave);
+                        console_slave = -1;
+                }
                 if (has_exited && open_streams == 0)
                         break;
                 /* After the init is gone, its streams close with its pid namespace; a process that
@@ -183,6 +263,10 @@ int main(int argc, char **argv)
                         if (streams[i].fd >= 0)
                                 pfd[n++] = (struct pollfd){ .fd = streams[i].fd, .events = POLLIN };
                 pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+                if (listen_fd >= 0)
+                        pfd[n++] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
+                if (client_fd >= 0)
+                        pfd[n++] = (struct pollfd){ .fd = client_fd, .events = POLLIN };
                 int r = poll(pfd, (nfds_t)n, timeout);
                 if (r < 0 && errno == EINTR)
                         continue;
@@ -195,6 +279,15 @@ int main(int argc, char **argv)
                                 struct signalfd_siginfo si;
                                 while (read(sfd, &si, sizeof(si)) > 0)
                                         ;
+                                continue;
+                        }
+                        if (pfd[i].fd == listen_fd) {
+                                console_accept(listen_fd);
+                                continue;
+                        }
+                        if (pfd[i].fd == client_fd) {
+                                if (streams[0].fd >= 0)
+                                        console_input(streams[0].fd);
                                 continue;
                         }
                         Stream *s = pfd[i].fd == streams[0].fd ? &streams[0] : &streams[1];

@@ -984,13 +984,10 @@ int inst_console(InstContext *c, InstRecord *rec, Error **err)
 {
         _cleanup_free_ char *path = NULL;
         _cleanup_close_ int fd = -EBADF;
-        struct termios saved;
-        bool is_raw = false, is_escape = false;
-        char buf[4096];
         int r;
 
         if (rec->kind != INST_KIND_VM)
-                return error_setf(err, EOPNOTSUPP, "'%s' is a container: a console is for VMs", rec->name);
+                return inst_system_console(c, rec, err);
         r = running_or_fail(c, rec, err);
         if (r < 0)
                 return r;
@@ -998,52 +995,5 @@ int inst_console(InstContext *c, InstRecord *rec, Error **err)
         r = rt_unix_connect(path, &fd, err);
         if (r < 0)
                 return error_wrap(err, r, "console of '%s'", rec->name);
-        if (isatty(STDIN_FILENO) && rt_tty_raw(STDIN_FILENO, -EBADF, &saved) == 0) {
-                is_raw = true;
-                fprintf(stderr, "hull: attached to the console of '%s'; Ctrl-a q detaches\r\n", rec->name);
-        }
-        for (;;) {
-                struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN }, { .fd = fd, .events = POLLIN } };
-                if (poll(p, 2, -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        break;
-                }
-                if (p[1].revents) {
-                        ssize_t n = read(fd, buf, sizeof(buf));
-                        if (n <= 0 || fd_write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
-                                break;
-                }
-                if (p[0].revents) {
-                        ssize_t n = read(STDIN_FILENO, buf, sizeof(buf)), w = 0;
-                        bool is_detach = false;
-                        if (n <= 0)
-                                break;
-                        /* Ctrl-a q detaches; Ctrl-a Ctrl-a sends one Ctrl-a. */
-                        for (ssize_t i = 0; i < n && !is_detach; i++) {
-                                if (is_escape) {
-                                        is_escape = false;
-                                        if (buf[i] == 'q') {
-                                                is_detach = true;
-                                                continue;
-                                        }
-                                        if (buf[i] != 0x01)
-                                                buf[w++] = 0x01;
-                                } else if (buf[i] == 0x01) {
-                                        is_escape = true;
-                                        continue;
-                                }
-                                buf[w++] = buf[i];
-                        }
-                        if (w > 0 && fd_write_all(fd, buf, (size_t)w) < 0)
-                                break;
-                        if (is_detach)
-                                break;
-                }
-        }
-        if (is_raw) {
-                tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-                fprintf(stderr, "\r\n");
-        }
-        return 0;
+        return inst_console_relay(fd, rec->name, err);
 }

@@ -691,6 +691,23 @@ int rt_cgroup_create(const char *cgroups_path, const char *id, bool is_systemd, 
         return rt_cgroup_create_on(host, cgroups_path, id, is_systemd, ret, err);
 }
 
+int rt_cgroup_delegate(RtCgroup *cg, uid_t uid, gid_t gid, Error **err)
+{
+        static const char *const files[] = { "cgroup.procs", "cgroup.threads", "cgroup.subtree_control" };
+
+        for (size_t i = 0; i < cg->n_hiers; i++) {
+                CgHier *h = &cg->hiers[i];
+                if (!h->is_v2 || h->fd < 0)
+                        continue;
+                if (fchown(h->fd, uid, gid) < 0)
+                        return error_set(err, errno, "delegate cgroup '%s'", h->dir);
+                for (size_t f = 0; f < ARRAY_SIZE(files); f++)
+                        if (fchownat(h->fd, files[f], uid, gid, 0) < 0 && errno != ENOENT)
+                                return error_set(err, errno, "delegate cgroup '%s': %s", h->dir, files[f]);
+        }
+        return 0;
+}
+
 int rt_cgroup_enter(RtCgroup *cg, pid_t pid, Error **err)
 {
         char buf[32];

@@ -40,6 +40,12 @@ typedef struct RtCgroup RtCgroup;
  */
 int rt_cgroup_create(const char *cgroups_path, const char *id, bool is_systemd, RtCgroup **ret, Error **err);
 
+/* Hands the cgroup's unified-hierarchy directory (pure v2 or hybrid; nothing on v1) to uid:gid, with
+ * cgroup.procs, cgroup.threads and cgroup.subtree_control, so that they may make and manage cgroups
+ * below it. The runtime does it for a container with its own user and cgroup namespaces and a
+ * read-write cgroup mount (see delegate_cgroup in container.c). */
+int rt_cgroup_delegate(RtCgroup *cg, uid_t uid, gid_t gid, Error **err);
+
 /* Writes every limit res sets; unset fields are left alone (so `update` passes a partial set). */
 int rt_cgroup_apply(RtCgroup *cg, const RtResources *res, Error **err);
 

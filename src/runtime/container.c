@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -441,6 +442,42 @@ static int drive_setup(Spawn *s, Error **err)
         }
 }
 
+/* The host id that maps to 0 in the container's user namespace, or -1 without one. */
+static int64_t root_host_id(const RtIdMap *maps, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (maps[i].container_id == 0 && maps[i].size > 0)
+                        return maps[i].host_id;
+        return -1;
+}
+
+/*
+ * A container with its own user and cgroup namespaces that mounts its cgroup file system read-write
+ * is given its cgroup: its root (the host uid and gid its 0 maps to) owns the unified hierarchy's
+ * directory and the files delegation needs (cgroups(7), Documentation/admin-guide/cgroup-v2.rst
+ * "Delegation"), so an init inside can make and manage cgroups below it. Without a user namespace
+ * its root is ours and owns it already.
+ */
+static int delegate_cgroup(Spawn *s, Error **err)
+{
+        const RtSpec *sp = s->spec;
+        int64_t uid = root_host_id(sp->uid_mappings, sp->n_uid_mappings),
+                gid = root_host_id(sp->gid_mappings, sp->n_gid_mappings);
+        bool has_rw_cgroup = false;
+
+        if (!s->cgroup || !sp->ns[RT_NS_USER].is_set || !sp->ns[RT_NS_CGROUP].is_set || uid < 0)
+                return 0;
+        for (size_t i = 0; i < sp->n_mounts; i++) {
+                const RtMount *m = &sp->mounts[i];
+                if (m->type && (strcmp(m->type, "cgroup") == 0 || strcmp(m->type, "cgroup2") == 0) &&
+                    !(m->flags & MS_RDONLY))
+                        has_rw_cgroup = true;
+        }
+        if (!has_rw_cgroup)
+                return 0;
+        return rt_cgroup_delegate(s->cgroup, (uid_t)uid, gid < 0 ? (gid_t)0 : (gid_t)gid, err);
+}
+
 /* The container's cgroup. An unprivileged runtime usually may not make one: then, as runc
  * does, a container that asks for no limits runs in the caller's cgroup. */
 static int make_cgroup(Spawn *s, Error **err)
@@ -450,7 +487,7 @@ static int make_cgroup(Spawn *s, Error **err)
 
         r = rt_cgroup_create(s->spec->cgroups_path, s->id, s->ctx->is_systemd_cgroup, &s->cgroup, &e);
         if (r >= 0)
-                return 0;
+                return delegate_cgroup(s, err);
         if (geteuid() != 0 && (r == -EACCES || r == -EPERM || r == -EROFS) &&
             (!s->spec->resources || json_object_size(s->spec->resources) == 0)) {
                 log_debug("no cgroup for '%s' (%s): it asks for no limits", s->id, error_message(e, r));
