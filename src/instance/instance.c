@@ -6,11 +6,12 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/alloc.h"
 #include "common/fs.h"
@@ -85,6 +86,30 @@ int inst_mark_finished(InstContext *c, InstRecord *rec, int status, Error **err)
         rec->finished = time(NULL);
         rec->exit_code = status;
         return inst_db_instance_set_run(c->db, rec->id, rec->started, rec->finished, rec->exit_code, err);
+}
+
+int inst_run_dir_make(InstContext *c, const char *dir, Error **err)
+{
+        size_t n = strlen(c->runroot);
+        _cleanup_free_ char *path = xstrdup(dir);
+        int r;
+
+        if (strncmp(dir, c->runroot, n) != 0 || (dir[n] != '/' && dir[n] != '\0'))
+                return error_setf(err, EINVAL, "'%s' is not below the run root", dir);
+        r = mkdir_p(dir, 0711, err);
+        if (r < 0)
+                return r;
+        /* The run root, then each directory below it down to dir. */
+        for (char *p = path + n;; p = strchr(p + 1, '/')) {
+                char saved = p ? *p : '\0';
+                if (p)
+                        *p = '\0';
+                if (chmod(path, 0711) < 0)
+                        return error_set(err, errno, "chmod '%s'", path);
+                if (!p || !saved)
+                        return 0;
+                *p = saved;
+        }
 }
 
 void inst_exec_monitor(InstContext *c, const InstRecord *rec, const char *monitor, pid_t pid, int out_fd, int err_fd)

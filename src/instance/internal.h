@@ -112,6 +112,11 @@ void inst_net_vm_stop(InstContext *c, const char *id);
 /* In one transaction: the instance's record, its lease and its ports (inst_net_attach). */
 int inst_add_record(InstContext *c, const InstRecord *rec, const InstRunOptions *o, InstNetAttach *att, Error **err);
 
+/* Makes dir, a directory below the run root, and everything from the run root down to it passable by
+ * all (0711: nothing listable): a container in a user namespace resolves what is bound into it from
+ * there itself, as its own root. */
+int inst_run_dir_make(InstContext *c, const char *dir, Error **err);
+
 /* A helper program of hull's (hull-monitor, hull-agent): $<env>, else beside this binary (the build
  * tree and bin/), else the installed libexec dir. */
 char *inst_helper_path(const InstContext *c, const char *name, const char *env);

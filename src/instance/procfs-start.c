@@ -63,19 +63,6 @@ static char *cgroup_dir(RtCgroupMode mode, const char *ctrl, const char *id)
 }
 
 /* Mounts a new fuse filesystem on dir; its connection fd in *ret_fd. */
-/* The run root and its procfs dir passable by all (0711, nothing listable): a container in a user
- * namespace resolves the bound files itself, as its own root. */
-static int open_path_to(InstContext *c, const char *dir, Error **err)
-{
-        _cleanup_free_ char *parent = xasprintf("%s/procfs", c->runroot);
-
-        if (chmod(c->runroot, 0711) < 0)
-                return error_set(err, errno, "chmod '%s'", c->runroot);
-        if (chmod(parent, 0711) < 0 || chmod(dir, 0711) < 0)
-                return error_set(err, errno, "chmod '%s'", dir);
-        return 0;
-}
-
 static int mount_fuse(const char *dir, int *ret_fd, Error **err)
 {
         _cleanup_close_ int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
@@ -117,10 +104,7 @@ int inst_procfs_start(InstContext *c, const char *id, pid_t *ret_pid, Error **er
         cpuset = cgroup_dir(mode, "cpuset", id);
         cpuacct = cgroup_dir(mode, "cpuacct", id);
         remove_mount(dir); /* what a crashed start left */
-        r = mkdir_p(dir, 0711, err);
-        if (r < 0)
-                return r;
-        r = open_path_to(c, dir, err);
+        r = inst_run_dir_make(c, dir, err);
         if (r >= 0)
                 r = mount_fuse(dir, &fd, err);
         if (r < 0) {

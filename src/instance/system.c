@@ -274,7 +274,7 @@ int inst_system_console_open(InstContext *c, const InstRecord *rec, InstSystemCo
         if (r < 0)
                 return r;
         container_root(cfg, &uid, &gid);
-        r = mkdir_p(dir, 0700, err);
+        r = inst_run_dir_make(c, dir, err);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < INST_SYSTEM_N_DEVICES; i++) {

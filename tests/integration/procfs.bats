@@ -9,8 +9,11 @@ load instance-helpers
 
 setup_file() {
 	[ "$(id -u)" = 0 ] || skip "needs root"
-	# Until the system container core lands, launch runs the image's Cmd: one that stays.
-	make_image "$BATS_FILE_TMPDIR/sleeper" 1 --cmd '["sleep","1000"]' >/dev/null
+	# a system image: busybox's init as /sbin/init, with one process that stays
+	mkdir -p "$BATS_FILE_TMPDIR/initlayer/sbin" "$BATS_FILE_TMPDIR/initlayer/etc"
+	ln -s /bin/busybox "$BATS_FILE_TMPDIR/initlayer/sbin/init"
+	printf '::respawn:/bin/sleep 1000\n' >"$BATS_FILE_TMPDIR/initlayer/etc/inittab"
+	make_image "$BATS_FILE_TMPDIR/sleeper" 1 --layer "$BATS_FILE_TMPDIR/initlayer" >/dev/null
 }
 
 setup() {
