@@ -8,10 +8,13 @@
  * init exits we write its status (shell form: code, or 128+signal) to the exit file. This program
  * links only against libc, statically where the toolchain allows, so that it costs well under a MiB.
  *
- * usage: hull-monitor LOG EXIT PID OUT_FD ERR_FD [HULL ROOT NAME]
+ * usage: hull-monitor LOG EXIT PID OUT_FD ERR_FD [HULL ROOT RUNROOT NAME ACTION]
  *   OUT_FD and ERR_FD are the read ends of the container's stdout and stderr (ERR_FD may be -1 when
- *   both go to one terminal); with HULL ROOT NAME, `HULL --root ROOT rm -f NAME` is executed once
- *   the container has exited (run --rm -d).
+ *   both go to one terminal). With HULL ROOT RUNROOT NAME ACTION, once the container has exited and
+ *   its status is written, hull runs again: ACTION "rm" runs `HULL --root ROOT --runroot RUNROOT rm -f
+ *   NAME` (run --rm -d), "restart" runs `... __restart NAME` (a restart policy: hull decides, not us).
+ *   It runs in a child of ours in a session of its own, and we exit at once: hull waits for this
+ *   monitor to be gone before it reads the exit status, and may start a new one for a restart.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -122,6 +125,38 @@ static void write_status(const char *path, int status)
         rename(tmp, path);
 }
 
+/* Runs hull once the container has exited: args are HULL ROOT RUNROOT NAME ACTION. In a child, so that
+ * this monitor is gone (and its status final) while hull works. */
+static void run_hull(char **args)
+{
+        bool is_rm = strcmp(args[4], "rm") == 0;
+        char *argv[] = { args[0], "--root", args[1], "--runroot", args[2], is_rm ? "rm" : "__restart",
+                         is_rm ? "-f" : args[3], is_rm ? args[3] : NULL, NULL };
+        sigset_t none;
+        int devnull;
+
+        if (!is_rm && strcmp(args[4], "restart") != 0)
+                return;
+        if (fork() != 0)
+                return;
+        /* What we ignore and block would be inherited by hull and by what it starts. */
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGHUP, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        setsid();
+        devnull = open("/dev/null", O_RDWR);
+        if (devnull >= 0) {
+                dup2(devnull, STDIN_FILENO);
+                dup2(devnull, STDOUT_FILENO);
+                dup2(devnull, STDERR_FILENO);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+}
+
 int main(int argc, char **argv)
 {
         Stream streams[2] = { { .name = "stdout" }, { .name = "stderr" } };
@@ -131,8 +166,8 @@ int main(int argc, char **argv)
         int sfd, status = -1, open_streams = 0;
         bool has_exited = false;
 
-        if (argc != 6 && argc != 9) {
-                fprintf(stderr, "usage: hull-monitor LOG EXIT PID OUT_FD ERR_FD [HULL ROOT NAME]\n");
+        if (argc != 6 && argc != 11) {
+                fprintf(stderr, "usage: hull-monitor LOG EXIT PID OUT_FD ERR_FD [HULL ROOT RUNROOT NAME ACTION]\n");
                 return 2;
         }
         pid = (pid_t)atoi(argv[3]);
@@ -209,16 +244,7 @@ int main(int argc, char **argv)
                 if (streams[i].fd >= 0 && streams[i].len > 0)
                         log_line(&streams[i], streams[i].line, streams[i].len, true);
         write_status(argv[2], status);
-        if (argc == 9) {
-                /* run --rm -d: the container goes once it has exited. */
-                char *rm[] = { argv[6], "--root", argv[7], "rm", "-f", argv[8], NULL };
-                int devnull = open("/dev/null", O_RDWR);
-                if (devnull >= 0) {
-                        dup2(devnull, STDOUT_FILENO);
-                        dup2(devnull, STDERR_FILENO);
-                }
-                execv(argv[6], rm);
-                return 1;
-        }
+        if (argc == 11)
+                run_hull(argv + 6);
         return 0;
 }
