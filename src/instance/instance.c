@@ -231,7 +231,11 @@ int inst_state(InstContext *c, InstRecord *rec, InstState *ret, pid_t *ret_pid, 
 
 int inst_run_foreground(InstContext *c, InstRecord *rec, int *ret_status, Error **err)
 {
+        _cleanup_(inst_unlockp) int lock = -EBADF;
+
+        inst_lock(c, rec->id, &lock, NULL);
         inst_restart_forget(c, rec->id);
+        inst_unlockp(&lock);
         return driver(rec->kind)->run_foreground(c, rec, ret_status, err);
 }
 
@@ -242,7 +246,11 @@ int inst_driver_start_detached(InstContext *c, InstRecord *rec, Error **err)
 
 int inst_start_detached(InstContext *c, InstRecord *rec, Error **err)
 {
-        /* A manual start: a stop by the user is over, and the restart count begins again. */
+        _cleanup_(inst_unlockp) int lock = -EBADF;
+
+        /* A manual start: a stop by the user is over, and the restart count begins again. Under the
+         * lock, so that a restart by policy still pending from the last exit finds it running. */
+        inst_lock(c, rec->id, &lock, NULL);
         inst_restart_forget(c, rec->id);
         return inst_driver_start_detached(c, rec, err);
 }
