@@ -191,3 +191,25 @@ settled() {
 	[ "$(field sys1 pid)" != "$pid" ]
 	h rm -f sys1 >/dev/null
 }
+
+@test "restart: a VM (--vm) is restarted by its policy too, and not after hull stop" {
+	command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86 is not installed"
+	ls /boot/vmlinuz-* >/dev/null 2>&1 || skip "no guest kernel in /boot (linux-image-cloud-amd64)"
+	h run -d --vm --name v --network none --restart on-failure:1 bb:1 sh -c 'echo ran; exit 3' >/dev/null
+	wait_until field_is v restart_count 1
+	wait_until settled v
+	sleep 1
+	wait_until settled v
+	[ "$(field v restart_count)" = 1 ]
+	[ "$(field v exit_code)" = 3 ]
+	run h logs v
+	[ "$output" = "$(printf 'ran\nran')" ]
+	h run -d --vm --name va --network none --restart always bb:1 sleep 1000 >/dev/null
+	h stop -t 2 va >/dev/null
+	wait_until settled va
+	sleep 1
+	wait_until settled va
+	[ "$(field va restart_count)" = 0 ]
+	h rm -f v va >/dev/null
+	! pgrep -f "qemu-system.*$HROOT"
+}
