@@ -126,9 +126,12 @@ static void write_status(const char *path, int status)
 }
 
 /* Runs hull once the container has exited: args are HULL ROOT RUNROOT NAME ACTION. In a child, so that
- * this monitor is gone (and its status final) while hull works. */
-static void run_hull(char **args)
+ * this monitor is gone (and its status final) while hull works. What hull says goes to "hull.err" beside
+ * the exit file (the instance's directory): a restart that failed tells why there. */
+static void run_hull(const char *exit_path, char **args)
 {
+        char err_path[4096];
+        const char *slash = strrchr(exit_path, '/');
         bool is_rm = strcmp(args[4], "rm") == 0;
         char *argv[] = { args[0], "--root", args[1], "--runroot", args[2], is_rm ? "rm" : "__restart",
                          is_rm ? "-f" : args[3], is_rm ? args[3] : NULL, NULL };
@@ -152,6 +155,12 @@ static void run_hull(char **args)
                 dup2(devnull, STDIN_FILENO);
                 dup2(devnull, STDOUT_FILENO);
                 dup2(devnull, STDERR_FILENO);
+        }
+        if (slash && snprintf(err_path, sizeof(err_path), "%.*s/hull.err", (int)(slash - exit_path), exit_path) <
+                             (int)sizeof(err_path)) {
+                int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+                if (fd >= 0)
+                        dup2(fd, STDERR_FILENO); /* dup2's copy is without O_CLOEXEC */
         }
         execv(argv[0], argv);
         _exit(127);
@@ -245,6 +254,6 @@ int main(int argc, char **argv)
                         log_line(&streams[i], streams[i].line, streams[i].len, true);
         write_status(argv[2], status);
         if (argc == 11)
-                run_hull(argv + 6);
+                run_hull(argv[2], argv + 6);
         return 0;
 }

@@ -19,6 +19,11 @@
  * (a flock on its directory) and removed at a manual start. The restart takes the same lock and looks
  * for the mark again after its delay, so that a stop or an rm -f during the delay wins.
  *
+ * The monitor sends what that hull says to "hull.err" in the instance's directory: a restart that
+ * could not start the instance (a bind's source gone, say) leaves it exited and says why there. The
+ * count counts attempts, that one included. Only an instance under a monitor has its policy kept: one
+ * run in the foreground (`hull run` without -d) ends with its command, as it has no monitor.
+ *
  * `hull autostart` (at boot) starts every instance with --autostart or --restart always: docker too
  * starts restart=always containers when its daemon starts, even those stopped by hand.
  */

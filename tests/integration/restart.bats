@@ -141,6 +141,19 @@ settled() {
 	! pgrep -f "hull-monitor $HROOT"
 }
 
+@test "restart: a restart that cannot start leaves it exited, and says why in hull.err" {
+	mkdir "$TEST_DIR/src"
+	h run -d --name b --network none --restart on-failure -v "$TEST_DIR/src:/mnt" bb:1 sh -c 'sleep 1; exit 1' >/dev/null
+	# Its bind's source goes while it runs: the restart cannot mount it.
+	rmdir "$TEST_DIR/src"
+	wait_until field_is b restart_count 1
+	wait_until settled b
+	[ "$(field b exit_code)" = 1 ]
+	id=$(field b id)
+	grep -q "src" "$HROOT/instances/$id/hull.err"
+	grep -q "No such file" "$HROOT/instances/$id/hull.err"
+}
+
 @test "restart: a policy is refused when it does not parse" {
 	run_split h run -d --restart sometimes bb:1 true
 	[ "$status" -eq 125 ]
@@ -201,6 +214,9 @@ settled() {
 	sleep 1
 	wait_until settled v
 	[ "$(field v restart_count)" = 1 ]
+	# Should it fail: what the restart said.
+	h inspect v | jq -c ".[0] | {state, exit_code, restart_count, started, finished}"
+	cat "$HROOT"/instances/*/hull.err
 	[ "$(field v exit_code)" = 3 ]
 	run h logs v
 	[ "$output" = "$(printf 'ran\nran')" ]
