@@ -341,6 +341,13 @@ int inst_remove(InstContext *c, InstRecord *rec, bool is_force, Error **err)
         r = d->teardown(c, rec, state, pid, err);
         if (r < 0)
                 return r;
+        {
+                /* Its monitor writes the exit status (and hull.err) once what it watched ended: let it be
+                 * done before the directory goes, or its last files land in one half removed. */
+                pid_t mon = inst_pid_file_read(c, rec->id, "monitor.pid");
+                if (mon > 0)
+                        inst_wait_gone(mon, 5000);
+        }
         inst_net_stop(c, rec->id);
         r = inst_db_lease_find(c->db, rec->id, &lease, err);
         if (r >= 0)

@@ -132,6 +132,7 @@ static void run_hull(const char *exit_path, char **args)
 {
         char err_path[4096];
         const char *slash = strrchr(exit_path, '/');
+        int err_fd = -1;
         bool is_rm = strcmp(args[4], "rm") == 0;
         char *argv[] = { args[0], "--root", args[1], "--runroot", args[2], is_rm ? "rm" : "__restart",
                          is_rm ? "-f" : args[3], is_rm ? args[3] : NULL, NULL };
@@ -140,6 +141,11 @@ static void run_hull(const char *exit_path, char **args)
 
         if (!is_rm && strcmp(args[4], "restart") != 0)
                 return;
+        /* Made before we exit, so that once this monitor is gone it creates no file in the instance's
+         * directory any more (rm -f waits for that before it removes the directory). */
+        if (slash && snprintf(err_path, sizeof(err_path), "%.*s/hull.err", (int)(slash - exit_path), exit_path) <
+                             (int)sizeof(err_path))
+                err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
         if (fork() != 0)
                 return;
         /* What we ignore and block would be inherited by hull and by what it starts. */
@@ -156,12 +162,8 @@ static void run_hull(const char *exit_path, char **args)
                 dup2(devnull, STDOUT_FILENO);
                 dup2(devnull, STDERR_FILENO);
         }
-        if (slash && snprintf(err_path, sizeof(err_path), "%.*s/hull.err", (int)(slash - exit_path), exit_path) <
-                             (int)sizeof(err_path)) {
-                int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-                if (fd >= 0)
-                        dup2(fd, STDERR_FILENO); /* dup2's copy is without O_CLOEXEC */
-        }
+        if (err_fd >= 0)
+                dup2(err_fd, STDERR_FILENO); /* dup2's copy is without O_CLOEXEC */
         execv(argv[0], argv);
         _exit(127);
 }
