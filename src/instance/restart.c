@@ -214,9 +214,11 @@ int inst_restart_after_exit(InstContext *c, const char *key, bool *ret_is_restar
         int r;
 
         *ret_is_restarted = false;
-        r = inst_db_instance_find(c->db, key, &rec, err);
+        r = inst_db_instance_find(c->db, key, &rec, NULL);
+        if (r == -ENOENT)
+                return 0; /* removed meanwhile (rm -f): nothing to restart */
         if (r < 0)
-                return r;
+                return inst_db_instance_find(c->db, key, &rec, err);
         /* A stop by the user: leave the exit to whoever stopped it, untouched. */
         if (is_stop_marked(c, rec->id))
                 return 0;
@@ -234,11 +236,11 @@ int inst_restart_after_exit(InstContext *c, const char *key, bool *ret_is_restar
         sleep_ms(delay_ms);
 
         /* After the delay, under the lock: still there, still not stopped by the user, still exited. */
-        r = inst_lock(c, rec->id, &lock, err);
+        r = inst_lock(c, rec->id, &lock, NULL);
         if (r == -ENOENT)
-                return 0;
+                return 0; /* its directory went with an rm -f */
         if (r < 0)
-                return r;
+                return inst_lock(c, rec->id, &lock, err);
         r = inst_db_instance_find(c->db, rec->id, &again, NULL);
         if (r == -ENOENT || is_stop_marked(c, rec->id))
                 return 0;
