@@ -77,6 +77,9 @@ int cli_login_main(int argc, char **argv);
 int cli_logout_main(int argc, char **argv);
 int cli_build_main(int argc, char **argv);
 int cli_network_main(int argc, char **argv);
+int cli_autostart_main(int argc, char **argv);
+/* hull __restart ID: what an instance's monitor runs after it exited; hidden from the usage text. */
+int cli_policy_restart_main(int argc, char **argv);
 
 typedef struct InstImage InstImage;
 

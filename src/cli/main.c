@@ -29,6 +29,7 @@ static const struct {
         { "restart", cli_restart_main, "stop and start containers" },
         { "kill", cli_kill_main, "send a signal to containers" },
         { "rm", cli_rm_main, "remove containers" },
+        { "autostart", cli_autostart_main, "start every container marked --autostart or --restart always (at boot)" },
         { "exec", cli_exec_main, "run a command in a running container" },
         { "logs", cli_logs_main, "print a container's output" },
         { "ps", cli_ps_main, "list containers" },
@@ -165,6 +166,8 @@ int main(int argc, char **argv)
                 printf("hull version 0.1.0\nspec: 1.1.0\n");
                 return 0;
         }
+        if (strcmp(argv[1], "__restart") == 0)
+                return cli_policy_restart_main(argc - 1, argv + 1);
         for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
                 if (strcmp(argv[1], verbs[i].name) == 0)
                         return verbs[i].main(argc - 1, argv + 1);

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,8 +125,14 @@ void inst_exec_monitor(InstContext *c, const InstRecord *rec, const char *monito
         snprintf(pids, sizeof(pids), "%d", (int)pid);
         snprintf(outs, sizeof(outs), "%d", out_fd);
         snprintf(errs, sizeof(errs), "%d", err_fd);
+        /* Once the instance exited, the monitor runs hull again: to remove it (run --rm -d), or to let
+         * its restart policy decide (restart.c). */
         if (rec->is_auto_remove && c->self_exe)
-                execl(monitor, monitor, log, exit_path, pids, outs, errs, c->self_exe, c->root, rec->name, NULL);
+                execl(monitor, monitor, log, exit_path, pids, outs, errs, c->self_exe, c->root, c->runroot,
+                      rec->name, "rm", NULL);
+        else if (c->self_exe && inst_restart_has_policy(rec))
+                execl(monitor, monitor, log, exit_path, pids, outs, errs, c->self_exe, c->root, c->runroot,
+                      rec->id, "restart", NULL);
         else
                 execl(monitor, monitor, log, exit_path, pids, outs, errs, NULL);
         _exit(127);
@@ -257,21 +264,72 @@ int inst_state(InstContext *c, InstRecord *rec, InstState *ret, pid_t *ret_pid, 
 
 int inst_run_foreground(InstContext *c, InstRecord *rec, int *ret_status, Error **err)
 {
+        _cleanup_(inst_unlockp) int lock = -EBADF;
+
+        inst_lock(c, rec->id, &lock, NULL);
+        inst_restart_forget(c, rec->id);
+        inst_unlockp(&lock);
         return driver(rec->kind)->run_foreground(c, rec, ret_status, err);
 }
 
-int inst_start_detached(InstContext *c, InstRecord *rec, Error **err)
+int inst_driver_start_detached(InstContext *c, InstRecord *rec, Error **err)
 {
         return driver(rec->kind)->start_detached(c, rec, err);
 }
 
+int inst_start_detached(InstContext *c, InstRecord *rec, Error **err)
+{
+        _cleanup_(inst_unlockp) int lock = -EBADF;
+
+        /* A manual start: a stop by the user is over, and the restart count begins again. Under the
+         * lock, so that a restart by policy still pending from the last exit finds it running. */
+        inst_lock(c, rec->id, &lock, NULL);
+        inst_restart_forget(c, rec->id);
+        return inst_driver_start_detached(c, rec, err);
+}
+
+/* Marks a stop by the user before the signal: the monitor sees the exit at once and must know that it
+ * was asked for (restart.c). */
+static int mark_stop(InstContext *c, const char *id, Error **err)
+{
+        _cleanup_(inst_unlockp) int lock = -EBADF;
+        int r = inst_lock(c, id, &lock, NULL);
+
+        if (r == -ENOENT)
+                return 0; /* no directory: no restart to prevent either */
+        if (r < 0)
+                return inst_lock(c, id, &lock, err);
+        return inst_restart_mark_stop(c, id, err);
+}
+
 int inst_stop(InstContext *c, InstRecord *rec, int timeout, Error **err)
 {
-        return driver(rec->kind)->stop(c, rec, timeout, err);
+        int r = mark_stop(c, rec->id, err);
+
+        return r < 0 ? r : driver(rec->kind)->stop(c, rec, timeout, err);
+}
+
+/* Whether `hull kill` with sig counts as a stop by the user: SIGKILL or the instance's stop signal, as
+ * docker's daemon has it. */
+static bool is_stopping_signal(const InstRecord *rec, int sig)
+{
+        _cleanup_(inst_run_options_done) InstRunOptions o = {};
+        int stop_sig = SIGTERM;
+
+        if (sig == SIGKILL)
+                return true;
+        if (inst_record_options(rec, &o, NULL) >= 0 && o.stop_signal && signal_parse(o.stop_signal) > 0)
+                stop_sig = signal_parse(o.stop_signal);
+        return sig == stop_sig;
 }
 
 int inst_kill(InstContext *c, InstRecord *rec, int sig, Error **err)
 {
+        if (is_stopping_signal(rec, sig)) {
+                int r = mark_stop(c, rec->id, err);
+                if (r < 0)
+                        return r;
+        }
         return driver(rec->kind)->kill(c, rec, sig, err);
 }
 
@@ -288,6 +346,7 @@ int inst_stats(InstContext *c, InstRecord *rec, json_t **ret, Error **err)
 int inst_remove(InstContext *c, InstRecord *rec, bool is_force, Error **err)
 {
         _cleanup_(inst_lease_done) InstLease lease = {};
+        _cleanup_(inst_unlockp) int lock = -EBADF;
         _cleanup_error_ Error *net_err = NULL;
         const InstDriver *d = driver(rec->kind);
         InstPort *ports = NULL;
@@ -296,15 +355,32 @@ int inst_remove(InstContext *c, InstRecord *rec, bool is_force, Error **err)
         pid_t pid;
         int r;
 
+        /* Under the instance's lock, so that a restart by policy cannot start it between the look at
+         * its state and the stop mark; after the mark, none will. */
+        r = inst_lock(c, rec->id, &lock, NULL);
+        if (r < 0 && r != -ENOENT)
+                return inst_lock(c, rec->id, &lock, err);
         r = d->state(c, rec, &state, &pid, err);
         if (r < 0)
                 return r;
         if ((state == INST_STATE_RUNNING || state == INST_STATE_PAUSED) && !is_force)
                 return error_setf(err, EBUSY, "'%s' is %s: stop it first, or use rm -f", rec->name,
                                   inst_state_name(state));
+        if (lock >= 0) {
+                r = inst_restart_mark_stop(c, rec->id, err);
+                if (r < 0)
+                        return r;
+        }
         r = d->teardown(c, rec, state, pid, err);
         if (r < 0)
                 return r;
+        {
+                /* Its monitor writes the exit status (and hull.err) once what it watched ended: let it be
+                 * done before the directory goes, or its last files land in one half removed. */
+                pid_t mon = inst_pid_file_read(c, rec->id, "monitor.pid");
+                if (mon > 0)
+                        inst_wait_gone(mon, 5000);
+        }
         inst_net_stop(c, rec->id);
         r = inst_db_lease_find(c->db, rec->id, &lease, err);
         if (r >= 0)
@@ -373,6 +449,7 @@ int inst_inspect(InstContext *c, InstRecord *rec, json_t **ret, Error **err)
                          (int)pid, "created", (json_int_t)rec->created, "started", (json_int_t)rec->started,
                          "finished", (json_int_t)rec->finished, "exit_code", rec->exit_code, "options", opts,
                          "bundle", json_string(dir), "log", json_string(log));
+        json_object_set_new(*ret, "restart_count", json_integer(inst_restart_count(c, rec->id)));
         if (rec->kind == INST_KIND_VM)
                 inst_vm_describe(c, rec, *ret);
         else

@@ -173,3 +173,33 @@ int inst_migrate_receive(InstContext *c, const char *uri, char **ret_name, Error
  * container's /dev/console, until Ctrl-a q, the end of stdin (then once the console is quiet for a
  * second), or the instance's end. EOPNOTSUPP for an application container. */
 int inst_console(InstContext *c, InstRecord *rec, Error **err);
+
+/* Restart policies (restart.c; docker's semantics, described there). */
+typedef enum InstRestartKind {
+        INST_RESTART_NO,
+        INST_RESTART_ON_FAILURE,
+        INST_RESTART_ALWAYS,
+} InstRestartKind;
+
+typedef struct InstRestartPolicy {
+        InstRestartKind kind;
+        int max_retries; /* on-failure:N; -1: no limit */
+} InstRestartPolicy;
+
+/* Parses --restart: "no" (or NULL), "on-failure", "on-failure:N" (N >= 0) or "always"; EINVAL else. */
+int inst_restart_policy_parse(const char *s, InstRestartPolicy *ret, Error **err);
+/* Whether an instance that exited with exit_code after count restarts is to be started again. */
+bool inst_restart_is_due(const InstRestartPolicy *p, int exit_code, unsigned count);
+/* The delay before the next restart: 100 ms first, then twice prev_ms up to 60 s; 100 ms again when
+ * the instance ran ran_s >= 10 seconds. */
+unsigned inst_restart_next_delay(unsigned prev_ms, int64_t ran_s);
+/* Restarts since the instance's last manual start (inspect's "restart_count"). */
+unsigned inst_restart_count(InstContext *c, const char *id);
+/* Whether `hull autostart` starts the instance: --autostart, or --restart always. */
+bool inst_is_autostart(const InstRecord *rec);
+/*
+ * What the monitor runs once the instance named key (a name or id) exited: unless the user stopped it,
+ * takes its exit into the record and, when its policy says so, waits the delay and starts it again
+ * (detached, under a new monitor). Blocks for the delay. *ret_is_restarted tells whether it did.
+ */
+int inst_restart_after_exit(InstContext *c, const char *key, bool *ret_is_restarted, Error **err);

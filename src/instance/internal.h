@@ -188,3 +188,17 @@ int inst_system_console(InstContext *c, InstRecord *rec, Error **err);
 /* console.c: relays the caller's terminal (raw; or stdin/stdout as they are) and the console socket fd
  * until Ctrl-a q, the end of stdin, or the console's end. name is for the banner. Blocks. */
 int inst_console_relay(int fd, const char *name, Error **err);
+/* The kind's detached start, without what a manual start resets (a restart by policy). */
+int inst_driver_start_detached(InstContext *c, InstRecord *rec, Error **err);
+/* The instance's lock (an exclusive flock on its directory, waited for): held by a restart by policy
+ * while it starts the instance, and by stop, kill and rm while they mark a stop. -ENOENT once the
+ * directory is gone. inst_unlockp() releases it. */
+int inst_lock(InstContext *c, const char *id, int *ret_fd, Error **err);
+void inst_unlockp(int *fd);
+/* Marks a stop by the user (stop, kill, rm), with the lock held, so that the exit it causes is not
+ * restarted by policy. */
+int inst_restart_mark_stop(InstContext *c, const char *id, Error **err);
+/* A manual start: the stop mark and the restart count go. Quiet. */
+void inst_restart_forget(InstContext *c, const char *id);
+/* Whether the record has a restart policy other than no (its monitor then runs `hull __restart`). */
+bool inst_restart_has_policy(const InstRecord *rec);

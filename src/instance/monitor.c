@@ -8,10 +8,13 @@
  * init exits we write its status (shell form: code, or 128+signal) to the exit file. This program
  * links only against libc, statically where the toolchain allows, so that it costs well under a MiB.
  *
- * usage: hull-monitor LOG EXIT PID OUT_FD ERR_FD [HULL ROOT NAME]
+ * usage: hull-monitor LOG EXIT PID OUT_FD ERR_FD [HULL ROOT RUNROOT NAME ACTION]
  *   OUT_FD and ERR_FD are the read ends of the container's stdout and stderr (ERR_FD may be -1 when
- *   both go to one terminal); with HULL ROOT NAME, `HULL --root ROOT rm -f NAME` is executed once
- *   the container has exited (run --rm -d).
+ *   both go to one terminal). With HULL ROOT RUNROOT NAME ACTION, once the container has exited and
+ *   its status is written, hull runs again: ACTION "rm" runs `HULL --root ROOT --runroot RUNROOT rm -f
+ *   NAME` (run --rm -d), "restart" runs `... __restart NAME` (a restart policy: hull decides, not us).
+ *   It runs in a child of ours in a session of its own, and we exit at once: hull waits for this
+ *   monitor to be gone before it reads the exit status, and may start a new one for a restart.
  *
  * A system container's OUT_FD is the master of its console (a pty). Then $HULL_MONITOR_CONSOLE holds
  * "LISTEN SLAVE [TTY...]": a listening unix socket, where one client at a time (`hull console`) gets
@@ -195,6 +198,49 @@ static void console_setup(int *ret_listen, int *ret_slave)
         unsetenv("HULL_MONITOR_CONSOLE");
 }
 
+/* Runs hull once the container has exited: args are HULL ROOT RUNROOT NAME ACTION. In a child, so that
+ * this monitor is gone (and its status final) while hull works. What hull says goes to "hull.err" beside
+ * the exit file (the instance's directory): a restart that failed tells why there. */
+static void run_hull(const char *exit_path, char **args)
+{
+        char err_path[4096];
+        const char *slash = strrchr(exit_path, '/');
+        int err_fd = -1;
+        bool is_rm = strcmp(args[4], "rm") == 0;
+        char *argv[] = { args[0], "--root", args[1], "--runroot", args[2], is_rm ? "rm" : "__restart",
+                         is_rm ? "-f" : args[3], is_rm ? args[3] : NULL, NULL };
+        sigset_t none;
+        int devnull;
+
+        if (!is_rm && strcmp(args[4], "restart") != 0)
+                return;
+        /* Made before we exit, so that once this monitor is gone it creates no file in the instance's
+         * directory any more (rm -f waits for that before it removes the directory). */
+        if (slash && snprintf(err_path, sizeof(err_path), "%.*s/hull.err", (int)(slash - exit_path), exit_path) <
+                             (int)sizeof(err_path))
+                err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+        if (fork() != 0)
+                return;
+        /* What we ignore and block would be inherited by hull and by what it starts. */
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGHUP, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        setsid();
+        devnull = open("/dev/null", O_RDWR);
+        if (devnull >= 0) {
+                dup2(devnull, STDIN_FILENO);
+                dup2(devnull, STDOUT_FILENO);
+                dup2(devnull, STDERR_FILENO);
+        }
+        if (err_fd >= 0)
+                dup2(err_fd, STDERR_FILENO); /* dup2's copy is without O_CLOEXEC */
+        execv(argv[0], argv);
+        _exit(127);
+}
+
 int main(int argc, char **argv)
 {
         Stream streams[2] = { { .name = "stdout" }, { .name = "stderr" } };
@@ -204,8 +250,8 @@ int main(int argc, char **argv)
         int sfd, status = -1, open_streams = 0, listen_fd, console_slave;
         bool has_exited = false;
 
-        if (argc != 6 && argc != 9) {
-                fprintf(stderr, "usage: hull-monitor LOG EXIT PID OUT_FD ERR_FD [HULL ROOT NAME]\n");
+        if (argc != 6 && argc != 11) {
+                fprintf(stderr, "usage: hull-monitor LOG EXIT PID OUT_FD ERR_FD [HULL ROOT RUNROOT NAME ACTION]\n");
                 return 2;
         }
         pid = (pid_t)atoi(argv[3]);
@@ -302,16 +348,7 @@ int main(int argc, char **argv)
                 if (streams[i].fd >= 0 && streams[i].len > 0)
                         log_line(&streams[i], streams[i].line, streams[i].len, true);
         write_status(argv[2], status);
-        if (argc == 9) {
-                /* run --rm -d: the container goes once it has exited. */
-                char *rm[] = { argv[6], "--root", argv[7], "rm", "-f", argv[8], NULL };
-                int devnull = open("/dev/null", O_RDWR);
-                if (devnull >= 0) {
-                        dup2(devnull, STDOUT_FILENO);
-                        dup2(devnull, STDERR_FILENO);
-                }
-                execv(argv[6], rm);
-                return 1;
-        }
+        if (argc == 11)
+                run_hull(argv[2], argv + 6);
         return 0;
 }
