@@ -12,20 +12,43 @@
 #include "copy.h"
 #include "internal.h"
 #include "snapshot-container.h"
+#include "storage/shift.h"
 #include "storage/tree.h"
 
-int inst_copy_reshift(InstContext *c, const char *from_options, const InstRecord *to, const char *upper,
+int inst_copy_reshift(InstContext *c, const InstIdmap *from, const InstRecord *to, const char *upper,
                       Error **err)
 {
-        /* Nothing to shift yet: every instance's files are owned by the ids the container sees. When
-         * instances get private uid/gid ranges (the DB's range per instance), this becomes
-         * stor_shift_tree(upper, from_base, to_base, count) with the two ranges' bases. */
-        (void)c;
-        (void)from_options;
-        (void)to;
-        (void)upper;
-        (void)err;
-        return 0;
+        InstIdmap none = {}, dst = {};
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        if (!from)
+                from = &none;
+        r = inst_db_idmap_find(c->db, to->id, &dst, err);
+        if (r < 0)
+                return r;
+        if (from->uid_base == dst.uid_base && from->gid_base == dst.gid_base)
+                return 0;
+        fd = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return error_set(err, errno, "open '%s'", upper);
+        StorShift shift = { .uid_from = from->uid_base, .uid_to = dst.uid_base, .gid_from = from->gid_base,
+                            .gid_to = dst.gid_base, .count = INST_IDMAP_SLOT };
+        r = stor_shift_tree_ids(fd, &shift, err);
+        /* The upper dir's own owner: the container's root. */
+        if (r >= 0 && fchown(fd, dst.uid_base, dst.gid_base) < 0)
+                r = error_set(err, errno, "chown '%s'", upper);
+        return r < 0 ? error_wrap(err, r, "shift the owners of '%s'", upper) : 0;
+}
+
+/* inst_copy_reshift() from src's range. */
+static int copy_reshift_from(InstContext *c, const InstRecord *src, const InstRecord *to, const char *upper,
+                             Error **err)
+{
+        InstIdmap from = {};
+        int r = inst_db_idmap_find(c->db, src->id, &from, err);
+
+        return r < 0 ? r : inst_copy_reshift(c, &from, to, upper, err);
 }
 
 /* The run options the copy gets: src's (or the snapshot's) with the new name and no published ports. */
@@ -110,7 +133,7 @@ int inst_copy(InstContext *c, InstRecord *src, const char *name, const char *sna
                 r = inst_ctr_copy_upper(c, src, upper, err);
         }
         if (r >= 0)
-                r = inst_copy_reshift(c, src->options, rec, upper, err);
+                r = copy_reshift_from(c, src, rec, upper, err);
         /* The overlay over the copied upper dir, and a bundle of its own (its id, cgroup, hostname). */
         if (r >= 0)
                 r = inst_driver_container.create(c, rec, img, &o, &att, err);

@@ -18,10 +18,10 @@ int inst_copy(InstContext *c, InstRecord *src, const char *name, const char *sna
               char ***ret_dropped_ports, Error **err);
 
 /*
- * Gives the upper dir upper of instance to (a copy or a received instance) the owners it needs under
- * to's uid/gid range, when from had another. A no-op today: it is where stor_shift_tree()
- * (storage/shift.c, private uid ranges) is to be called, shifting by the difference of the bases, once
- * instances have ranges of their own. from_options: the source's run options as JSON text.
+ * Moves the owners of the upper dir of to (a copy, or a container received from another hull) from
+ * the uid/gid range its files were written under (from; NULL or count 0: the ids the container sees,
+ * no range) to the range to has (none: the ids as the container sees them). Nothing to do when both
+ * are the same.
  */
-int inst_copy_reshift(InstContext *c, const char *from_options, const InstRecord *to, const char *upper,
+int inst_copy_reshift(InstContext *c, const InstIdmap *from, const InstRecord *to, const char *upper,
                       Error **err);

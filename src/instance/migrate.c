@@ -221,6 +221,7 @@ static int migrate_container_send(InstContext *c, InstRecord *rec, const char *u
         struct sigaction ign = { .sa_handler = SIG_IGN }, old;
         bool was_running = false, is_stopped = false;
         int64_t t0 = monotonic_ms(), image_bytes = 0;
+        InstIdmap map = {};
         InstState state;
         int r;
 
@@ -236,11 +237,16 @@ static int migrate_container_send(InstContext *c, InstRecord *rec, const char *u
                 return error_wrap(err, sock, "migrate '%s'", rec->name);
         /* A receiver that gives up mid-way must not kill us with SIGPIPE: its message says why. */
         sigaction(SIGPIPE, &ign, &old);
-        r = send_msg(sock,
-                     json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "hull_migrate", 1, "kind",
-                               inst_kind_name(rec->kind), "id", rec->id, "name", rec->name, "image_id", rec->image_id,
-                               "image_name", rec->image_name, "options", rec->options, "was_running", was_running),
-                     err);
+        /* The uid/gid range its files are owned under here: the receiver moves them to its own. */
+        r = inst_db_idmap_find(c->db, rec->id, &map, err);
+        if (r >= 0)
+                r = send_msg(sock,
+                             json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:{s:I, s:I}}", "hull_migrate", 1,
+                                       "kind", inst_kind_name(rec->kind), "id", rec->id, "name", rec->name,
+                                       "image_id", rec->image_id, "image_name", rec->image_name, "options",
+                                       rec->options, "was_running", was_running, "idmap", "uid_base",
+                                       (json_int_t)map.uid_base, "gid_base", (json_int_t)map.gid_base),
+                             err);
         if (r >= 0)
                 r = read_msg(sock, STEP_TIMEOUT_MS, &m, err);
         if (r >= 0)
@@ -336,15 +342,20 @@ static int receive_container(InstContext *c, int sock, json_t *m, char **ret_nam
         _cleanup_free_ char *dir = NULL, *upper = NULL;
         const char *id = NULL, *name = NULL, *image_id = NULL, *image_name = NULL, *options = NULL, *kind = NULL;
         int was_running = 0;
+        json_int_t uid_base = 0, gid_base = 0;
+        InstIdmap from_map;
         bool need_image;
         int r;
 
         if (json_unpack(m, "{s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "kind", &kind, "id", &id, "name", &name,
                         "image_id", &image_id, "image_name", &image_name, "options", &options, "was_running",
                         &was_running) < 0 ||
+            json_unpack(m, "{s?{s:I, s:I}}", "idmap", "uid_base", &uid_base, "gid_base", &gid_base) < 0 || uid_base < 0 ||
+            uid_base > UINT32_MAX - INST_IDMAP_SLOT || gid_base < 0 || gid_base > UINT32_MAX - INST_IDMAP_SLOT ||
             (strcmp(kind, "container") != 0 && strcmp(kind, "system") != 0) || !*image_id ||
             strspn(image_id, "0123456789abcdef") != strlen(image_id))
                 return error_setf(err, EPROTO, "not a hull container migration");
+        from_map = (InstIdmap){ (uint32_t)uid_base, (uint32_t)gid_base, INST_IDMAP_SLOT };
         r = inst_check_name(name, err);
         if (r < 0)
                 return r;
@@ -384,7 +395,7 @@ static int receive_container(InstContext *c, int sock, json_t *m, char **ret_nam
         if (r >= 0)
                 r = stor_tree_receive(sock, upper, err);
         if (r >= 0)
-                r = inst_copy_reshift(c, options, rec, upper, err);
+                r = inst_copy_reshift(c, &from_map, rec, upper, err);
         if (r >= 0)
                 r = inst_driver_container.create(c, rec, img, &o, &att, err);
         if (r >= 0)

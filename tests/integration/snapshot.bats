@@ -13,9 +13,11 @@ load lib
 setup_file() {
 	[ "$(id -u)" = 0 ] || skip "needs root"
 	make_image "$BATS_FILE_TMPDIR/busybox" 1 --cmd '["sh"]' >/dev/null
-	# for launch (a system container): a Cmd that idles and ends on SIGTERM
-	make_image "$BATS_FILE_TMPDIR/system" 1 \
-		--cmd '["sh", "-c", "trap \"exit 0\" TERM; while :; do sleep 1; done"]' >/dev/null
+	# for launch (a system container): busybox's init, with one process that stays
+	mkdir -p "$BATS_FILE_TMPDIR/initlayer/sbin" "$BATS_FILE_TMPDIR/initlayer/etc"
+	ln -s /bin/busybox "$BATS_FILE_TMPDIR/initlayer/sbin/init"
+	printf '::respawn:/bin/sleep 1000\n' >"$BATS_FILE_TMPDIR/initlayer/etc/inittab"
+	make_image "$BATS_FILE_TMPDIR/system" 1 --layer "$BATS_FILE_TMPDIR/initlayer" >/dev/null
 }
 
 setup() {
@@ -307,9 +309,9 @@ start_receiver() {
 @test "launch: a system container keeps its kind through snapshot, restore, copy and migrate" {
 	HROOT2=$TEST_DIR/root2
 	h image import "$BATS_FILE_TMPDIR/system" sys:1 >/dev/null
-	h launch sys:1 s1 >/dev/null || skip "launch does not start a system container here"
+	h launch sys:1 s1 >/dev/null
 	[ "$(insp s1 | jq -r .kind)" = system ]
-	h exec s1 sh -c 'echo sys > /f'
+	h exec s1 sh -c 'echo sys > /f; chown 1000:1000 /f'
 	h snapshot create s1 snap
 	h exec s1 rm /f
 	run_split h snapshot restore s1 snap
@@ -318,6 +320,17 @@ start_receiver() {
 	[ "$(h exec s1 cat /f)" = sys ]
 	h copy s1 s2 >/dev/null
 	[ "$(insp s2 | jq -r .kind)" = system ]
+	# Each has a uid range of its own: the copy's files moved to its range, seen the same inside.
+	b1=$(insp s1 | jq -r .idmap.uid_base) b2=$(insp s2 | jq -r .idmap.uid_base)
+	[ "$b1" != null ] && [ "$b2" != null ] && [ "$b1" != "$b2" ]
+	[ "$(stat -c %u "$HROOT/instances/$(insp s1 | jq -r .id)/upper/f")" = $((b1 + 1000)) ]
+	[ "$(stat -c %u "$HROOT/instances/$(insp s2 | jq -r .id)/upper/f")" = $((b2 + 1000)) ]
+	h start s2
+	[ "$(h exec s2 stat -c %u:%g /f)" = 1000:1000 ]
+	[ "$(h exec s2 stat -c %u /etc/inittab)" = 0 ]
+	# The receiver has an instance already, so s1 gets another range there and its files move.
+	h2 image import "$BATS_FILE_TMPDIR/system" sys:1 >/dev/null
+	h2 launch sys:1 other >/dev/null
 	start_receiver
 	h migrate s1 --to "tcp://127.0.0.1:$PORT" >/dev/null 2>&1
 	wait "$RECV_PID"
@@ -325,4 +338,6 @@ start_receiver() {
 	[ "$(insp s1 "$HROOT2" | jq -r .kind)" = system ]
 	[ "$(state_of s1 "$HROOT2")" = running ]
 	[ "$(h2 exec s1 cat /f)" = sys ]
+	[ "$(insp s1 "$HROOT2" | jq -r .idmap.uid_base)" != "$b1" ]
+	[ "$(h2 exec s1 stat -c %u:%g /f)" = 1000:1000 ]
 }
