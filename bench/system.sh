@@ -25,6 +25,7 @@ if ! command -v lxc-start >/dev/null || ! command -v busybox >/dev/null; then
 fi
 
 tmp=$(mktemp -d /tmp/hull-bench-system.XXXXXX)
+chmod 711 "$tmp" # passable, as /var/lib is: hull's containers have uid ranges of their own
 H=("$hull" --root "$tmp/hull")
 L=(-P "$tmp/lxc")
 cleanup() {

@@ -148,7 +148,24 @@ static int shift_copy_layers(const char *layers_dir, char *const *layers, const 
  */
 static int open_path_to(InstContext *c, const char *id, const InstIdmap *map, Error **err)
 {
-        _cleanup_free_ char *instances = xasprintf("%s/instances", c->root), *dir = inst_dir(c, id);
+        _cleanup_free_ char *instances = xasprintf("%s/instances", c->root), *dir = inst_dir(c, id),
+                            *up = realpath(c->root, NULL);
+        struct stat st;
+
+        /* Above $root hull changes nothing: say which directory bars the way, rather than let the
+         * runtime fail on it from inside the user namespace. */
+        for (char *slash = up ? strrchr(up, '/') : NULL; slash; slash = strrchr(up, '/')) {
+                *slash = '\0';
+                const char *p = *up ? up : "/";
+                if (stat(p, &st) == 0 && !(st.st_mode & S_IXOTH))
+                        return error_setf(err, EACCES,
+                                          "'%s' is not passable by others (mode %04o), and a container with a uid "
+                                          "range of its own finds its root below it: give it o+x, or use another "
+                                          "--root",
+                                          p, st.st_mode & 07777);
+                if (!*up)
+                        break;
+        }
 
         if (chmod(c->root, 0711) < 0)
                 return error_set(err, errno, "chmod '%s'", c->root);
