@@ -16,6 +16,7 @@
 #include "instance.h"
 #include "storage/overlay.h"
 #include "storage/shift.h"
+#include "storage/tree.h"
 
 bool inst_userns_wanted(const InstRunOptions *o)
 {
@@ -121,17 +122,15 @@ static int shift_copy_layers(const char *layers_dir, char *const *layers, const 
         for (size_t i = 0; layers && layers[i] && r >= 0; i++) {
                 _cleanup_free_ char *src = xasprintf("%s/%s", layers_dir, layers[i]),
                                     *dst = xasprintf("%s/%s", tmp, layers[i]);
-                _cleanup_close_ int sfd = -EBADF, dfd = -EBADF;
+                _cleanup_close_ int dfd = -EBADF;
 
-                sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (sfd < 0)
-                        return error_set(err, errno, "layer '%s'", layers[i]);
-                if (mkdir(dst, 0700) < 0)
-                        return error_set(err, errno, "mkdir '%s'", dst);
-                dfd = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                r = stor_tree_copy(src, dst, err);
+                if (r < 0)
+                        return error_wrap(err, r, "copy of layer '%s'", layers[i]);
+                dfd = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (dfd < 0)
                         return error_set(err, errno, "open '%s'", dst);
-                r = stor_shift_copy(sfd, dfd, &shift, err);
+                r = stor_shift_tree_ids(dfd, &shift, err);
                 if (r < 0)
                         return error_wrap(err, r, "shifted copy of layer '%s'", layers[i]);
         }

@@ -16,6 +16,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/strv.h"
+#include "copy.h"
 #include "disk.h"
 
 #define MIB (INT64_C(1) << 20)
@@ -242,69 +243,6 @@ int stor_disk_make_overlay(const char *base, const char *out_path, Error **err)
         return finish_temp(tmp, out_path, r, err);
 }
 
-/* Copies [off, end) of in to the same place in out: copy_file_range where the kernel can, else
- * read and write. */
-static int copy_range(int in, int out, off_t off, off_t end)
-{
-        static const size_t chunk = 1 << 20;
-        bool can_cfr = true;
-
-        while (off < end) {
-                size_t want = (size_t)(end - off) < chunk ? (size_t)(end - off) : chunk;
-                ssize_t n = -1;
-
-                if (can_cfr) {
-                        loff_t o_in = off, o_out = off;
-                        n = copy_file_range(in, &o_in, out, &o_out, want, 0);
-                        if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
-                                      errno == EOPNOTSUPP)) {
-                                can_cfr = false;
-                                continue;
-                        }
-                } else {
-                        char buf[65536];
-                        n = pread(in, buf, want < sizeof(buf) ? want : sizeof(buf), off);
-                        if (n > 0 && pwrite(out, buf, (size_t)n, off) != n)
-                                return errno ? -errno : -EIO;
-                }
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        return -ENODATA; /* the source shrank under us */
-                off += n;
-        }
-        return 0;
-}
-
-/* Copies the data segments of in to out, leaving its holes holes. */
-static int copy_sparse(int in, int out, off_t size)
-{
-        off_t data = 0, hole;
-        int r;
-
-        for (;;) {
-                data = lseek(in, data, SEEK_DATA);
-                if (data < 0 && errno == ENXIO)
-                        break; /* only a hole is left */
-                if (data < 0 && errno == EINVAL) {
-                        /* No SEEK_DATA here: everything is data. */
-                        return copy_range(in, out, 0, size);
-                }
-                if (data < 0)
-                        return -errno;
-                hole = lseek(in, data, SEEK_HOLE);
-                if (hole < 0)
-                        return -errno;
-                r = copy_range(in, out, data, hole);
-                if (r < 0)
-                        return r;
-                data = hole;
-        }
-        return 0;
-}
-
 int stor_disk_copy(const char *src, const char *dst, Error **err)
 {
         _cleanup_close_ int in = -EBADF, out = -EBADF;
@@ -325,7 +263,7 @@ int stor_disk_copy(const char *src, const char *dst, Error **err)
 
         /* Sharing the extents (btrfs, XFS) is instant and takes no room. */
         if (ioctl(out, FICLONE, in) < 0) {
-                r = copy_sparse(in, out, st.st_size);
+                r = stor_copy_sparse(in, out, st.st_size);
                 if (r >= 0 && ftruncate(out, st.st_size) < 0)
                         r = -errno;
                 if (r < 0)

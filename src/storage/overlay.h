@@ -35,7 +35,7 @@ int stor_idmap_userns(const StorIdmap *map, int *ret_fd, Error **err);
  * map->uid_base to overlayfs and as 0 inside the container; new files and copy-ups land in upper
  * with the shifted owners. The idmapped layers are attached below stage_dir (made here) for the
  * mount and detached again (overlayfs keeps its own clones). stage_dir NULL: the layers carry the
- * shifted owners already (a copy made by stor_shift_copy) and are used as they are. -EOPNOTSUPP,
+ * shifted owners already (a copy made by stor_tree_copy and shifted by stor_shift_tree_ids) and are used as they are. -EOPNOTSUPP,
  * with nothing mounted, when the kernel or the layers' file system cannot idmap them (mount_setattr
  * said EINVAL, ENOSYS or EPERM): the caller may fall back to a shifted copy.
  */

@@ -33,12 +33,3 @@ int stor_shift_tree(int dirfd, uint32_t from_base, uint32_t to_base, uint32_t co
 /* stor_shift_tree with the gids moved by their own bases. */
 int stor_shift_tree_ids(int dirfd, const StorShift *shift, Error **err);
 
-/*
- * Copies the tree below src_dirfd into the empty directory dst_dirfd (whose own owner and mode are
- * set from src_dirfd), with every owner shifted as by stor_shift_tree_ids: regular files (copy_file_range,
- * so a reflink where the file system can), directories, symlinks, device nodes (overlayfs
- * whiteouts among them), fifos and sockets, hard links as links, modes, times and extended
- * attributes (overlayfs's opaque markers among them). The one-time copy of an image's layers for a
- * kernel that cannot idmap them.
- */
-int stor_shift_copy(int src_dirfd, int dst_dirfd, const StorShift *shift, Error **err);

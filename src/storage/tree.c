@@ -34,6 +34,7 @@
 #include "common/alloc.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "copy.h"
 #include "tree.h"
 
 #define MAGIC "HULLTREE1\n"
@@ -302,66 +303,6 @@ static int dst_node(Dst *d, const char *name, const Meta *m, Error **err)
         return apply_meta(dst_cur(d), name, m, err);
 }
 
-/* Copies [off, end) of in to the same place in out. */
-static int copy_range(int in, int out, off_t off, off_t end)
-{
-        bool can_cfr = true;
-
-        while (off < end) {
-                size_t want = (size_t)(end - off) < CHUNK ? (size_t)(end - off) : CHUNK;
-                ssize_t n;
-
-                if (can_cfr) {
-                        loff_t o_in = off, o_out = off;
-                        n = copy_file_range(in, &o_in, out, &o_out, want, 0);
-                        if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
-                                can_cfr = false;
-                                continue;
-                        }
-                } else {
-                        char buf[65536];
-                        n = pread(in, buf, want < sizeof(buf) ? want : sizeof(buf), off);
-                        if (n > 0 && pwrite(out, buf, (size_t)n, off) != n)
-                                return errno ? -errno : -EIO;
-                }
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        return -ENODATA; /* the source shrank under us */
-                off += n;
-        }
-        return 0;
-}
-
-/* Calls fn for each data segment of in (size bytes): its holes stay holes. */
-static int for_each_segment(int in, off_t size, int (*fn)(void *u, off_t off, off_t end), void *u)
-{
-        off_t data = 0, hole;
-        int r;
-
-        while (data < size) {
-                data = lseek(in, data, SEEK_DATA);
-                if (data < 0 && errno == ENXIO)
-                        return 0; /* only a hole is left */
-                if (data < 0 && errno == EINVAL)
-                        return fn(u, 0, size); /* no SEEK_DATA here: everything is data */
-                if (data < 0)
-                        return -errno;
-                hole = lseek(in, data, SEEK_HOLE);
-                if (hole < 0)
-                        return -errno;
-                if (hole > size)
-                        hole = size;
-                r = fn(u, data, hole);
-                if (r < 0)
-                        return r;
-                data = hole;
-        }
-        return 0;
-}
-
 typedef struct CopyPair {
         int in, out;
 } CopyPair;
@@ -369,7 +310,7 @@ typedef struct CopyPair {
 static int copy_segment(void *u, off_t off, off_t end)
 {
         CopyPair *p = u;
-        return copy_range(p->in, p->out, off, end);
+        return stor_copy_range(p->in, p->out, off, end);
 }
 
 /* A new file name in the current directory, open for writing. */
@@ -489,7 +430,7 @@ static int walk_file(Walk *w, int dirfd, const char *name, Meta *m, off_t size, 
                 put_name(w, 'F', name);
                 put_meta(w, m);
                 put_u64(&w->buf, &w->len, (uint64_t)size);
-                r = for_each_segment(in, size, send_file_segment, &s);
+                r = stor_for_each_data_segment(in, size, send_file_segment, &s);
                 if (s.error < 0)
                         return s.error;
                 if (r < 0)
@@ -504,7 +445,7 @@ static int walk_file(Walk *w, int dirfd, const char *name, Meta *m, off_t size, 
         /* Sharing the extents (btrfs, XFS) is instant and takes no room. */
         if (ioctl(out, FICLONE, in) < 0) {
                 CopyPair p = { in, out };
-                r = for_each_segment(in, size, copy_segment, &p);
+                r = stor_for_each_data_segment(in, size, copy_segment, &p);
                 if (r >= 0 && ftruncate(out, size) < 0)
                         r = -errno;
                 if (r < 0)
