@@ -8,6 +8,21 @@
 
 #include "alloc.h"
 #include "digest.h"
+#include "lazy.h"
+
+/*
+ * libcrypto is loaded on the first digest: its relocations alone cost every hull command a
+ * millisecond, and most (exec, ps, inspect, stop) compute no digest.
+ */
+LAZY_LIB(crypto, "libcrypto.so.3")
+LAZY(crypto, int, OPENSSL_init_crypto, (uint64_t opts, const OPENSSL_INIT_SETTINGS *settings), (opts, settings))
+LAZY(crypto, EVP_MD *, EVP_MD_fetch, (OSSL_LIB_CTX *ctx, const char *algorithm, const char *properties),
+     (ctx, algorithm, properties))
+LAZY(crypto, EVP_MD_CTX *, EVP_MD_CTX_new, (void), ())
+LAZY_VOID(crypto, EVP_MD_CTX_free, (EVP_MD_CTX *ctx), (ctx))
+LAZY(crypto, int, EVP_DigestInit_ex, (EVP_MD_CTX *ctx, const EVP_MD *type, ENGINE *impl), (ctx, type, impl))
+LAZY(crypto, int, EVP_DigestUpdate, (EVP_MD_CTX *ctx, const void *d, size_t cnt), (ctx, d, cnt))
+LAZY(crypto, int, EVP_DigestFinal_ex, (EVP_MD_CTX *ctx, unsigned char *md, unsigned int *s), (ctx, md, s))
 
 struct Digest {
         EVP_MD_CTX *ctx;
