@@ -48,7 +48,7 @@ static int read_stat(pid_t pid, char *buf, size_t size, char **ret_rest)
 
 int process_start_time(pid_t pid, uint64_t *ret)
 {
-        char buf[1024], *p;
+        char buf[1024], *p = NULL;
         int r = read_stat(pid, buf, sizeof(buf), &p);
         if (r < 0)
                 return r;
@@ -65,7 +65,7 @@ int process_start_time(pid_t pid, uint64_t *ret)
 
 char process_state(pid_t pid)
 {
-        char buf[1024], *p;
+        char buf[1024], *p = NULL;
         if (read_stat(pid, buf, sizeof(buf), &p) < 0)
                 return 0;
         return *p;

@@ -298,8 +298,8 @@ int inst_db_open(const char *root, InstDb **ret, Error **err)
                                   db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
         sqlite3_busy_timeout(db->h, 30000);
         /* Each hull command is a short-lived connection: checkpointing and deleting the WAL as the
-         * last one closes would sync the database on every command. The WAL stays, and is folded
-         * into the database by the automatic checkpoints of later writers. */
+         * last one closes would sync the database on every command. inst_db_close() checkpoints
+         * only after writes (see there). */
         sqlite3_db_config(db->h, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
         /* WAL keeps readers off the writer's back; NORMAL syncs at checkpoints, which in WAL mode
          * still leaves a consistent database after a crash (only the newest commits may be lost). */
@@ -312,7 +312,16 @@ int inst_db_open(const char *root, InstDb **ret, Error **err)
         for (size_t i = 0; i < 3; i++) {
                 static const char *const suffixes[] = { "", "-wal", "-shm" };
                 _cleanup_free_ char *p = xasprintf("%s%s", path, suffixes[i]);
-                if (chmod(p, 0600) < 0 && errno != ENOENT)
+                struct stat st;
+
+                /* Looked at first: a chmod writes the inode (a journal entry) even when it
+                 * changes nothing, on every command. */
+                if (stat(p, &st) < 0) {
+                        if (errno == ENOENT)
+                                continue;
+                        return error_set(err, errno, "stat '%s'", p);
+                }
+                if ((st.st_mode & 07777) != 0600 && chmod(p, 0600) < 0 && errno != ENOENT)
                         return error_set(err, errno, "chmod '%s'", p);
         }
         r = db_upgrade(db, err);
@@ -328,6 +337,17 @@ InstDb *inst_db_close(InstDb *db)
                 return NULL;
         if (db->in_transaction)
                 inst_db_rollback(db);
+        /*
+         * The first connection to open the database after all have closed rebuilds the WAL's
+         * index by reading the whole WAL, up to the 4 MiB of an automatic checkpoint: a read-only
+         * command such as exec paid for every write before it. A connection that wrote folds the
+         * WAL into the database and empties it (one sync, for writers only), without waiting: if
+         * others are reading or writing, one of them does it as it closes.
+         */
+        if (db->h && sqlite3_total_changes(db->h) > 0) {
+                sqlite3_busy_timeout(db->h, 0);
+                sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        }
         sqlite3_close_v2(db->h);
         free(db);
         return NULL;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* seccomp.c: linux.seccomp compiled through libseccomp, loaded by the container process */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
@@ -19,7 +20,6 @@
 #endif
 
 #include "common/alloc.h"
-#include "common/digest.h"
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -516,19 +516,29 @@ static unsigned kernel_flags_of(const json_t *json)
         return bits;
 }
 
-/* The cache file of a profile: its canonical JSON, libseccomp's version and the native arch. */
-static char *cache_name(const json_t *json)
+/*
+ * A profile's cache key: its canonical JSON, libseccomp's version and the native arch. The file
+ * holds the key, a NUL and the program, and is used only when its key matches byte for byte, so
+ * its name needs no cryptographic hash: FNV-1a spares hull exec the start of libcrypto (a third of
+ * its instructions), and two profiles whose names collide only take turns in the file.
+ */
+static char *cache_key(const json_t *json)
 {
-        _cleanup_(digest_freep) Digest *d = digest_new();
-        _cleanup_free_ char *text = json_dumps(json, JSON_COMPACT | JSON_SORT_KEYS), *digest = NULL;
+        _cleanup_free_ char *text = json_dumps(json, JSON_COMPACT | JSON_SORT_KEYS);
         const struct scmp_version *v = seccomp_version();
-        char tail[64];
 
-        digest_update(d, text, strlen(text));
-        snprintf(tail, sizeof(tail), "\n%u.%u.%u\n%u", v->major, v->minor, v->micro, seccomp_arch_native());
-        digest_update(d, tail, strlen(tail));
-        digest = digest_finish(d);
-        return xasprintf("%s.bpf", digest + strlen("sha256:"));
+        if (!text)
+                abort(); /* only allocation fails here */
+        return xasprintf("%s\n%u.%u.%u\n%u", text, v->major, v->minor, v->micro, seccomp_arch_native());
+}
+
+static char *cache_name(const char *key)
+{
+        uint64_t h = UINT64_C(14695981039346656037);
+
+        for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+                h = (h ^ *p) * UINT64_C(1099511628211);
+        return xasprintf("%016" PRIx64 ".prog", h);
 }
 
 /* Compiles the filter to BPF now (libseccomp writes it to an fd), so the load needs no compiling. */
@@ -556,28 +566,42 @@ static int compile(RtSeccomp *s, Error **err)
         return 0;
 }
 
-/* A program from the cache, or -ENOENT. */
-static int cache_read(int cache_fd, const char *name, RtSeccomp **ret)
+/* The program cached under key, or -ENOENT. */
+static int cache_read(int cache_fd, const char *name, const char *key, RtSeccomp **ret)
 {
         _cleanup_free_ char *buf = NULL;
-        size_t len;
+        size_t len, klen = strlen(key) + 1;
         RtSeccomp *s;
 
         if (read_file_at(cache_fd, name, &buf, &len, NULL) < 0)
                 return -ENOENT;
-        if (len == 0 || len % sizeof(struct sock_filter) || len / sizeof(struct sock_filter) > PROG_MAX_INSNS)
+        if (len <= klen || memcmp(buf, key, klen) != 0)
+                return -ENOENT;
+        len -= klen;
+        if (len % sizeof(struct sock_filter) || len / sizeof(struct sock_filter) > PROG_MAX_INSNS)
                 return -ENOENT;
         s = xnew0(RtSeccomp, 1);
         s->n_prog = len / sizeof(struct sock_filter);
-        s->prog = (struct sock_filter *)TAKE_PTR(buf);
+        s->prog = xmalloc(len);
+        memcpy(s->prog, buf + klen, len);
         *ret = s;
         return 0;
+}
+
+static int cache_write(int cache_fd, const char *name, const char *key, const RtSeccomp *s)
+{
+        size_t klen = strlen(key) + 1, plen = s->n_prog * sizeof(struct sock_filter);
+        _cleanup_free_ char *buf = xmalloc(klen + plen);
+
+        memcpy(buf, key, klen);
+        memcpy(buf + klen, s->prog, plen);
+        return write_file_atomic_at(cache_fd, name, buf, klen + plen, 0600, NULL);
 }
 
 int rt_seccomp_prepare(const json_t *json, const char *where, int cache_fd, RtSeccomp **ret, Error **err)
 {
         _cleanup_(rt_seccomp_freep) RtSeccomp *s = NULL;
-        _cleanup_free_ char *name = NULL;
+        _cleanup_free_ char *key = NULL, *name = NULL;
         int r;
 
         if (!where)
@@ -594,8 +618,9 @@ int rt_seccomp_prepare(const json_t *json, const char *where, int cache_fd, RtSe
          * and architecture), and only profiles that compiled (so were valid) are cached.
          */
         if (cache_fd >= 0) {
-                name = cache_name(json);
-                if (cache_read(cache_fd, name, &s) >= 0) {
+                key = cache_key(json);
+                name = cache_name(key);
+                if (cache_read(cache_fd, name, key, &s) >= 0) {
                         s->kernel_flags = kernel_flags_of(json);
                         *ret = TAKE_PTR(s);
                         return 0;
@@ -607,8 +632,7 @@ int rt_seccomp_prepare(const json_t *json, const char *where, int cache_fd, RtSe
         /* With notify rules the listener fd comes from libseccomp's own load. */
         if (cache_fd >= 0 && !s->has_notify && compile(s, NULL) >= 0) {
                 s->kernel_flags = kernel_flags_of(json);
-                if (write_file_atomic_at(cache_fd, name, s->prog, s->n_prog * sizeof(struct sock_filter), 0600,
-                                         NULL) < 0)
+                if (cache_write(cache_fd, name, key, s) < 0)
                         log_debug("cache seccomp program '%s' failed, ignoring", name);
         }
         *ret = TAKE_PTR(s);

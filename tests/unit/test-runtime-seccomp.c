@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-runtime-seccomp.c: seccomp profiles built by libseccomp and loaded into forked children */
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -17,6 +18,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <seccomp.h>
@@ -307,6 +309,81 @@ static void test_errno(void **state)
 static int child_getcwd_exdev(int notify_fd, void *userdata)
 {
         return expect_errno(raw_getcwd(), EXDEV);
+}
+
+/* The one file in the cache directory dfd, which must have one. */
+static char *cache_file(int dfd)
+{
+        _cleanup_close_ int fd = dup(dfd);
+        DIR *d;
+        struct dirent *de;
+        char *name = NULL;
+
+        assert_true(fd >= 0);
+        d = fdopendir(TAKE_FD(fd));
+        assert_non_null(d);
+        rewinddir(d);
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.') {
+                        assert_null(name);
+                        name = xstrdup(de->d_name);
+                }
+        closedir(d);
+        assert_non_null(name);
+        return name;
+}
+
+/*
+ * A compiled profile is cached with its key; the cached program is what a second prepare loads;
+ * a file under the same name holding another key (a name collision, or a stale file) is not used
+ * but compiled over.
+ */
+static void test_cache(void **state)
+{
+        const char *profile = "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"getcwd\"],"
+                              "\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":18}]}";
+        char dir[] = "/tmp/hull-seccomp-cache-XXXXXX";
+        _cleanup_json_ json_t *j = json_loads(profile, 0, NULL);
+        _cleanup_close_ int dfd = -EBADF;
+        _cleanup_free_ char *name = NULL, *buf = NULL, *name2 = NULL;
+        const char *bogus = "{}\n0.0.0\n0";
+        size_t len;
+
+        assert_non_null(j);
+        assert_non_null(mkdtemp(dir));
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(dfd >= 0);
+        for (int round = 0; round < 2; round++) {
+                _cleanup_(rt_seccomp_freep) RtSeccomp *s = NULL;
+
+                assert_int_equal(rt_seccomp_prepare(j, NULL, dfd, &s, NULL), 0);
+                assert_child_ok(run_child(s, child_getcwd_exdev, NULL));
+        }
+        name = cache_file(dfd);
+        assert_int_equal(read_file_at(dfd, name, &buf, &len, NULL), 0);
+        assert_true(len > strlen(buf) + 1);
+        assert_non_null(strstr(buf, "getcwd"));
+
+        /* Another key under the name, with a program that allows everything. */
+        {
+                static const unsigned char allow[8] = { 0x06, 0, 0, 0, 0, 0, 0xff, 0x7f }; /* ret ALLOW */
+                _cleanup_free_ char *fake = xmalloc(strlen(bogus) + 1 + sizeof(allow));
+                _cleanup_(rt_seccomp_freep) RtSeccomp *s = NULL;
+
+                memcpy(fake, bogus, strlen(bogus) + 1);
+                memcpy(fake + strlen(bogus) + 1, allow, sizeof(allow));
+                assert_int_equal(write_file_atomic_at(dfd, name, fake, strlen(bogus) + 1 + sizeof(allow), 0600, NULL), 0);
+                assert_int_equal(rt_seccomp_prepare(j, NULL, dfd, &s, NULL), 0);
+                assert_child_ok(run_child(s, child_getcwd_exdev, NULL));
+        }
+        name2 = cache_file(dfd);
+        assert_string_equal(name, name2);
+        free(buf);
+        buf = NULL;
+        assert_int_equal(read_file_at(dfd, name, &buf, &len, NULL), 0);
+        assert_non_null(strstr(buf, "getcwd")); /* compiled over */
+        assert_int_equal(unlinkat(dfd, name, 0), 0);
+        assert_int_equal(rmdir(dir), 0);
 }
 
 /* A deny-by-default profile: defaultErrnoRet applies to everything not listed (sigaltstack and
@@ -842,6 +919,7 @@ int main(void)
                 cmocka_unit_test(test_send_listener_long_path),
                 cmocka_unit_test(test_send_listener_errors),
                 cmocka_unit_test(test_features),
+                cmocka_unit_test(test_cache),
         };
 
         /* Seccomp filters need Linux >= 3.5 and a kernel built with CONFIG_SECCOMP_FILTER. */
