@@ -198,7 +198,7 @@ int img_auth_login(const char *path, const char *registry, const char *user, con
 {
         _cleanup_json_ json_t *j = NULL;
         _cleanup_free_ char *plain = NULL, *encoded = NULL;
-        json_t *auths, *entry;
+        json_t *auths = NULL, *entry;
         int r;
 
         if (!*user || strchr(user, ':'))
@@ -224,7 +224,7 @@ int img_auth_login(const char *path, const char *registry, const char *user, con
 int img_auth_logout(const char *path, const char *registry, Error **err)
 {
         _cleanup_json_ json_t *j = NULL;
-        json_t *auths;
+        json_t *auths = NULL;
         int r;
 
         r = load(path, &j, err);

@@ -117,7 +117,7 @@ static bool is_skipped_line(Span line)
 static bool passwd_find(const char *text, const char *name, const uint32_t *uid, PasswdEntry *ret)
 {
         const char *pos = text;
-        Span line, f[7];
+        Span line, f[7] = { 0 };
 
         while (next_line(&pos, &line)) {
                 PasswdEntry e = { 0 };
@@ -227,7 +227,7 @@ int inst_user_resolve(const char *user, const char *passwd, const char *group, I
         const char *option = user ? user : "", *colon = strchr(option, ':');
         const char *group_name = colon && colon[1] ? colon + 1 : NULL;
         InstUser u = { 0 };
-        PasswdEntry e;
+        PasswdEntry e = { 0 };
         uint32_t uid = 0;
         bool is_numeric, is_found;
         int r;

@@ -619,7 +619,7 @@ static int container_stop(InstContext *c, InstRecord *rec, int timeout, Error **
 
 static int container_kill(InstContext *c, InstRecord *rec, int sig, Error **err)
 {
-        InstState state;
+        InstState state = INST_STATE_EXITED;
         RtContext *rt;
         int r;
 
@@ -698,7 +698,7 @@ static int container_exec(InstContext *c, InstRecord *rec, const InstExecOptions
 
 static int container_stats(InstContext *c, InstRecord *rec, json_t **ret, Error **err)
 {
-        InstState state;
+        InstState state = INST_STATE_EXITED;
         RtContext *rt;
         int r;
 
