@@ -237,6 +237,7 @@ assert_stopped_clean() {
 @test "launch on the default network: an address like any instance" {
 	h launch sys:1 s1
 	run h exec s1 ip -4 addr show eth0
+	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"inet 10.77."* ]]
 }
