@@ -101,8 +101,10 @@ int inst_snapshot_create(InstContext *c, InstRecord *rec, const char *name, json
                             *disk = inst_path(c, rec->id, "disk.qcow2"), *disk_copy = xasprintf("%s/disk.qcow2", tmp),
                             *state = xasprintf("%s/state", tmp), *meta = xasprintf("%s/meta.json", tmp), *text = NULL;
         _cleanup_(vm_qmp_freep) VmQmp *q = NULL;
+        _cleanup_(inst_vm_spec_done) InstVmSpec s = {};
         _cleanup_json_ json_t *info = NULL;
         _cleanup_close_ int fd = -EBADF;
+        unsigned ports = 0;
         int64_t t0;
         InstState st;
         int r;
@@ -125,6 +127,10 @@ int inst_snapshot_create(InstContext *c, InstRecord *rec, const char *name, json
                 r = stor_disk_copy(disk, disk_copy, err);
                 goto done;
         }
+        r = inst_vm_spec_load(c, rec->id, &s, err);
+        if (r < 0)
+                goto done;
+        ports = s.agent_ports;
         r = inst_qmp_open(c, rec, &q, err);
         if (r < 0)
                 goto done;
@@ -146,6 +152,9 @@ done:
         if (r >= 0) {
                 info = json_pack("{s:s, s:I, s:b, s:I}", "name", name, "created", (json_int_t)time(NULL), "stateful",
                                  st == INST_STATE_RUNNING, "save_ms", (json_int_t)monotonic_ms() - t0);
+                /* The state holds the agent ports the VM had: a restore's QEMU needs as many. */
+                if (st == INST_STATE_RUNNING)
+                        json_object_set_new(info, "agent_ports", json_integer(ports));
                 text = json_dumps(info, JSON_INDENT(2));
                 r = write_file_atomic_at(AT_FDCWD, meta, text, strlen(text), 0600, err);
         }
@@ -336,6 +345,12 @@ int inst_snapshot_restore(InstContext *c, InstRecord *rec, const char *name, jso
                 r = error_set(err, errno, "rename '%s'", tmp);
         if (r >= 0 && !was_running)
                 r = inst_mark_started(c, rec, err);
+        if (r >= 0) {
+                /* The new QEMU has the agent ports the saved state knows (five before they were counted). */
+                json_t *n = json_object_get(meta, "agent_ports");
+                s.agent_ports = json_is_integer(n) ? (unsigned)json_integer_value(n) : 5;
+                r = inst_vm_spec_save(c, rec->id, &s, err);
+        }
         if (r >= 0)
                 r = inst_vm_boot(c, rec, &s, true, &pid, err);
         if (r >= 0)

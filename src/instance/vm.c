@@ -109,6 +109,13 @@ int inst_vm_spec_load(InstContext *c, const char *id, InstVmSpec *ret, Error **e
         if (json_get_string(j, "hostname", "vm.json", &v, NULL) > 0)
                 s.hostname = xstrdup(v);
         json_get_bool(j, "system", "vm.json", &s.is_system, NULL);
+        /* A VM started before ports were hot-plugged had five from its boot. */
+        s.agent_ports = 5;
+        {
+                json_t *n = json_object_get(j, "agent_ports");
+                if (json_is_integer(n) && json_integer_value(n) >= 1 && json_integer_value(n) <= VM_AGENT_PORTS)
+                        s.agent_ports = (unsigned)json_integer_value(n);
+        }
         *ret = s;
         return 0;
 }
@@ -132,7 +139,7 @@ static int spec_from_config(const json_t *cfg, InstVmSpec *s, Error **err)
         return 0;
 }
 
-static int spec_save(InstContext *c, const char *id, const InstVmSpec *s, Error **err)
+int inst_vm_spec_save(InstContext *c, const char *id, const InstVmSpec *s, Error **err)
 {
         _cleanup_free_ char *path = inst_path(c, id, "vm.json"), *text = NULL;
         _cleanup_json_ json_t *j = json_object();
@@ -148,6 +155,7 @@ static int spec_save(InstContext *c, const char *id, const InstVmSpec *s, Error 
         json_object_set_new(j, "user", json_string(s->user ? s->user : "0:0"));
         json_object_set_new(j, "hostname", json_string(s->hostname));
         json_object_set_new(j, "system", json_boolean(s->is_system));
+        json_object_set_new(j, "agent_ports", json_integer(s->agent_ports ? s->agent_ports : VM_AGENT_BOOT_PORTS));
         text = json_dumps(j, JSON_INDENT(2));
         return write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0600, err);
 }
@@ -231,7 +239,8 @@ static int vm_create(InstContext *c, const InstRecord *rec, const InstImage *img
         s.hostname = xstrdup(o->hostname ? o->hostname : short_id);
         s.is_system = o->is_system;
         r = inst_write_etc_files(c, rec->id, s.hostname, att, NULL, err);
-        return r < 0 ? r : spec_save(c, rec->id, &s, err);
+        s.agent_ports = VM_AGENT_BOOT_PORTS;
+        return r < 0 ? r : inst_vm_spec_save(c, rec->id, &s, err);
 }
 
 pid_t inst_vm_qemu_pid(InstContext *c, const char *id)
@@ -323,7 +332,9 @@ int inst_vm_boot(InstContext *c, InstRecord *rec, const InstVmSpec *s, bool is_i
                             *disk = inst_path(c, rec->id, "disk.qcow2"), *qmp = rundir_path(c, rec->id, "qmp.sock"),
                             *console = rundir_path(c, rec->id, "console.sock"),
                             *console_log = inst_path(c, rec->id, "console.log"),
-                            *qemu_log = inst_path(c, rec->id, "qemu.log"), *append = NULL, *reason = NULL;
+                            *qemu_log = inst_path(c, rec->id, "qemu.log"), *append = NULL,
+                            *probe_cache = xasprintf("%s/vm/host-probe.json", c->runroot);
+        _cleanup_(vm_host_probe_done) VmHostProbe probe = {};
         _cleanup_strv_ char **argv = NULL;
         _cleanup_close_ int log_fd = -EBADF;
         InstVmNet net = {};
@@ -351,6 +362,14 @@ int inst_vm_boot(InstContext *c, InstRecord *rec, const InstVmSpec *s, bool is_i
         }
         unlink(qmp);
         unlink(console);
+        if (!is_incoming && s->agent_ports != VM_AGENT_BOOT_PORTS) {
+                /* A fresh boot has the boot ports only; an incoming VM has what its source had. */
+                InstVmSpec fresh = *s;
+                fresh.agent_ports = VM_AGENT_BOOT_PORTS;
+                r = inst_vm_spec_save(c, rec->id, &fresh, err);
+                if (r < 0)
+                        goto fail;
+        }
         r = inst_net_vm_start(c, rec, &o, &net, err);
         if (r < 0)
                 goto fail;
@@ -370,6 +389,7 @@ int inst_vm_boot(InstContext *c, InstRecord *rec, const InstVmSpec *s, bool is_i
                 .disk = disk,
                 .qmp_socket = qmp,
                 .agent_socket_dir = dir,
+                .agent_ports = is_incoming ? s->agent_ports : VM_AGENT_BOOT_PORTS,
                 .console_socket = console,
                 .console_log = console_log,
                 .tap = net.tap[0] ? net.tap : NULL,
@@ -377,9 +397,10 @@ int inst_vm_boot(InstContext *c, InstRecord *rec, const InstVmSpec *s, bool is_i
                 .is_incoming = is_incoming,
                 .is_system = s->is_system,
         };
-        vm_accel_detect(&cfg.accel, &reason);
+        vm_host_probe(probe_cache, &probe);
+        cfg.accel = probe.accel;
         if (cfg.accel == VM_ACCEL_TCG)
-                cfg.tsc_khz = vm_tsc_khz();
+                cfg.tsc_khz = probe.tsc_khz;
         argv = vm_qemu_argv(&cfg);
         log_fd = open(qemu_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (log_fd < 0) {
@@ -735,30 +756,89 @@ static int vm_state(InstContext *c, InstRecord *rec, InstState *ret, pid_t *ret_
         return inst_mark_finished(c, rec, status, err);
 }
 
+/* Tries the locks of ports from .. to-1: the fd of the first one free, with *ret_port, or -EBADF. */
+static int lock_free_port(const char *dir, unsigned from, unsigned to, unsigned *ret_port, Error **err)
+{
+        for (unsigned i = from; i < to; i++) {
+                _cleanup_free_ char *lock = xasprintf("%s/port.%u.lock", dir, i);
+                _cleanup_close_ int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+                if (fd < 0)
+                        return error_set(err, errno, "open '%s'", lock);
+                if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+                        *ret_port = i;
+                        return TAKE_FD(fd);
+                }
+        }
+        return -EBADF;
+}
+
+/* Hot-plugs agent ports into the running VM until it has one whose lock is free, and takes that lock
+ * (-EBADF when the VM has VM_AGENT_PORTS already). vm.json keeps the count, under the ports lock. */
+static int add_port(InstContext *c, InstRecord *rec, unsigned *ret_port, Error **err)
+{
+        _cleanup_(inst_vm_spec_done) InstVmSpec s = {};
+        _cleanup_(vm_qmp_freep) VmQmp *q = NULL;
+        _cleanup_free_ char *dir = inst_vm_rundir(c, rec->id), *path = rundir_path(c, rec->id, "ports.lock");
+        _cleanup_close_ int lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        unsigned index;
+        int fd, r;
+
+        if (lock < 0 || flock(lock, LOCK_EX) < 0)
+                return error_set(err, errno, "lock '%s'", path);
+        r = inst_vm_spec_load(c, rec->id, &s, err);
+        if (r < 0)
+                return r;
+        /* Another command may have added one while this one waited for the lock. */
+        fd = lock_free_port(dir, 1, s.agent_ports, ret_port, err);
+        if (fd != -EBADF || s.agent_ports >= VM_AGENT_PORTS)
+                return fd;
+        index = s.agent_ports;
+        r = inst_qmp_open(c, rec, &q, err);
+        if (r < 0)
+                return r;
+        r = vm_qmp_execute(q, "chardev-add", vm_agent_port_chardev(dir, index), CONTROL_TIMEOUT_MS, NULL, err);
+        if (r >= 0) {
+                r = vm_qmp_execute(q, "device_add", vm_agent_port_device(index), CONTROL_TIMEOUT_MS, NULL, err);
+                if (r < 0) {
+                        _cleanup_free_ char *id = xasprintf("agent%u", index);
+                        vm_qmp_execute(q, "chardev-remove", json_pack("{s:s}", "id", id), CONTROL_TIMEOUT_MS, NULL,
+                                       NULL);
+                }
+        }
+        if (r < 0)
+                return error_wrap(err, r, "'%s': add agent port %u", rec->name, index);
+        s.agent_ports = index + 1;
+        r = inst_vm_spec_save(c, rec->id, &s, err);
+        if (r < 0)
+                return r;
+        return lock_free_port(dir, index, index + 1, ret_port, err);
+}
+
 int inst_vm_session(InstContext *c, InstRecord *rec, int timeout_ms, int *ret_lock, VmAgent **ret, Error **err)
 {
+        _cleanup_(inst_vm_spec_done) InstVmSpec s = {};
         _cleanup_free_ char *dir = inst_vm_rundir(c, rec->id);
         _cleanup_close_ int fd = -EBADF;
         unsigned port = 0;
+        int r;
 
-        for (unsigned i = 1; i < VM_AGENT_PORTS && port == 0; i++) {
-                _cleanup_free_ char *lock = xasprintf("%s/port.%u.lock", dir, i);
-                fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-                if (fd < 0)
-                        return error_set(err, errno, "open '%s'", lock);
-                if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-                        port = i;
-                else
-                        fd = safe_close(fd);
-        }
-        if (port == 0) {
+        r = inst_vm_spec_load(c, rec->id, &s, err);
+        if (r < 0)
+                return r;
+        fd = lock_free_port(dir, 1, s.agent_ports, &port, err);
+        if (fd == -EBADF)
+                fd = add_port(c, rec, &port, err);
+        if (fd < 0 && fd != -EBADF)
+                return fd;
+        if (fd == -EBADF) {
+                /* Every port is taken and no more can be added: wait for port 1. */
                 _cleanup_free_ char *lock = xasprintf("%s/port.1.lock", dir);
                 fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
                 if (fd < 0 || flock(fd, LOCK_EX) < 0)
                         return error_set(err, errno, "lock '%s'", lock);
                 port = 1;
         }
-        int r = connect_port(c, rec, port, timeout_ms, ret, err);
+        r = connect_port(c, rec, port, timeout_ms, ret, err);
         if (r < 0)
                 return r;
         *ret_lock = TAKE_FD(fd);

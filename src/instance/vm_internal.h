@@ -16,15 +16,20 @@ typedef struct InstVmSpec {
         char *user;     /* "uid:gid" */
         char *hostname;
         bool is_system; /* the image's init runs; no main process */
+        unsigned agent_ports; /* the agent ports the VM's QEMU has (hot-plugged ones included): an incoming
+                               * QEMU must be given as many */
 } InstVmSpec;
 
 int inst_vm_spec_load(InstContext *c, const char *id, InstVmSpec *ret, Error **err);
+/* Writes vm.json. */
+int inst_vm_spec_save(InstContext *c, const char *id, const InstVmSpec *s, Error **err);
 void inst_vm_spec_done(InstVmSpec *s);
 
 /* $runroot/vm/<id12>: QEMU's sockets (qmp.sock, agent.N.sock, console.sock), locks, the restore marker. */
 char *inst_vm_rundir(const InstContext *c, const char *id);
 /* A session of our own with the VM's agent, on a free port (1 .. VM_AGENT_PORTS-1) held by a lock
- * until *ret_lock closes; waits for a port when all are taken. */
+ * until *ret_lock closes. When all the VM's ports are taken, one more is hot-plugged (up to
+ * VM_AGENT_PORTS); past that it waits for a port. */
 int inst_vm_session(InstContext *c, InstRecord *rec, int timeout_ms, int *ret_lock, VmAgent **ret, Error **err);
 /* QEMU's pid while it runs, else 0. */
 pid_t inst_vm_qemu_pid(InstContext *c, const char *id);

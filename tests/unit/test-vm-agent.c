@@ -25,6 +25,9 @@
 #include "common/process.h"
 #include "vm/agent-proto.h"
 #include "vm/agent.h"
+
+/* The ports the test guest has: more than a VM boots with, as after hot-plugs. */
+#define TEST_PORTS 5
 #include "vm/kernel.h"
 
 #define BOOT_TIMEOUT_MS 60000
@@ -128,8 +131,8 @@ static void make_disk(void)
 
 static void start_qemu(const char *append_extra)
 {
-        char append[512], con[128], qlog[128], chardev[VM_AGENT_PORTS][160], port[VM_AGENT_PORTS][80], drive[192];
-        char *argv[64];
+        char append[512], con[128], qlog[128], chardev[TEST_PORTS][160], port[TEST_PORTS][80], drive[192];
+        char *argv[96];
         int n = 0;
 
         snprintf(append, sizeof(append),
@@ -147,7 +150,7 @@ static void start_qemu(const char *append_extra)
                                 "-device", "virtio-net-device,netdev=n0", "-device", "virtio-serial-device" };
         for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
                 argv[n++] = (char *)fixed[i];
-        for (int i = 0; i < VM_AGENT_PORTS; i++) {
+        for (int i = 0; i < TEST_PORTS; i++) {
                 snprintf(chardev[i], sizeof(chardev[i]), "socket,id=a%d,path=%s/agent.%d.sock,server=on,wait=off", i,
                          vm.dir, i);
                 snprintf(port[i], sizeof(port[i]), "virtserialport,chardev=a%d,name=%s%d", i, VM_AGENT_PORT_NAME, i);
