@@ -440,35 +440,33 @@ static int connect_port(InstContext *c, const InstRecord *rec, unsigned port, in
         return 0;
 }
 
-/* Sends the guest its /etc/hosts, /etc/hostname and /etc/resolv.conf, as a container gets them. */
+/* Sends the guest its /etc/hosts, /etc/hostname and /etc/resolv.conf, as a container gets them: all in
+ * one round trip, the first request of a boot, so its answer may wait for the whole boot. */
 static int send_etc_files(InstContext *c, const InstRecord *rec, VmAgent *a, Error **err)
 {
         _cleanup_(inst_lease_done) InstLease lease = {};
         _cleanup_free_ char *hosts = NULL;
-        static const char *const names[] = { "hostname", "resolv.conf" };
+        char *text[3] = {};
+        static const char *const names[] = { "hosts", "hostname", "resolv.conf" };
+        VmAgentFile files[3];
+        size_t n = 0;
         int r;
 
         r = inst_db_lease_find(c->db, rec->id, &lease, NULL);
         hosts = r > 0 ? xasprintf("%s/networks/%s/hosts", c->root, lease.network) : inst_path(c, rec->id, "hosts");
-        {
-                _cleanup_free_ char *text = NULL;
-                size_t len = 0;
-                read_file_at(AT_FDCWD, hosts, &text, &len, NULL);
-                r = vm_agent_write_file(a, "/etc/hosts", 0644, text ? text : "", len, err);
-                if (r < 0)
-                        return r;
-        }
         for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-                _cleanup_free_ char *path = inst_path(c, rec->id, names[i]), *text = NULL, *dst = NULL;
+                _cleanup_free_ char *path = i == 0 ? xstrdup(hosts) : inst_path(c, rec->id, names[i]);
                 size_t len = 0;
-                if (read_file_at(AT_FDCWD, path, &text, &len, NULL) < 0)
+                /* /etc/hosts always goes (empty when there is none); the others only when they exist. */
+                if (read_file_at(AT_FDCWD, path, &text[i], &len, NULL) < 0 && i > 0)
                         continue;
-                dst = xasprintf("/etc/%s", names[i]);
-                r = vm_agent_write_file(a, dst, 0644, text, len, err);
-                if (r < 0)
-                        return r;
+                files[n++] = (VmAgentFile){ .path = i == 0 ? "/etc/hosts" : i == 1 ? "/etc/hostname" : "/etc/resolv.conf",
+                                            .mode = 0644, .data = text[i] ? text[i] : "", .len = len };
         }
-        return 0;
+        r = vm_agent_write_files(a, files, n, BOOT_TIMEOUT_MS, err);
+        for (size_t i = 0; i < ARRAY_SIZE(text); i++)
+                free(text[i]);
+        return r;
 }
 
 /* Tells whoever waits for the start how it went: "0", or "1" and the message. */
@@ -936,11 +934,24 @@ static int vm_exec(InstContext *c, InstRecord *rec, const InstExecOptions *o, in
         r = running_or_fail(c, rec, err);
         if (r < 0)
                 return r;
-        if (o->is_detached)
-                return error_setf(err, EOPNOTSUPP, "exec -d: not supported for VMs yet");
         r = inst_vm_session(c, rec, BOOT_TIMEOUT_MS, &lock, &a, err);
         if (r < 0)
                 return r;
+        if (o->is_detached) {
+                /* The agent runs it on its own (stdio on /dev/null): started is all there is to wait for. */
+                VmExecRequest req = {
+                        .args = o->args,
+                        .env = o->env,
+                        .cwd = o->workdir,
+                        .user = o->user,
+                        .is_detached = true,
+                };
+                r = vm_agent_exec(a, &req, CONTROL_TIMEOUT_MS, NULL, err);
+                if (r < 0)
+                        return r;
+                *ret_status = 0;
+                return 0;
+        }
         if (o->is_tty)
                 ioctl(STDIN_FILENO, TIOCGWINSZ, &ws);
         VmExecRequest req = {
