@@ -269,6 +269,14 @@ static void release_runtime(InstContext *c, const char *id)
                         rt_cgroup_destroy(cg, NULL);
         }
         unlink(pidfile);
+        if (is_restoring(c, id)) {
+                /* A restore goes on with another QEMU: its marker stays, and the supervisor waits. */
+                _cleanup_free_ char *marker = rundir_path(c, id, "restoring");
+                rm_rf_at(AT_FDCWD, dir, NULL);
+                if (mkdir_p(dir, 0700, NULL) >= 0)
+                        write_file_atomic_at(AT_FDCWD, marker, "", 0, 0600, NULL);
+                return;
+        }
         rm_rf_at(AT_FDCWD, dir, NULL);
 }
 

@@ -182,6 +182,69 @@ COUNTER='i=0; while true; do echo count $i; i=$((i+1)); sleep 0.2; done'
 	[ "$output" = "[]" ]
 }
 
+@test "vm: a restore whose state does not load leaves the VM running on its own state" {
+	h run -d --vm --name c1 bb:1 sh -c "$COUNTER"
+	wait_log c1 'count 3'
+	h snapshot create c1 s1
+	# A copy of the snapshot with its state file cut short.
+	snaps=$(echo "$HROOT"/instances/*/snapshots)
+	cp -a "$snaps/s1" "$snaps/bad"
+	jq '.name = "bad"' "$snaps/s1/meta.json" >"$snaps/bad/meta.json"
+	truncate -s 1M "$snaps/bad/state"
+	wait_log c1 "count 20"
+	at=$(last_count c1)
+	run h snapshot restore c1 bad
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == "hull: "*"restore 'bad' of 'c1'"* ]]
+	# Still running, on its own state: the counter goes on past where it was, never back.
+	run h ps --format json
+	[ "$(echo "$output" | jq -r '.[0].state')" = running ]
+	wait_log c1 "count $((at + 5))"
+	after=$(h logs c1 | sed -n 's/^count //p')
+	[ "$(echo "$after" | sort -n | uniq -d)" = "" ]
+	run h exec c1 echo alive
+	[ "$output" = alive ]
+	# The good snapshot still restores afterwards.
+	h snapshot restore c1 s1
+	run h exec c1 echo alive
+	[ "$output" = alive ]
+	[ ! -e "$(echo "$HROOT"/instances/*/rollback.state)" ]
+	[ ! -e "$(echo "$HROOT"/instances/*/disk.qcow2.rollback)" ]
+	# A stopped VM stays stopped, with its disk.
+	h stop -t 5 c1
+	sum=$(sha256sum <"$(echo "$HROOT"/instances/*/disk.qcow2)")
+	run h snapshot restore c1 bad
+	[ "$status" -ne 0 ]
+	run h ps -a --format json
+	[ "$(echo "$output" | jq -r '.[0].state')" = exited ]
+	[ "$(sha256sum <"$(echo "$HROOT"/instances/*/disk.qcow2)")" = "$sum" ]
+	! pgrep -f "qemu-system.*$HROOT"
+	h rm c1
+}
+
+@test "vm: exec -d runs detached in the guest; ports are added while all are busy" {
+	h run -d --vm --name v1 bb:1 sleep 600
+	run h exec -d v1 sh -c 'echo lost; sleep 1; echo ran > /tmp/d; sleep 600'
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run -127 h exec -d v1 nosuchcommand
+	[ "$status" -eq 127 ]
+	# The detached process holds no port: with it running, sessions still come.
+	for i in $(seq 1 50); do h exec v1 cat /tmp/d 2>/dev/null | grep -q ran && break; sleep 0.2; done
+	run h exec v1 cat /tmp/d
+	[ "$output" = ran ]
+	# Three sessions at once on a VM booted with one free port: ports are hot-plugged.
+	h exec v1 sleep 6 & p1=$!
+	h exec v1 sleep 6 & p2=$!
+	h exec v1 sleep 6 & p3=$!
+	sleep 2
+	run h exec v1 sh -c 'ls /sys/class/virtio-ports | wc -l'
+	[ "$output" -ge 4 ]
+	wait $p1 $p2 $p3
+	h rm -f v1
+}
+
 @test "vm: live migration between two roots keeps the guest running" {
 	HROOT2=$TEST_DIR/root2
 	h run -d --vm --name m1 bb:1 sh -c "$COUNTER"
