@@ -415,6 +415,15 @@ int inst_vm_boot(InstContext *c, InstRecord *rec, const InstVmSpec *s, bool is_i
                 r = error_set(err, errno, "open '%s'", qemu_log);
                 goto fail;
         }
+        if (s->is_system && !is_incoming) {
+                /* Where this boot's console output begins in console.log: the supervisor logs it from there. */
+                _cleanup_free_ char *start = rundir_path(c, rec->id, "console.start"), *off = NULL;
+                struct stat st;
+                off = xasprintf("%lld", stat(console_log, &st) == 0 ? (long long)st.st_size : 0LL);
+                r = write_file_atomic_at(AT_FDCWD, start, off, strlen(off), 0600, err);
+                if (r < 0)
+                        goto fail;
+        }
         r = vm_qemu_spawn(argv, log_fd, enter_cgroup, cg, &pid, err);
         if (r < 0)
                 goto fail;
@@ -477,6 +486,59 @@ static int send_etc_files(InstContext *c, const InstRecord *rec, VmAgent *a, Err
         return r;
 }
 
+/* Copies what the console printed from offset on to out_fd, without the '\r' of the guest's line ends;
+ * returns the new offset. */
+static off_t copy_console(int log_fd, off_t offset, int out_fd)
+{
+        char buf[16384], clean[16384];
+        ssize_t n;
+
+        while ((n = pread(log_fd, buf, sizeof(buf), offset)) > 0) {
+                size_t m = 0;
+                offset += n;
+                for (ssize_t i = 0; i < n; i++)
+                        if (buf[i] != '\r')
+                                clean[m++] = buf[i];
+                if (out_fd >= 0 && m > 0)
+                        (void)fd_write_all(out_fd, clean, m);
+        }
+        return offset;
+}
+
+/*
+ * A system VM's output is its serial console: QEMU writes it to console.log (and to `hull console`'s
+ * socket, which this leaves alone). Follows that file from where this boot began until QEMU is gone,
+ * and writes what comes to out_fd, the monitor's stdout pipe.
+ */
+static void follow_console(InstContext *c, const InstRecord *rec, int out_fd, off_t *offset_io)
+{
+        _cleanup_free_ char *path = inst_path(c, rec->id, "console.log"),
+                            *start_path = rundir_path(c, rec->id, "console.start"), *text = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        pid_t pid = inst_vm_qemu_pid(c, rec->id);
+        off_t offset = *offset_io;
+        size_t len;
+
+        /* After a restore the new QEMU appends to the same file: this goes on from where it was. */
+        if (offset < 0 && read_file_at(AT_FDCWD, start_path, &text, &len, NULL) >= 0)
+                offset = (off_t)strtoll(text, NULL, 10);
+        for (int i = 0; fd < 0 && pid > 0 && i < 100; i++) {
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0 && !inst_wait_gone(pid, 20))
+                        continue;
+        }
+        if (fd >= 0 && offset < 0)
+                offset = lseek(fd, 0, SEEK_END); /* a resumed VM: what came before is logged already */
+        while (pid > 0) {
+                bool is_gone = inst_wait_gone(pid, 100);
+                if (fd >= 0)
+                        offset = copy_console(fd, offset, out_fd);
+                if (is_gone)
+                        break;
+        }
+        *offset_io = offset;
+}
+
 /* Tells whoever waits for the start how it went: "0", or "1" and the message. */
 static void report_ready(int fd, int r, Error *e)
 {
@@ -494,6 +556,7 @@ int inst_vm_supervise(InstContext *c, InstRecord *rec, const InstVmSpec *s, cons
                       int ready_fd, int *ret_status, Error **err)
 {
         bool is_started = is_resume, is_reported = false;
+        off_t console_offset = -1;
         int status = 137, r;
 
         for (;;) {
@@ -529,10 +592,9 @@ int inst_vm_supervise(InstContext *c, InstRecord *rec, const InstVmSpec *s, cons
                         is_started = true;
                 }
                 if (s->is_system) {
-                        /* The guest's init runs on its own: the VM ends when QEMU does. */
-                        pid_t pid = inst_vm_qemu_pid(c, rec->id);
-                        if (pid > 0)
-                                inst_wait_gone(pid, -1);
+                        /* The guest's init runs on its own: the VM ends when QEMU does. Its console is its
+                         * output, carried to the log as a container's. */
+                        follow_console(c, rec, io->out_fd, &console_offset);
                         status = 0;
                         r = -EPIPE;
                 } else {

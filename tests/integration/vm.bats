@@ -136,6 +136,13 @@ COUNTER='i=0; while true; do echo count $i; i=$((i+1)); sleep 0.2; done'
 	[ "$(echo "$output" | jq -r '.[0].kind')" = vm ]
 	run h exec sys1 cat /proc/1/comm
 	[ "$output" = init ]
+	# Its output is its console's: in its log as a container's, and still behind `hull console`.
+	h exec sys1 sh -c 'echo console-line-1 > /dev/console'
+	wait_log sys1 console-line-1
+	! h logs sys1 | grep -q $'\r'
+	run script -qec "$HULL --root $HROOT console sys1" /dev/null < <(sleep 2; printf '\r'; sleep 3; printf 'echo via-con''sole-$((6*7))\r'; sleep 4; printf '\001q')
+	[[ "$output" == *via-console-42* ]]
+	wait_log sys1 via-console-42
 	h stop -t 5 sys1
 	run h ps -a --format json
 	[ "$(echo "$output" | jq -r '.[0].state')" = exited ]
