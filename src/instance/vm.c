@@ -6,8 +6,8 @@
  * initramfs holding hull-agent. Its process spec (argv, env, cwd, user) is resolved at create exactly
  * as a container's and kept in vm.json.
  *
- * While it runs, one process supervises it: the caller of `hull run` in the foreground, or a forked
- * child under hull-monitor when detached. The supervisor starts QEMU, starts the main process through
+ * While it runs, one process supervises it (vm-supervise.c): the caller of `hull run` in the foreground,
+ * or a forked child under hull-monitor when detached. The supervisor starts QEMU, starts the main process through
  * the agent's port 0 and carries its output until its exit status comes back; the agent then powers the
  * guest off and QEMU ends. Other commands reach the guest through the other agent ports (exec, stop,
  * kill) and QMP (snapshots, migration). QEMU's pid file is the truth about whether the VM runs; while
@@ -20,7 +20,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -46,8 +45,6 @@
 #include "vm/qmp.h"
 #include "vm_internal.h"
 
-#define BOOT_TIMEOUT_MS 120000 /* from QEMU's start to the agent's answer, on a loaded host under TCG */
-#define CONTROL_TIMEOUT_MS 10000
 #define MIN_BASE_SIZE (1024LL << 20)
 #define DEFAULT_MEMORY (512LL << 20)
 
@@ -57,7 +54,7 @@ char *inst_vm_rundir(const InstContext *c, const char *id)
         return xasprintf("%s/vm/%.12s", c->runroot, id);
 }
 
-static char *rundir_path(const InstContext *c, const char *id, const char *file)
+char *inst_vm_rundir_path(const InstContext *c, const char *id, const char *file)
 {
         _cleanup_free_ char *dir = inst_vm_rundir(c, id);
         return xasprintf("%s/%s", dir, file);
@@ -248,16 +245,16 @@ pid_t inst_vm_qemu_pid(InstContext *c, const char *id)
         return inst_pid_file_read(c, id, "qemu.pid");
 }
 
-static bool is_restoring(InstContext *c, const char *id)
+bool inst_vm_is_restoring(InstContext *c, const char *id)
 {
-        _cleanup_free_ char *marker = rundir_path(c, id, "restoring");
+        _cleanup_free_ char *marker = inst_vm_rundir_path(c, id, "restoring");
         return access(marker, F_OK) == 0;
 }
 
 /* What a run of the VM holds on the host, released once QEMU is gone: its tap, cgroup and run dir. */
-static void release_runtime(InstContext *c, const char *id)
+void inst_vm_release_runtime(InstContext *c, const char *id)
 {
-        _cleanup_free_ char *dir = inst_vm_rundir(c, id), *cgjson = rundir_path(c, id, "cgroup.json"),
+        _cleanup_free_ char *dir = inst_vm_rundir(c, id), *cgjson = inst_vm_rundir_path(c, id, "cgroup.json"),
                             *text = NULL, *pidfile = inst_path(c, id, "qemu.pid");
         _cleanup_json_ json_t *j = NULL;
         size_t len;
@@ -269,9 +266,9 @@ static void release_runtime(InstContext *c, const char *id)
                         rt_cgroup_destroy(cg, NULL);
         }
         unlink(pidfile);
-        if (is_restoring(c, id)) {
+        if (inst_vm_is_restoring(c, id)) {
                 /* A restore goes on with another QEMU: its marker stays, and the supervisor waits. */
-                _cleanup_free_ char *marker = rundir_path(c, id, "restoring");
+                _cleanup_free_ char *marker = inst_vm_rundir_path(c, id, "restoring");
                 rm_rf_at(AT_FDCWD, dir, NULL);
                 if (mkdir_p(dir, 0700, NULL) >= 0)
                         write_file_atomic_at(AT_FDCWD, marker, "", 0, 0600, NULL);
@@ -281,7 +278,7 @@ static void release_runtime(InstContext *c, const char *id)
 }
 
 /* Ends QEMU at once. */
-static void kill_qemu(InstContext *c, const char *id)
+void inst_vm_kill_qemu(InstContext *c, const char *id)
 {
         pid_t pid = inst_vm_qemu_pid(c, id);
 
@@ -300,7 +297,7 @@ static int enter_cgroup(void *data)
 static int make_cgroup(InstContext *c, const InstRecord *rec, const InstRunOptions *o, RtCgroup **ret, Error **err)
 {
         _cleanup_(rt_cgroup_freep) RtCgroup *cg = NULL;
-        _cleanup_free_ char *path = rundir_path(c, rec->id, "cgroup.json"), *text = NULL;
+        _cleanup_free_ char *path = inst_vm_rundir_path(c, rec->id, "cgroup.json"), *text = NULL;
         _cleanup_json_ json_t *j = NULL;
         int r;
 
@@ -337,8 +334,8 @@ int inst_vm_boot(InstContext *c, InstRecord *rec, const InstVmSpec *s, bool is_i
         _cleanup_(rt_cgroup_freep) RtCgroup *cg = NULL;
         _cleanup_free_ char *initrd = NULL, *agent = inst_helper_path(c, "hull-agent", "HULL_AGENT"),
                             *cache = xasprintf("%s/vm/initramfs", c->root), *dir = inst_vm_rundir(c, rec->id),
-                            *disk = inst_path(c, rec->id, "disk.qcow2"), *qmp = rundir_path(c, rec->id, "qmp.sock"),
-                            *console = rundir_path(c, rec->id, "console.sock"),
+                            *disk = inst_path(c, rec->id, "disk.qcow2"), *qmp = inst_vm_rundir_path(c, rec->id, "qmp.sock"),
+                            *console = inst_vm_rundir_path(c, rec->id, "console.sock"),
                             *console_log = inst_path(c, rec->id, "console.log"),
                             *qemu_log = inst_path(c, rec->id, "qemu.log"), *append = NULL,
                             *probe_cache = xasprintf("%s/vm/host-probe.json", c->runroot);
@@ -417,7 +414,7 @@ int inst_vm_boot(InstContext *c, InstRecord *rec, const InstVmSpec *s, bool is_i
         }
         if (s->is_system && !is_incoming) {
                 /* Where this boot's console output begins in console.log: the supervisor logs it from there. */
-                _cleanup_free_ char *start = rundir_path(c, rec->id, "console.start"), *off = NULL;
+                _cleanup_free_ char *start = inst_vm_rundir_path(c, rec->id, "console.start"), *off = NULL;
                 struct stat st;
                 off = xasprintf("%lld", stat(console_log, &st) == 0 ? (long long)st.st_size : 0LL);
                 r = write_file_atomic_at(AT_FDCWD, start, off, strlen(off), 0600, err);
@@ -437,19 +434,19 @@ fail:
                 kill(pid, SIGKILL);
                 waitpid(pid, NULL, 0);
         }
-        release_runtime(c, rec->id);
+        inst_vm_release_runtime(c, rec->id);
         return r;
 }
 
 /* Connects to an agent port, giving up early when QEMU is gone. */
-static int connect_port(InstContext *c, const InstRecord *rec, unsigned port, int timeout_ms, VmAgent **ret,
+int inst_vm_connect_port(InstContext *c, const InstRecord *rec, unsigned port, int timeout_ms, VmAgent **ret,
                         Error **err)
 {
         _cleanup_free_ char *sock = agent_socket(c, rec->id, port);
         int64_t deadline = deadline_ms(timeout_ms);
 
         while (vm_agent_connect(sock, 500, ret, NULL) < 0) {
-                if (inst_vm_qemu_pid(c, rec->id) == 0 && !is_restoring(c, rec->id))
+                if (inst_vm_qemu_pid(c, rec->id) == 0 && !inst_vm_is_restoring(c, rec->id))
                         return error_setf(err, ESRCH, "'%s': QEMU is not running", rec->name);
                 if (deadline_left_ms(deadline) == 0)
                         return error_setf(err, ETIMEDOUT, "'%s': the guest agent did not answer", rec->name);
@@ -457,177 +454,8 @@ static int connect_port(InstContext *c, const InstRecord *rec, unsigned port, in
         return 0;
 }
 
-/* Sends the guest its /etc/hosts, /etc/hostname and /etc/resolv.conf, as a container gets them: all in
- * one round trip, the first request of a boot, so its answer may wait for the whole boot. */
-static int send_etc_files(InstContext *c, const InstRecord *rec, VmAgent *a, Error **err)
-{
-        _cleanup_(inst_lease_done) InstLease lease = {};
-        _cleanup_free_ char *hosts = NULL;
-        char *text[3] = {};
-        static const char *const names[] = { "hosts", "hostname", "resolv.conf" };
-        VmAgentFile files[3];
-        size_t n = 0;
-        int r;
-
-        r = inst_db_lease_find(c->db, rec->id, &lease, NULL);
-        hosts = r > 0 ? xasprintf("%s/networks/%s/hosts", c->root, lease.network) : inst_path(c, rec->id, "hosts");
-        for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-                _cleanup_free_ char *path = i == 0 ? xstrdup(hosts) : inst_path(c, rec->id, names[i]);
-                size_t len = 0;
-                /* /etc/hosts always goes (empty when there is none); the others only when they exist. */
-                if (read_file_at(AT_FDCWD, path, &text[i], &len, NULL) < 0 && i > 0)
-                        continue;
-                files[n++] = (VmAgentFile){ .path = i == 0 ? "/etc/hosts" : i == 1 ? "/etc/hostname" : "/etc/resolv.conf",
-                                            .mode = 0644, .data = text[i] ? text[i] : "", .len = len };
-        }
-        r = vm_agent_write_files(a, files, n, BOOT_TIMEOUT_MS, err);
-        for (size_t i = 0; i < ARRAY_SIZE(text); i++)
-                free(text[i]);
-        return r;
-}
-
-/* Copies what the console printed from offset on to out_fd, without the '\r' of the guest's line ends;
- * returns the new offset. */
-static off_t copy_console(int log_fd, off_t offset, int out_fd)
-{
-        char buf[16384], clean[16384];
-        ssize_t n;
-
-        while ((n = pread(log_fd, buf, sizeof(buf), offset)) > 0) {
-                size_t m = 0;
-                offset += n;
-                for (ssize_t i = 0; i < n; i++)
-                        if (buf[i] != '\r')
-                                clean[m++] = buf[i];
-                if (out_fd >= 0 && m > 0)
-                        (void)fd_write_all(out_fd, clean, m);
-        }
-        return offset;
-}
-
-/*
- * A system VM's output is its serial console: QEMU writes it to console.log (and to `hull console`'s
- * socket, which this leaves alone). Follows that file from where this boot began until QEMU is gone,
- * and writes what comes to out_fd, the monitor's stdout pipe.
- */
-static void follow_console(InstContext *c, const InstRecord *rec, int out_fd, off_t *offset_io)
-{
-        _cleanup_free_ char *path = inst_path(c, rec->id, "console.log"),
-                            *start_path = rundir_path(c, rec->id, "console.start"), *text = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        pid_t pid = inst_vm_qemu_pid(c, rec->id);
-        off_t offset = *offset_io;
-        size_t len;
-
-        /* After a restore the new QEMU appends to the same file: this goes on from where it was. */
-        if (offset < 0 && read_file_at(AT_FDCWD, start_path, &text, &len, NULL) >= 0)
-                offset = (off_t)strtoll(text, NULL, 10);
-        for (int i = 0; fd < 0 && pid > 0 && i < 100; i++) {
-                fd = open(path, O_RDONLY | O_CLOEXEC);
-                if (fd < 0 && !inst_wait_gone(pid, 20))
-                        continue;
-        }
-        if (fd >= 0 && offset < 0)
-                offset = lseek(fd, 0, SEEK_END); /* a resumed VM: what came before is logged already */
-        while (pid > 0) {
-                bool is_gone = inst_wait_gone(pid, 100);
-                if (fd >= 0)
-                        offset = copy_console(fd, offset, out_fd);
-                if (is_gone)
-                        break;
-        }
-        *offset_io = offset;
-}
-
-/* Tells whoever waits for the start how it went: "0", or "1" and the message. */
-static void report_ready(int fd, int r, Error *e)
-{
-        if (fd < 0)
-                return;
-        if (r >= 0) {
-                (void)!write(fd, "0", 1);
-        } else {
-                _cleanup_free_ char *msg = xasprintf("1%s", error_message(e, r));
-                (void)!write(fd, msg, strlen(msg));
-        }
-}
-
-int inst_vm_supervise(InstContext *c, InstRecord *rec, const InstVmSpec *s, const VmAgentIo *io, bool is_resume,
-                      int ready_fd, int *ret_status, Error **err)
-{
-        bool is_started = is_resume, is_reported = false;
-        off_t console_offset = -1;
-        int status = 137, r;
-
-        for (;;) {
-                _cleanup_(vm_agent_freep) VmAgent *a = NULL;
-                r = connect_port(c, rec, 0, BOOT_TIMEOUT_MS, &a, err);
-                if (r < 0) {
-                        if (!is_reported)
-                                report_ready(ready_fd, r, err ? *err : NULL);
-                        break;
-                }
-                if (is_started && !is_reported) {
-                        /* Resumed: the guest's session goes on; nothing to start. */
-                        report_ready(ready_fd, 0, NULL);
-                        is_reported = true;
-                }
-                if (!is_started) {
-                        r = send_etc_files(c, rec, a, err);
-                        if (r >= 0 && !s->is_system) {
-                                VmExecRequest req = {
-                                        .args = s->args,
-                                        .env = s->env,
-                                        .cwd = s->cwd,
-                                        .user = s->user,
-                                        .is_main = true,
-                                        .then_poweroff = true,
-                                };
-                                r = vm_agent_exec(a, &req, BOOT_TIMEOUT_MS, NULL, err);
-                        }
-                        report_ready(ready_fd, r, err ? *err : NULL);
-                        is_reported = true;
-                        if (r < 0)
-                                break;
-                        is_started = true;
-                }
-                if (s->is_system) {
-                        /* The guest's init runs on its own: the VM ends when QEMU does. Its console is its
-                         * output, carried to the log as a container's. */
-                        follow_console(c, rec, io->out_fd, &console_offset);
-                        status = 0;
-                        r = -EPIPE;
-                } else {
-                        r = vm_agent_pump(a, io, &status, NULL);
-                }
-                if (r >= 0)
-                        break;
-                /* The connection ended: QEMU went away. A restore puts a new one in its place. */
-                while (is_restoring(c, rec->id)) {
-                        waitpid(-1, NULL, WNOHANG); /* the old QEMU, when it was ours */
-                        usleep(20000);
-                }
-                if (inst_vm_qemu_pid(c, rec->id) == 0) {
-                        r = 0;
-                        break;
-                }
-        }
-        /* Once the main process ended, the agent powers the guest off and QEMU exits; after a failure (a
-         * guest that never answered) nothing is waited for. */
-        {
-                pid_t pid = inst_vm_qemu_pid(c, rec->id);
-                if (pid > 0 && (r < 0 || !inst_wait_gone(pid, 30000)))
-                        kill_qemu(c, rec->id);
-        }
-        release_runtime(c, rec->id);
-        if (r < 0)
-                return r;
-        *ret_status = status;
-        return 0;
-}
-
 /* Starts the VM and makes sure it can start: not running, its exit file gone. */
-static int prepare_start(InstContext *c, InstRecord *rec, InstVmSpec *s, Error **err)
+int inst_vm_prepare_start(InstContext *c, InstRecord *rec, InstVmSpec *s, Error **err)
 {
         _cleanup_free_ char *exit_path = inst_path(c, rec->id, "exit");
         InstState state;
@@ -667,7 +495,7 @@ static int vm_run_foreground(InstContext *c, InstRecord *rec, int *ret_status, E
         pid_t pid;
         int status = -1, r;
 
-        r = prepare_start(c, rec, &s, err);
+        r = inst_vm_prepare_start(c, rec, &s, err);
         if (r >= 0)
                 r = inst_record_options(rec, &o, err);
         if (r >= 0)
@@ -690,111 +518,6 @@ static int vm_run_foreground(InstContext *c, InstRecord *rec, int *ret_status, E
         return 0;
 }
 
-/*
- * The detached supervisor: forked, it boots the VM and carries the main process's output into pipes
- * that hull-monitor reads (the same monitor, log format and exit file as a container's). Its exit
- * status is the guest process's.
- */
-_noreturn_ static void supervisor(InstContext *c, InstRecord *rec, const InstVmSpec *s, bool is_resume, int out_fd,
-                                  int err_fd, int ready_fd)
-{
-        Error *e = NULL;
-        VmAgentIo io = { .in_fd = -1, .out_fd = out_fd, .err_fd = err_fd, .sig_fd = -1 };
-        pid_t pid;
-        int status = 137, r = 0;
-
-        signal(SIGPIPE, SIG_IGN);
-        if (!is_resume || inst_vm_qemu_pid(c, rec->id) == 0)
-                r = inst_vm_boot(c, rec, s, false, &pid, &e);
-        if (r < 0) {
-                report_ready(ready_fd, r, e);
-                _exit(125);
-        }
-        r = inst_vm_supervise(c, rec, s, &io, is_resume, ready_fd, &status, &e);
-        if (r < 0 && is_resume)
-                report_ready(ready_fd, r, e);
-        _exit(r < 0 ? 125 : status);
-}
-
-int inst_vm_start_supervised(InstContext *c, InstRecord *rec, bool is_resume, Error **err)
-{
-        _cleanup_(inst_vm_spec_done) InstVmSpec s = {};
-        _cleanup_free_ char *monitor = inst_helper_path(c, "hull-monitor", "HULL_MONITOR"),
-                            *exit_path = inst_path(c, rec->id, "exit");
-        int ready[2] = { -1, -1 };
-        char msg[2048];
-        ssize_t n;
-        pid_t child;
-        int r;
-
-        if (access(monitor, X_OK) < 0)
-                return error_set(err, errno, "monitor '%s'", monitor);
-        if (is_resume) {
-                r = inst_vm_spec_load(c, rec->id, &s, err);
-                if (r >= 0)
-                        unlink(exit_path);
-        } else {
-                r = prepare_start(c, rec, &s, err);
-        }
-        if (r < 0)
-                return r;
-        if (pipe2(ready, O_CLOEXEC) < 0)
-                return error_set(err, errno, "pipe");
-        child = fork();
-        if (child < 0) {
-                close(ready[0]);
-                close(ready[1]);
-                return error_set(err, errno, "fork");
-        }
-        if (child == 0) {
-                /* The monitor's process: a new session and a subreaper, so the supervisor (and QEMU, should
-                 * the supervisor die) stay its children; then hull-monitor in its place. */
-                int out[2], errp[2], devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-                pid_t sup;
-
-                close(ready[0]);
-                setsid();
-                prctl(PR_SET_CHILD_SUBREAPER, 1);
-                if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
-                        _exit(1);
-                sup = fork();
-                if (sup < 0)
-                        _exit(1);
-                if (sup == 0) {
-                        close(out[0]);
-                        close(errp[0]);
-                        dup2(devnull, STDIN_FILENO);
-                        dup2(devnull, STDOUT_FILENO);
-                        supervisor(c, rec, &s, is_resume, out[1], errp[1], ready[1]);
-                }
-                close(ready[1]);
-                close(out[1]);
-                close(errp[1]);
-                dup2(devnull, STDIN_FILENO);
-                dup2(devnull, STDOUT_FILENO);
-                dup2(devnull, STDERR_FILENO);
-                inst_exec_monitor(c, rec, monitor, sup, out[0], errp[0]);
-        }
-        close(ready[1]);
-        r = inst_pid_file_write(c, rec->id, "monitor.pid", child, err);
-        if (r >= 0 && !is_resume)
-                r = inst_mark_started(c, rec, err);
-        do
-                n = read(ready[0], msg, sizeof(msg) - 1);
-        while (n < 0 && errno == EINTR);
-        close(ready[0]);
-        if (r < 0)
-                return r;
-        if (n > 0 && msg[0] == '0')
-                return 0;
-        msg[n > 0 ? n : 0] = '\0';
-        /* The supervisor ends QEMU and releases what it made before it reports. */
-        inst_wait_gone(child, 10000);
-        if (n <= 1)
-                return error_setf(err, EIO, "'%s': the VM's supervisor ended before the guest started", rec->name);
-        return error_setf(err, EIO, "%s", msg + 1);
-}
-
 static int vm_start_detached(InstContext *c, InstRecord *rec, Error **err)
 {
         return inst_vm_start_supervised(c, rec, false, err);
@@ -807,7 +530,7 @@ static int vm_state(InstContext *c, InstRecord *rec, InstState *ret, pid_t *ret_
 
         if (ret_pid)
                 *ret_pid = pid;
-        if (pid > 0 || is_restoring(c, rec->id)) {
+        if (pid > 0 || inst_vm_is_restoring(c, rec->id)) {
                 *ret = INST_STATE_RUNNING;
                 return 0;
         }
@@ -820,7 +543,7 @@ static int vm_state(InstContext *c, InstRecord *rec, InstState *ret, pid_t *ret_
                 return 0;
         /* Stopped since the last look: its monitor writes the status once the supervisor ends. */
         status = inst_monitor_status(c, rec->id);
-        release_runtime(c, rec->id);
+        inst_vm_release_runtime(c, rec->id);
         return inst_mark_finished(c, rec, status, err);
 }
 
@@ -846,7 +569,7 @@ static int add_port(InstContext *c, InstRecord *rec, unsigned *ret_port, Error *
 {
         _cleanup_(inst_vm_spec_done) InstVmSpec s = {};
         _cleanup_(vm_qmp_freep) VmQmp *q = NULL;
-        _cleanup_free_ char *dir = inst_vm_rundir(c, rec->id), *path = rundir_path(c, rec->id, "ports.lock");
+        _cleanup_free_ char *dir = inst_vm_rundir(c, rec->id), *path = inst_vm_rundir_path(c, rec->id, "ports.lock");
         _cleanup_close_ int lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         unsigned index;
         int fd, r;
@@ -864,12 +587,12 @@ static int add_port(InstContext *c, InstRecord *rec, unsigned *ret_port, Error *
         r = inst_qmp_open(c, rec, &q, err);
         if (r < 0)
                 return r;
-        r = vm_qmp_execute(q, "chardev-add", vm_agent_port_chardev(dir, index), CONTROL_TIMEOUT_MS, NULL, err);
+        r = vm_qmp_execute(q, "chardev-add", vm_agent_port_chardev(dir, index), INST_VM_CONTROL_TIMEOUT_MS, NULL, err);
         if (r >= 0) {
-                r = vm_qmp_execute(q, "device_add", vm_agent_port_device(index), CONTROL_TIMEOUT_MS, NULL, err);
+                r = vm_qmp_execute(q, "device_add", vm_agent_port_device(index), INST_VM_CONTROL_TIMEOUT_MS, NULL, err);
                 if (r < 0) {
                         _cleanup_free_ char *id = xasprintf("agent%u", index);
-                        vm_qmp_execute(q, "chardev-remove", json_pack("{s:s}", "id", id), CONTROL_TIMEOUT_MS, NULL,
+                        vm_qmp_execute(q, "chardev-remove", json_pack("{s:s}", "id", id), INST_VM_CONTROL_TIMEOUT_MS, NULL,
                                        NULL);
                 }
         }
@@ -906,7 +629,7 @@ int inst_vm_session(InstContext *c, InstRecord *rec, int timeout_ms, int *ret_lo
                         return error_set(err, errno, "lock '%s'", lock);
                 port = 1;
         }
-        r = connect_port(c, rec, port, timeout_ms, ret, err);
+        r = inst_vm_connect_port(c, rec, port, timeout_ms, ret, err);
         if (r < 0)
                 return r;
         *ret_lock = TAKE_FD(fd);
@@ -953,20 +676,20 @@ static int vm_stop(InstContext *c, InstRecord *rec, int timeout, Error **err)
         if (s.is_system) {
                 /* An init that handles the ACPI power button (systemd) shuts down on it. */
                 _cleanup_(vm_qmp_freep) VmQmp *q = NULL;
-                _cleanup_free_ char *qmp = rundir_path(c, rec->id, "qmp.sock");
-                if (vm_qmp_connect(qmp, CONTROL_TIMEOUT_MS, &q, NULL) >= 0)
-                        vm_qmp_execute(q, "system_powerdown", NULL, CONTROL_TIMEOUT_MS, NULL, NULL);
+                _cleanup_free_ char *qmp = inst_vm_rundir_path(c, rec->id, "qmp.sock");
+                if (vm_qmp_connect(qmp, INST_VM_CONTROL_TIMEOUT_MS, &q, NULL) >= 0)
+                        vm_qmp_execute(q, "system_powerdown", NULL, INST_VM_CONTROL_TIMEOUT_MS, NULL, NULL);
         }
         {
                 /* The agent: the app's processes end and the guest powers off; a system VM's init is
                  * asked to power off (inits without an ACPI daemon, such as busybox's). */
                 _cleanup_(vm_agent_freep) VmAgent *a = NULL;
                 _cleanup_close_ int lock = -EBADF;
-                if (inst_vm_session(c, rec, CONTROL_TIMEOUT_MS, &lock, &a, NULL) >= 0)
+                if (inst_vm_session(c, rec, INST_VM_CONTROL_TIMEOUT_MS, &lock, &a, NULL) >= 0)
                         vm_agent_poweroff(a, (unsigned)timeout, NULL);
         }
         if (!inst_wait_gone(pid, (timeout + 10) * 1000))
-                kill_qemu(c, rec->id);
+                inst_vm_kill_qemu(c, rec->id);
         return collect(c, rec, err);
 }
 
@@ -984,10 +707,10 @@ static int vm_kill(InstContext *c, InstRecord *rec, int sig, Error **err)
                 return r;
         /* SIGKILL ends the VM whatever its guest does; other signals go to its main process (or init). */
         if (sig == SIGKILL) {
-                kill_qemu(c, rec->id);
+                inst_vm_kill_qemu(c, rec->id);
                 return collect(c, rec, err);
         }
-        r = inst_vm_session(c, rec, CONTROL_TIMEOUT_MS, &lock, &a, err);
+        r = inst_vm_session(c, rec, INST_VM_CONTROL_TIMEOUT_MS, &lock, &a, err);
         return r < 0 ? r : vm_agent_signal(a, sig, err);
 }
 
@@ -1004,7 +727,7 @@ static int vm_exec(InstContext *c, InstRecord *rec, const InstExecOptions *o, in
         r = running_or_fail(c, rec, err);
         if (r < 0)
                 return r;
-        r = inst_vm_session(c, rec, BOOT_TIMEOUT_MS, &lock, &a, err);
+        r = inst_vm_session(c, rec, INST_VM_BOOT_TIMEOUT_MS, &lock, &a, err);
         if (r < 0)
                 return r;
         if (o->is_detached) {
@@ -1016,7 +739,7 @@ static int vm_exec(InstContext *c, InstRecord *rec, const InstExecOptions *o, in
                         .user = o->user,
                         .is_detached = true,
                 };
-                r = vm_agent_exec(a, &req, CONTROL_TIMEOUT_MS, NULL, err);
+                r = vm_agent_exec(a, &req, INST_VM_CONTROL_TIMEOUT_MS, NULL, err);
                 if (r < 0)
                         return r;
                 *ret_status = 0;
@@ -1033,7 +756,7 @@ static int vm_exec(InstContext *c, InstRecord *rec, const InstExecOptions *o, in
                 .rows = ws.ws_row,
                 .cols = ws.ws_col,
         };
-        r = vm_agent_exec(a, &req, CONTROL_TIMEOUT_MS, NULL, err);
+        r = vm_agent_exec(a, &req, INST_VM_CONTROL_TIMEOUT_MS, NULL, err);
         if (r < 0)
                 return r;
         if (o->is_tty && isatty(STDIN_FILENO))
@@ -1086,11 +809,11 @@ static int vm_teardown(InstContext *c, InstRecord *rec, InstState state, pid_t p
 {
         pid_t mon;
 
-        kill_qemu(c, rec->id);
+        inst_vm_kill_qemu(c, rec->id);
         mon = inst_pid_file_read(c, rec->id, "monitor.pid");
         if (mon > 0)
                 inst_wait_gone(mon, 10000);
-        release_runtime(c, rec->id);
+        inst_vm_release_runtime(c, rec->id);
         return 0;
 }
 
@@ -1099,15 +822,15 @@ static int vm_remove_files(InstContext *c, const char *id, Error **err)
         _cleanup_free_ char *rootfs = inst_path(c, id, "rootfs"), *dir = inst_dir(c, id);
         int r;
 
-        release_runtime(c, id);
+        inst_vm_release_runtime(c, id);
         r = stor_overlay_umount(rootfs, err);
         return r < 0 ? r : rm_rf_at(AT_FDCWD, dir, err);
 }
 
 static void vm_sweep(InstContext *c, const char *id)
 {
-        kill_qemu(c, id);
-        release_runtime(c, id);
+        inst_vm_kill_qemu(c, id);
+        inst_vm_release_runtime(c, id);
 }
 
 void inst_vm_describe(InstContext *c, const InstRecord *rec, json_t *doc)
@@ -1155,7 +878,7 @@ int inst_console(InstContext *c, InstRecord *rec, Error **err)
         r = running_or_fail(c, rec, err);
         if (r < 0)
                 return r;
-        path = rundir_path(c, rec->id, "console.sock");
+        path = inst_vm_rundir_path(c, rec->id, "console.sock");
         r = rt_unix_connect(path, &fd, err);
         if (r < 0)
                 return error_wrap(err, r, "console of '%s'", rec->name);
