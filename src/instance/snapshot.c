@@ -5,7 +5,8 @@
  * state written by QEMU's migration into a file passed as an fd (QEMU 7.2 has no file: URI); then it
  * goes on. Restoring starts a QEMU that waits for incoming state (-incoming defer) on the copied disk
  * and feeds it the file; the guest goes on from the moment of the snapshot. While the old QEMU is
- * replaced, the "restoring" marker keeps the VM's supervisor waiting for the new one.
+ * replaced, the "restoring" marker keeps the VM's supervisor waiting for the new one. A running VM's
+ * own state is saved first, so that a restore whose new QEMU fails boots it again from there.
  */
 #include <dirent.h>
 #include <fcntl.h>

@@ -32,6 +32,7 @@ static int send_etc_files(InstContext *c, const InstRecord *rec, VmAgent *a, Err
         _cleanup_free_ char *hosts = NULL;
         char *text[3] = {};
         static const char *const names[] = { "hosts", "hostname", "resolv.conf" };
+        static const char *const guest[] = { "/etc/hosts", "/etc/hostname", "/etc/resolv.conf" };
         VmAgentFile files[3];
         size_t n = 0;
         int r;
@@ -44,8 +45,7 @@ static int send_etc_files(InstContext *c, const InstRecord *rec, VmAgent *a, Err
                 /* /etc/hosts always goes (empty when there is none); the others only when they exist. */
                 if (read_file_at(AT_FDCWD, path, &text[i], &len, NULL) < 0 && i > 0)
                         continue;
-                files[n++] = (VmAgentFile){ .path = i == 0 ? "/etc/hosts" : i == 1 ? "/etc/hostname" : "/etc/resolv.conf",
-                                            .mode = 0644, .data = text[i] ? text[i] : "", .len = len };
+                files[n++] = (VmAgentFile){ .path = guest[i], .mode = 0644, .data = text[i] ? text[i] : "", .len = len };
         }
         r = vm_agent_write_files(a, files, n, INST_VM_BOOT_TIMEOUT_MS, err);
         for (size_t i = 0; i < ARRAY_SIZE(text); i++)

@@ -6,10 +6,10 @@
  * initramfs holding hull-agent. Its process spec (argv, env, cwd, user) is resolved at create exactly
  * as a container's and kept in vm.json.
  *
- * While it runs, one process supervises it (vm-supervise.c): the caller of `hull run` in the foreground,
- * or a forked child under hull-monitor when detached. The supervisor starts QEMU, starts the main process through
- * the agent's port 0 and carries its output until its exit status comes back; the agent then powers the
- * guest off and QEMU ends. Other commands reach the guest through the other agent ports (exec, stop,
+ * While it runs, one process supervises it (vm-supervise.c): the caller of `hull run` in the
+ * foreground, or a forked child under hull-monitor when detached. The supervisor starts QEMU, starts the
+ * main process through the agent's port 0 and carries its output until its exit status comes back; the
+ * agent then powers the guest off and QEMU ends. Other commands reach the guest through the other agent ports (exec, stop,
  * kill) and QMP (snapshots, migration). QEMU's pid file is the truth about whether the VM runs; while
  * the "restoring" marker exists in its run directory, a new QEMU is being put in place of the old one
  * and the supervisor waits for it instead of ending.
@@ -334,7 +334,8 @@ int inst_vm_boot(InstContext *c, InstRecord *rec, const InstVmSpec *s, bool is_i
         _cleanup_(rt_cgroup_freep) RtCgroup *cg = NULL;
         _cleanup_free_ char *initrd = NULL, *agent = inst_helper_path(c, "hull-agent", "HULL_AGENT"),
                             *cache = xasprintf("%s/vm/initramfs", c->root), *dir = inst_vm_rundir(c, rec->id),
-                            *disk = inst_path(c, rec->id, "disk.qcow2"), *qmp = inst_vm_rundir_path(c, rec->id, "qmp.sock"),
+                            *disk = inst_path(c, rec->id, "disk.qcow2"),
+                            *qmp = inst_vm_rundir_path(c, rec->id, "qmp.sock"),
                             *console = inst_vm_rundir_path(c, rec->id, "console.sock"),
                             *console_log = inst_path(c, rec->id, "console.log"),
                             *qemu_log = inst_path(c, rec->id, "qemu.log"), *append = NULL,
@@ -587,13 +588,15 @@ static int add_port(InstContext *c, InstRecord *rec, unsigned *ret_port, Error *
         r = inst_qmp_open(c, rec, &q, err);
         if (r < 0)
                 return r;
-        r = vm_qmp_execute(q, "chardev-add", vm_agent_port_chardev(dir, index), INST_VM_CONTROL_TIMEOUT_MS, NULL, err);
+        r = vm_qmp_execute(q, "chardev-add", vm_agent_port_chardev(dir, index), INST_VM_CONTROL_TIMEOUT_MS, NULL,
+                           err);
         if (r >= 0) {
-                r = vm_qmp_execute(q, "device_add", vm_agent_port_device(index), INST_VM_CONTROL_TIMEOUT_MS, NULL, err);
+                r = vm_qmp_execute(q, "device_add", vm_agent_port_device(index), INST_VM_CONTROL_TIMEOUT_MS, NULL,
+                                   err);
                 if (r < 0) {
                         _cleanup_free_ char *id = xasprintf("agent%u", index);
-                        vm_qmp_execute(q, "chardev-remove", json_pack("{s:s}", "id", id), INST_VM_CONTROL_TIMEOUT_MS, NULL,
-                                       NULL);
+                        vm_qmp_execute(q, "chardev-remove", json_pack("{s:s}", "id", id), INST_VM_CONTROL_TIMEOUT_MS,
+                                       NULL, NULL);
                 }
         }
         if (r < 0)
