@@ -39,7 +39,7 @@
 #include <sys/types.h>
 
 #define VM_AGENT_PORTS 8      /* at most */
-#define VM_AGENT_BOOT_PORTS 2 /* a VM boots with ports 0 and 1 */
+#define VM_AGENT_BOOT_PORTS 1 /* a VM boots with port 0 (its supervisor's); the first other session adds port 1 */
 #define VM_AGENT_PORT_NAME "org.hull.agent." /* + port number */
 #define VM_FRAME_MAGIC 0x48554c4cu /* "LLUH" on the wire: 'L' 'L' 'U' 'H' */
 #define VM_FRAME_HEADER_SIZE 12

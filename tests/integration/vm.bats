@@ -241,7 +241,7 @@ COUNTER='i=0; while true; do echo count $i; i=$((i+1)); sleep 0.2; done'
 	for i in $(seq 1 50); do h exec v1 cat /tmp/d 2>/dev/null | grep -q ran && break; sleep 0.2; done
 	run h exec v1 cat /tmp/d
 	[ "$output" = ran ]
-	# Three sessions at once on a VM booted with one free port: ports are hot-plugged.
+	# Three sessions at once on a VM booted with its supervisor's port only: ports are hot-plugged.
 	h exec v1 sleep 6 & p1=$!
 	h exec v1 sleep 6 & p2=$!
 	h exec v1 sleep 6 & p3=$!
