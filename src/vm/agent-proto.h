@@ -62,7 +62,8 @@ typedef enum VmFrameType {
         VM_FRAME_POWEROFF = 5,  /* u32 seconds: SIGTERM to every process, SIGKILL after that long, sync, unmount,
                                  * power off. The agent answers OK first. */
         VM_FRAME_FILE = 6,      /* records: path=, mode= (octal), data= (the rest of the payload after "data=", raw):
-                                 * writes a file in the guest (parents made), atomically. Answer OK or ERROR. */
+                                 * writes a file in the guest (parents made), atomically (a rename; not synced to disk).
+                                 * Answer OK or ERROR. */
         VM_FRAME_NETCONF = 7,   /* records: addr= (A.B.C.D/LEN), gw=, mtu=: sets eth0's address and default route,
                                  * replacing what it had. Answer OK or ERROR. */
 
