@@ -75,6 +75,7 @@ typedef struct Session {
         unsigned long id;         /* unique for the agent's life: tells a new session from a freed one */
         pid_t pid;
         bool is_main, is_tty, then_poweroff;
+        bool is_detached;         /* detach=1: stdio on /dev/null, the session ends once STARTED is sent */
         int in_fd;                /* stdin pipe or the terminal's master; -1 once closed */
         int out_fd, err_fd;       /* -1 once the stream ended */
         uint8_t *in_buf;          /* host data not yet taken by the process */

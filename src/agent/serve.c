@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/netlink.h>
 
 #include "agent/agent.h"
 
@@ -34,6 +36,7 @@ typedef struct Port {
 static Port ports[VM_AGENT_PORTS];
 static VmFrame frame;
 static int sig_fd = -1;
+static int uevent_fd = -1; /* the kernel's uevents: a hot-plugged port appears */
 static Port *poweroff_port; /* then=poweroff: the port whose EXIT goes out before the VM powers off */
 static int64_t poweroff_deadline; /* POWEROFF while the main process runs: SIGKILL for all at this time */
 
@@ -159,12 +162,12 @@ static void open_port(const char *dev, int index)
         check_connected(p);
 }
 
-/* Opens the agent ports that have appeared (virtio_console adds them as the host announces them). */
-static bool find_ports(void)
+/* Opens the agent ports that have appeared (virtio_console adds them as the host announces them, at
+ * boot or hot-plugged later; a port's name comes a moment after the port). */
+static void find_ports(void)
 {
         DIR *d = opendir("/sys/class/virtio-ports");
         struct dirent *de;
-        bool is_all = true;
 
         if (d) {
                 while ((de = readdir(d))) {
@@ -189,9 +192,33 @@ static bool find_ports(void)
                 }
                 closedir(d);
         }
-        for (int i = 0; i < VM_AGENT_PORTS; i++)
-                is_all = is_all && ports[i].fd >= 0;
-        return is_all;
+}
+
+/* Listens to the kernel's uevents (virtio-ports "add", and "change" once a port has its name). Without
+ * it (no netlink), ports are looked for on a timer instead. */
+static void open_uevents(void)
+{
+        struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+        int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
+
+        if (fd < 0)
+                return;
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                close(fd);
+                return;
+        }
+        uevent_fd = fd;
+}
+
+/* Takes the uevents queued and looks for ports again: a few directory entries, cheaper than telling
+ * the events apart, and nothing is missed when the socket overflowed (ENOBUFS). */
+static void handle_uevents(void)
+{
+        char buf[4096];
+
+        while (recv(uevent_fd, buf, sizeof(buf), 0) > 0 || errno == ENOBUFS)
+                ;
+        find_ports();
 }
 
 static Session *main_session(void)
@@ -249,9 +276,13 @@ static void handle_exec(Port *p, const VmFrame *f)
                 port_send_error(p, r, agent_error);
                 return;
         }
-        p->session = s;
         vm_put_u32(buf, (uint32_t)s->pid);
         port_send(p, VM_FRAME_STARTED, buf, sizeof(buf));
+        /* A detached process is no session's: the port is free, and reap() takes it when it ends. */
+        if (s->is_detached)
+                session_free(s);
+        else
+                p->session = s;
 }
 
 static void handle_signal(Port *p, const VmFrame *f)
@@ -428,6 +459,8 @@ static int build_watches(struct pollfd *pfds, Watch *w)
         int n = 0;
 
         pfds[n++] = (struct pollfd){ .fd = sig_fd, .events = POLLIN };
+        w[n] = (Watch){ .kind = -1 };
+        pfds[n++] = (struct pollfd){ .fd = uevent_fd, .events = POLLIN };
         for (int i = 0; i < VM_AGENT_PORTS; i++) {
                 Port *p = &ports[i];
                 Session *s = p->session;
@@ -478,15 +511,16 @@ static void handle_watch(const struct pollfd *pfd, const Watch *w)
 
 int serve_ports(void)
 {
-        struct pollfd pfds[1 + VM_AGENT_PORTS * 4];
-        Watch w[1 + VM_AGENT_PORTS * 4];
+        struct pollfd pfds[2 + VM_AGENT_PORTS * 4];
+        Watch w[2 + VM_AGENT_PORTS * 4];
         int64_t start = now_ms();
-        bool is_all = false;
         int r;
 
         r = setup();
         if (r < 0)
                 return r;
+        open_uevents();
+        find_ports();
         for (;;) {
                 bool is_disconnected = false;
                 int n, timeout = -1;
@@ -500,16 +534,16 @@ int serve_ports(void)
                 }
                 if (poweroff_deadline && now_ms() >= poweroff_deadline)
                         boot_poweroff(0);
-                if (!is_all)
-                        is_all = find_ports();
                 for (int i = 0; i < VM_AGENT_PORTS; i++)
                         is_disconnected = is_disconnected || (ports[i].fd >= 0 && !ports[i].is_connected);
-                /* Ports still appearing: look again soon. A disconnected host: SIGIO says when it comes back;
-                 * a slow timer backs that up. */
-                if (!is_all)
+                /* Without uevents, ports are looked for on a timer. A disconnected host: SIGIO says when it
+                 * comes back; a slow timer backs that up. */
+                if (uevent_fd < 0) {
+                        find_ports();
                         timeout = now_ms() - start < 15000 ? 10 : 1000;
-                else if (is_disconnected)
+                } else if (is_disconnected) {
                         timeout = 1000;
+                }
                 if (poweroff_deadline) {
                         int64_t left = poweroff_deadline - now_ms();
                         if (timeout < 0 || left < timeout)
@@ -520,7 +554,9 @@ int serve_ports(void)
                         return agent_fail(errno, "poll");
                 if (pfds[0].revents)
                         handle_signals();
-                for (int i = 1; i < n; i++)
+                if (pfds[1].revents)
+                        handle_uevents();
+                for (int i = 2; i < n; i++)
                         handle_watch(&pfds[i], &w[i]);
                 if (is_disconnected)
                         for (int i = 0; i < VM_AGENT_PORTS; i++)

@@ -26,7 +26,7 @@ typedef struct ExecSpec {
         int envc;
         const char *cwd, *user;
         unsigned rows, cols;
-        bool is_tty, is_main, then_poweroff;
+        bool is_tty, is_main, then_poweroff, is_detached;
 } ExecSpec;
 
 /* What the child reports through the CLOEXEC pipe when it cannot exec. */
@@ -63,6 +63,8 @@ static int parse_spec(const uint8_t *payload, size_t len, ExecSpec *s)
                         s->is_tty = strcmp(v, "1") == 0;
                 else if (strcmp(p, "main") == 0)
                         s->is_main = strcmp(v, "1") == 0;
+                else if (strcmp(p, "detach") == 0)
+                        s->is_detached = strcmp(v, "1") == 0;
                 else if (strcmp(p, "then") == 0)
                         s->then_poweroff = strcmp(v, "poweroff") == 0;
                 else if (strcmp(p, "rows") == 0)
@@ -219,9 +221,21 @@ int session_start(const uint8_t *payload, size_t len, Session **ret)
         if (s.is_tty && !env_has(&s, "TERM"))
                 s.envp[s.envc++] = (char *)"TERM=xterm";
         s.envp[s.envc] = NULL;
-        r = s.is_tty ? open_pty(&s, &master) : make_pipes(fds, ours);
-        if (r < 0)
-                goto out;
+        if (s.is_detached) {
+                /* Nothing of it travels: stdio on /dev/null, no terminal. */
+                s.is_tty = s.is_main = s.then_poweroff = false;
+                for (int i = 0; i < 3; i++) {
+                        fds[i] = open("/dev/null", O_RDWR | O_CLOEXEC);
+                        if (fds[i] < 0) {
+                                r = agent_fail(errno, "open '/dev/null'");
+                                goto out;
+                        }
+                }
+        } else {
+                r = s.is_tty ? open_pty(&s, &master) : make_pipes(fds, ours);
+                if (r < 0)
+                        goto out;
+        }
         if (pipe2(ep, O_CLOEXEC) < 0) {
                 r = agent_fail(errno, "pipe");
                 goto out;
@@ -249,8 +263,11 @@ int session_start(const uint8_t *payload, size_t len, Session **ret)
         ss->is_main = s.is_main;
         ss->is_tty = s.is_tty;
         ss->then_poweroff = s.then_poweroff;
+        ss->is_detached = s.is_detached;
         ss->err_fd = -1;
-        if (s.is_tty) {
+        if (s.is_detached) {
+                ss->in_fd = ss->out_fd = -1;
+        } else if (s.is_tty) {
                 ss->out_fd = master;
                 ss->in_fd = fcntl(master, F_DUPFD_CLOEXEC, 3);
                 master = -1;

@@ -5,13 +5,15 @@
  * state written by QEMU's migration into a file passed as an fd (QEMU 7.2 has no file: URI); then it
  * goes on. Restoring starts a QEMU that waits for incoming state (-incoming defer) on the copied disk
  * and feeds it the file; the guest goes on from the moment of the snapshot. While the old QEMU is
- * replaced, the "restoring" marker keeps the VM's supervisor waiting for the new one.
+ * replaced, the "restoring" marker keeps the VM's supervisor waiting for the new one. A running VM's
+ * own state is saved first, so that a restore whose new QEMU fails boots it again from there.
  */
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -102,8 +104,10 @@ static int vm_snapshot_create(InstContext *c, InstRecord *rec, const char *name,
                             *disk = inst_path(c, rec->id, "disk.qcow2"), *disk_copy = xasprintf("%s/disk.qcow2", tmp),
                             *state = xasprintf("%s/state", tmp), *meta = xasprintf("%s/meta.json", tmp), *text = NULL;
         _cleanup_(vm_qmp_freep) VmQmp *q = NULL;
+        _cleanup_(inst_vm_spec_done) InstVmSpec s = {};
         _cleanup_json_ json_t *info = NULL;
         _cleanup_close_ int fd = -EBADF;
+        unsigned ports = 0;
         int64_t t0;
         InstState st;
         int r;
@@ -126,6 +130,10 @@ static int vm_snapshot_create(InstContext *c, InstRecord *rec, const char *name,
                 r = stor_disk_copy(disk, disk_copy, err);
                 goto done;
         }
+        r = inst_vm_spec_load(c, rec->id, &s, err);
+        if (r < 0)
+                goto done;
+        ports = s.agent_ports;
         r = inst_qmp_open(c, rec, &q, err);
         if (r < 0)
                 goto done;
@@ -147,6 +155,9 @@ done:
         if (r >= 0) {
                 info = json_pack("{s:s, s:I, s:b, s:I}", "name", name, "created", (json_int_t)time(NULL), "stateful",
                                  st == INST_STATE_RUNNING, "save_ms", (json_int_t)monotonic_ms() - t0);
+                /* The state holds the agent ports the VM had: a restore's QEMU needs as many. */
+                if (st == INST_STATE_RUNNING)
+                        json_object_set_new(info, "agent_ports", json_integer(ports));
                 text = json_dumps(info, JSON_INDENT(2));
                 r = write_file_atomic_at(AT_FDCWD, meta, text, strlen(text), 0600, err);
         }
@@ -266,18 +277,140 @@ int inst_qmp_wait_running(VmQmp *q, int timeout_ms, Error **err)
         }
 }
 
+/* Boots a QEMU for the VM that takes its state from state_fd, on the disk in place, with the agent ports
+ * that state knows. On failure that QEMU is gone again. */
+static int boot_with_state(InstContext *c, InstRecord *rec, InstVmSpec *s, unsigned ports, int state_fd,
+                           Error **err)
+{
+        _cleanup_(vm_qmp_freep) VmQmp *q = NULL;
+        pid_t pid = 0;
+        int r;
+
+        s->agent_ports = ports;
+        r = inst_vm_spec_save(c, rec->id, s, err);
+        if (r >= 0)
+                r = inst_vm_boot(c, rec, s, true, &pid, err);
+        if (r >= 0)
+                r = inst_qmp_open(c, rec, &q, err);
+        if (r >= 0)
+                r = inst_qmp_migrate_in(q, state_fd, false, STATE_TIMEOUT_MS, err);
+        if (r < 0 && pid > 0) {
+                /* Our child: killed and reaped here, so that its cgroup is empty for the next one. */
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+        }
+        return r;
+}
+
+/* Saves the running VM's state into fd (it stays paused), for going back to it should the restore fail. */
+static int save_rollback(InstContext *c, InstRecord *rec, int fd, Error **err)
+{
+        _cleanup_(vm_qmp_freep) VmQmp *q = NULL;
+        int r;
+
+        r = inst_qmp_open(c, rec, &q, err);
+        if (r >= 0)
+                r = vm_qmp_execute(q, "stop", NULL, QMP_TIMEOUT_MS, NULL, err);
+        if (r >= 0)
+                r = inst_qmp_migrate_out(q, fd, false, STATE_TIMEOUT_MS, NULL, err);
+        if (r < 0 && q)
+                vm_qmp_execute(q, "cont", NULL, QMP_TIMEOUT_MS, NULL, NULL);
+        return r;
+}
+
+/*
+ * A stateful restore. The new disk is made beside the old one first. A running VM's own state is saved
+ * (paused) before its QEMU goes, and its disk kept under another name: should the new QEMU not take the
+ * snapshot's state (a damaged state file, a QEMU that does not start), the VM is booted again from its
+ * own state and disk and goes on as it was; a stopped VM stays stopped with its disk. The "restoring"
+ * marker keeps the supervisor waiting through all of it.
+ */
+static int restore_state(InstContext *c, InstRecord *rec, InstVmSpec *s, const json_t *meta, const char *dir,
+                         bool was_running, Error **err)
+{
+        _cleanup_free_ char *disk = inst_path(c, rec->id, "disk.qcow2"), *disk_copy = xasprintf("%s/disk.qcow2", dir),
+                            *tmp = xasprintf("%s.restore", disk), *old_disk = xasprintf("%s.rollback", disk),
+                            *state = xasprintf("%s/state", dir), *rundir = inst_vm_rundir(c, rec->id),
+                            *marker = xasprintf("%s/restoring", rundir),
+                            *old_state = inst_path(c, rec->id, "rollback.state");
+        _cleanup_close_ int fd = -EBADF, old_fd = -EBADF;
+        json_t *n = json_object_get(meta, "agent_ports");
+        /* The snapshot's QEMU has the agent ports its state knows (five before they were counted). */
+        unsigned ports = json_is_integer(n) ? (unsigned)json_integer_value(n) : 5, old_ports = s->agent_ports;
+        pid_t pid;
+        int r;
+
+        fd = open(state, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return error_set(err, errno, "open '%s'", state);
+        r = stor_disk_copy(disk_copy, tmp, err);
+        if (r < 0)
+                return r;
+        r = mkdir_p(rundir, 0700, err);
+        if (r >= 0)
+                r = write_file_atomic_at(AT_FDCWD, marker, "", 0, 0600, err);
+        if (r >= 0 && was_running) {
+                old_fd = open(old_state, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                if (old_fd < 0)
+                        r = error_set(err, errno, "open '%s'", old_state);
+                if (r >= 0)
+                        r = save_rollback(c, rec, old_fd, err);
+        }
+        if (r < 0) {
+                unlink(tmp);
+                unlink(old_state);
+                unlink(marker);
+                return r;
+        }
+        pid = inst_vm_qemu_pid(c, rec->id);
+        if (was_running && pid > 0) {
+                /* Gone and reaped (by its supervisor), so that its cgroup is empty for the new one. */
+                kill(pid, SIGKILL);
+                for (int i = 0; i < 1000 && kill(pid, 0) == 0; i++)
+                        usleep(10000);
+        }
+        unlink(old_disk);
+        if (link(disk, old_disk) < 0 || rename(tmp, disk) < 0) {
+                r = error_set(err, errno, "put '%s' in place", tmp);
+                unlink(tmp);
+        }
+        if (r >= 0)
+                r = boot_with_state(c, rec, s, ports, fd, err);
+        if (r < 0) {
+                if (access(old_disk, F_OK) == 0)
+                        rename(old_disk, disk);
+                if (was_running) {
+                        Error *e = NULL;
+                        int k = lseek(old_fd, 0, SEEK_SET) < 0 ? -errno : 0;
+                        if (k >= 0)
+                                k = boot_with_state(c, rec, s, old_ports, old_fd, &e);
+                        if (k < 0) {
+                                _cleanup_free_ char *msg = xasprintf(
+                                        "%s; and the VM could not go back to its own state: %s",
+                                        error_message(err ? *err : NULL, r), error_message(e, k));
+                                error_clear(err);
+                                r = error_setf(err, r, "%s", msg);
+                        }
+                        error_free(e);
+                } else {
+                        s->agent_ports = old_ports;
+                        inst_vm_spec_save(c, rec->id, s, NULL);
+                }
+        }
+        unlink(old_disk);
+        unlink(old_state);
+        unlink(marker);
+        return r;
+}
+
 static int vm_snapshot_restore(InstContext *c, InstRecord *rec, const char *name, json_t **ret, Error **err)
 {
-        _cleanup_free_ char *dir = NULL, *disk = NULL, *disk_copy = NULL, *state = NULL, *marker = NULL,
-                            *tmp = NULL, *rundir = NULL;
+        _cleanup_free_ char *dir = NULL, *disk = NULL, *disk_copy = NULL, *tmp = NULL;
         _cleanup_(inst_vm_spec_done) InstVmSpec s = {};
-        _cleanup_(vm_qmp_freep) VmQmp *q = NULL;
         _cleanup_json_ json_t *meta = NULL;
-        _cleanup_close_ int fd = -EBADF;
         bool is_stateful = false, was_running;
         int64_t t0;
         InstState st;
-        pid_t pid;
         int r;
 
         r = check_vm(rec, err);
@@ -293,7 +426,6 @@ static int vm_snapshot_restore(InstContext *c, InstRecord *rec, const char *name
         disk = inst_path(c, rec->id, "disk.qcow2");
         disk_copy = xasprintf("%s/disk.qcow2", dir);
         tmp = xasprintf("%s.restore", disk);
-        state = xasprintf("%s/state", dir);
         r = inst_state(c, rec, &st, NULL, err);
         if (r >= 0)
                 r = inst_vm_spec_load(c, rec->id, &s, err);
@@ -308,50 +440,13 @@ static int vm_snapshot_restore(InstContext *c, InstRecord *rec, const char *name
                 r = stor_disk_copy(disk_copy, tmp, err);
                 if (r >= 0 && rename(tmp, disk) < 0)
                         r = error_set(err, errno, "rename '%s'", tmp);
-                goto done;
+        } else {
+                r = restore_state(c, rec, &s, meta, dir, was_running, err);
+                if (r >= 0 && !was_running)
+                        r = inst_mark_started(c, rec, err);
+                if (r >= 0 && !was_running)
+                        r = inst_vm_start_supervised(c, rec, true, err);
         }
-        fd = open(state, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return error_set(err, errno, "open '%s'", state);
-        /* The new disk is made beside the old one first: a failure leaves the VM as it was. */
-        r = stor_disk_copy(disk_copy, tmp, err);
-        if (r < 0)
-                return r;
-        rundir = inst_vm_rundir(c, rec->id);
-        marker = xasprintf("%s/restoring", rundir);
-        r = mkdir_p(rundir, 0700, err);
-        if (r >= 0)
-                r = write_file_atomic_at(AT_FDCWD, marker, "", 0, 0600, err);
-        if (r < 0) {
-                unlink(tmp);
-                return r;
-        }
-        pid = inst_vm_qemu_pid(c, rec->id);
-        if (pid > 0) {
-                /* Gone and reaped (by its supervisor), so that its cgroup is empty for the new one. */
-                kill(pid, SIGKILL);
-                for (int i = 0; i < 1000 && kill(pid, 0) == 0; i++)
-                        usleep(10000);
-        }
-        if (rename(tmp, disk) < 0)
-                r = error_set(err, errno, "rename '%s'", tmp);
-        if (r >= 0 && !was_running)
-                r = inst_mark_started(c, rec, err);
-        if (r >= 0)
-                r = inst_vm_boot(c, rec, &s, true, &pid, err);
-        if (r >= 0)
-                r = inst_qmp_open(c, rec, &q, err);
-        if (r >= 0)
-                r = inst_qmp_migrate_in(q, fd, false, STATE_TIMEOUT_MS, err);
-        if (r < 0) {
-                pid = inst_vm_qemu_pid(c, rec->id);
-                if (pid > 0)
-                        kill(pid, SIGKILL);
-        }
-        unlink(marker);
-        if (r >= 0 && !was_running)
-                r = inst_vm_start_supervised(c, rec, true, err);
-done:
         if (r < 0) {
                 unlink(tmp);
                 return error_wrap(err, r, "restore '%s' of '%s'", name, rec->name);

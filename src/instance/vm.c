@@ -6,10 +6,10 @@
  * initramfs holding hull-agent. Its process spec (argv, env, cwd, user) is resolved at create exactly
  * as a container's and kept in vm.json.
  *
- * While it runs, one process supervises it: the caller of `hull run` in the foreground, or a forked
- * child under hull-monitor when detached. The supervisor starts QEMU, starts the main process through
- * the agent's port 0 and carries its output until its exit status comes back; the agent then powers the
- * guest off and QEMU ends. Other commands reach the guest through the other agent ports (exec, stop,
+ * While it runs, one process supervises it (vm-supervise.c): the caller of `hull run` in the
+ * foreground, or a forked child under hull-monitor when detached. The supervisor starts QEMU, starts the
+ * main process through the agent's port 0 and carries its output until its exit status comes back; the
+ * agent then powers the guest off and QEMU ends. Other commands reach the guest through the other agent ports (exec, stop,
  * kill) and QMP (snapshots, migration). QEMU's pid file is the truth about whether the VM runs; while
  * the "restoring" marker exists in its run directory, a new QEMU is being put in place of the old one
  * and the supervisor waits for it instead of ending.
@@ -20,7 +20,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -46,8 +45,6 @@
 #include "vm/qmp.h"
 #include "vm_internal.h"
 
-#define BOOT_TIMEOUT_MS 120000 /* from QEMU's start to the agent's answer, on a loaded host under TCG */
-#define CONTROL_TIMEOUT_MS 10000
 #define MIN_BASE_SIZE (1024LL << 20)
 #define DEFAULT_MEMORY (512LL << 20)
 
@@ -57,7 +54,7 @@ char *inst_vm_rundir(const InstContext *c, const char *id)
         return xasprintf("%s/vm/%.12s", c->runroot, id);
 }
 
-static char *rundir_path(const InstContext *c, const char *id, const char *file)
+char *inst_vm_rundir_path(const InstContext *c, const char *id, const char *file)
 {
         _cleanup_free_ char *dir = inst_vm_rundir(c, id);
         return xasprintf("%s/%s", dir, file);
@@ -109,6 +106,13 @@ int inst_vm_spec_load(InstContext *c, const char *id, InstVmSpec *ret, Error **e
         if (json_get_string(j, "hostname", "vm.json", &v, NULL) > 0)
                 s.hostname = xstrdup(v);
         json_get_bool(j, "system", "vm.json", &s.is_system, NULL);
+        /* A VM started before ports were hot-plugged had five from its boot. */
+        s.agent_ports = 5;
+        {
+                json_t *n = json_object_get(j, "agent_ports");
+                if (json_is_integer(n) && json_integer_value(n) >= 1 && json_integer_value(n) <= VM_AGENT_PORTS)
+                        s.agent_ports = (unsigned)json_integer_value(n);
+        }
         *ret = s;
         return 0;
 }
@@ -132,7 +136,7 @@ static int spec_from_config(const json_t *cfg, InstVmSpec *s, Error **err)
         return 0;
 }
 
-static int spec_save(InstContext *c, const char *id, const InstVmSpec *s, Error **err)
+int inst_vm_spec_save(InstContext *c, const char *id, const InstVmSpec *s, Error **err)
 {
         _cleanup_free_ char *path = inst_path(c, id, "vm.json"), *text = NULL;
         _cleanup_json_ json_t *j = json_object();
@@ -148,6 +152,7 @@ static int spec_save(InstContext *c, const char *id, const InstVmSpec *s, Error 
         json_object_set_new(j, "user", json_string(s->user ? s->user : "0:0"));
         json_object_set_new(j, "hostname", json_string(s->hostname));
         json_object_set_new(j, "system", json_boolean(s->is_system));
+        json_object_set_new(j, "agent_ports", json_integer(s->agent_ports ? s->agent_ports : VM_AGENT_BOOT_PORTS));
         text = json_dumps(j, JSON_INDENT(2));
         return write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0600, err);
 }
@@ -231,7 +236,8 @@ static int vm_create(InstContext *c, const InstRecord *rec, const InstImage *img
         s.hostname = xstrdup(o->hostname ? o->hostname : short_id);
         s.is_system = o->is_system;
         r = inst_write_etc_files(c, rec->id, s.hostname, att, NULL, err);
-        return r < 0 ? r : spec_save(c, rec->id, &s, err);
+        s.agent_ports = VM_AGENT_BOOT_PORTS;
+        return r < 0 ? r : inst_vm_spec_save(c, rec->id, &s, err);
 }
 
 pid_t inst_vm_qemu_pid(InstContext *c, const char *id)
@@ -239,16 +245,16 @@ pid_t inst_vm_qemu_pid(InstContext *c, const char *id)
         return inst_pid_file_read(c, id, "qemu.pid");
 }
 
-static bool is_restoring(InstContext *c, const char *id)
+bool inst_vm_is_restoring(InstContext *c, const char *id)
 {
-        _cleanup_free_ char *marker = rundir_path(c, id, "restoring");
+        _cleanup_free_ char *marker = inst_vm_rundir_path(c, id, "restoring");
         return access(marker, F_OK) == 0;
 }
 
 /* What a run of the VM holds on the host, released once QEMU is gone: its tap, cgroup and run dir. */
-static void release_runtime(InstContext *c, const char *id)
+void inst_vm_release_runtime(InstContext *c, const char *id)
 {
-        _cleanup_free_ char *dir = inst_vm_rundir(c, id), *cgjson = rundir_path(c, id, "cgroup.json"),
+        _cleanup_free_ char *dir = inst_vm_rundir(c, id), *cgjson = inst_vm_rundir_path(c, id, "cgroup.json"),
                             *text = NULL, *pidfile = inst_path(c, id, "qemu.pid");
         _cleanup_json_ json_t *j = NULL;
         size_t len;
@@ -260,11 +266,19 @@ static void release_runtime(InstContext *c, const char *id)
                         rt_cgroup_destroy(cg, NULL);
         }
         unlink(pidfile);
+        if (inst_vm_is_restoring(c, id)) {
+                /* A restore goes on with another QEMU: its marker stays, and the supervisor waits. */
+                _cleanup_free_ char *marker = inst_vm_rundir_path(c, id, "restoring");
+                rm_rf_at(AT_FDCWD, dir, NULL);
+                if (mkdir_p(dir, 0700, NULL) >= 0)
+                        write_file_atomic_at(AT_FDCWD, marker, "", 0, 0600, NULL);
+                return;
+        }
         rm_rf_at(AT_FDCWD, dir, NULL);
 }
 
 /* Ends QEMU at once. */
-static void kill_qemu(InstContext *c, const char *id)
+void inst_vm_kill_qemu(InstContext *c, const char *id)
 {
         pid_t pid = inst_vm_qemu_pid(c, id);
 
@@ -283,7 +297,7 @@ static int enter_cgroup(void *data)
 static int make_cgroup(InstContext *c, const InstRecord *rec, const InstRunOptions *o, RtCgroup **ret, Error **err)
 {
         _cleanup_(rt_cgroup_freep) RtCgroup *cg = NULL;
-        _cleanup_free_ char *path = rundir_path(c, rec->id, "cgroup.json"), *text = NULL;
+        _cleanup_free_ char *path = inst_vm_rundir_path(c, rec->id, "cgroup.json"), *text = NULL;
         _cleanup_json_ json_t *j = NULL;
         int r;
 
@@ -320,10 +334,13 @@ int inst_vm_boot(InstContext *c, InstRecord *rec, const InstVmSpec *s, bool is_i
         _cleanup_(rt_cgroup_freep) RtCgroup *cg = NULL;
         _cleanup_free_ char *initrd = NULL, *agent = inst_helper_path(c, "hull-agent", "HULL_AGENT"),
                             *cache = xasprintf("%s/vm/initramfs", c->root), *dir = inst_vm_rundir(c, rec->id),
-                            *disk = inst_path(c, rec->id, "disk.qcow2"), *qmp = rundir_path(c, rec->id, "qmp.sock"),
-                            *console = rundir_path(c, rec->id, "console.sock"),
+                            *disk = inst_path(c, rec->id, "disk.qcow2"),
+                            *qmp = inst_vm_rundir_path(c, rec->id, "qmp.sock"),
+                            *console = inst_vm_rundir_path(c, rec->id, "console.sock"),
                             *console_log = inst_path(c, rec->id, "console.log"),
-                            *qemu_log = inst_path(c, rec->id, "qemu.log"), *append = NULL, *reason = NULL;
+                            *qemu_log = inst_path(c, rec->id, "qemu.log"), *append = NULL,
+                            *probe_cache = xasprintf("%s/vm/host-probe.json", c->runroot);
+        _cleanup_(vm_host_probe_done) VmHostProbe probe = {};
         _cleanup_strv_ char **argv = NULL;
         _cleanup_close_ int log_fd = -EBADF;
         InstVmNet net = {};
@@ -351,6 +368,14 @@ int inst_vm_boot(InstContext *c, InstRecord *rec, const InstVmSpec *s, bool is_i
         }
         unlink(qmp);
         unlink(console);
+        if (!is_incoming && s->agent_ports != VM_AGENT_BOOT_PORTS) {
+                /* A fresh boot has the boot ports only; an incoming VM has what its source had. */
+                InstVmSpec fresh = *s;
+                fresh.agent_ports = VM_AGENT_BOOT_PORTS;
+                r = inst_vm_spec_save(c, rec->id, &fresh, err);
+                if (r < 0)
+                        goto fail;
+        }
         r = inst_net_vm_start(c, rec, &o, &net, err);
         if (r < 0)
                 goto fail;
@@ -370,6 +395,7 @@ int inst_vm_boot(InstContext *c, InstRecord *rec, const InstVmSpec *s, bool is_i
                 .disk = disk,
                 .qmp_socket = qmp,
                 .agent_socket_dir = dir,
+                .agent_ports = is_incoming ? s->agent_ports : VM_AGENT_BOOT_PORTS,
                 .console_socket = console,
                 .console_log = console_log,
                 .tap = net.tap[0] ? net.tap : NULL,
@@ -377,14 +403,24 @@ int inst_vm_boot(InstContext *c, InstRecord *rec, const InstVmSpec *s, bool is_i
                 .is_incoming = is_incoming,
                 .is_system = s->is_system,
         };
-        vm_accel_detect(&cfg.accel, &reason);
+        vm_host_probe(probe_cache, &probe);
+        cfg.accel = probe.accel;
         if (cfg.accel == VM_ACCEL_TCG)
-                cfg.tsc_khz = vm_tsc_khz();
+                cfg.tsc_khz = probe.tsc_khz;
         argv = vm_qemu_argv(&cfg);
         log_fd = open(qemu_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (log_fd < 0) {
                 r = error_set(err, errno, "open '%s'", qemu_log);
                 goto fail;
+        }
+        if (s->is_system && !is_incoming) {
+                /* Where this boot's console output begins in console.log: the supervisor logs it from there. */
+                _cleanup_free_ char *start = inst_vm_rundir_path(c, rec->id, "console.start"), *off = NULL;
+                struct stat st;
+                off = xasprintf("%lld", stat(console_log, &st) == 0 ? (long long)st.st_size : 0LL);
+                r = write_file_atomic_at(AT_FDCWD, start, off, strlen(off), 0600, err);
+                if (r < 0)
+                        goto fail;
         }
         r = vm_qemu_spawn(argv, log_fd, enter_cgroup, cg, &pid, err);
         if (r < 0)
@@ -399,19 +435,19 @@ fail:
                 kill(pid, SIGKILL);
                 waitpid(pid, NULL, 0);
         }
-        release_runtime(c, rec->id);
+        inst_vm_release_runtime(c, rec->id);
         return r;
 }
 
 /* Connects to an agent port, giving up early when QEMU is gone. */
-static int connect_port(InstContext *c, const InstRecord *rec, unsigned port, int timeout_ms, VmAgent **ret,
+int inst_vm_connect_port(InstContext *c, const InstRecord *rec, unsigned port, int timeout_ms, VmAgent **ret,
                         Error **err)
 {
         _cleanup_free_ char *sock = agent_socket(c, rec->id, port);
         int64_t deadline = deadline_ms(timeout_ms);
 
         while (vm_agent_connect(sock, 500, ret, NULL) < 0) {
-                if (inst_vm_qemu_pid(c, rec->id) == 0 && !is_restoring(c, rec->id))
+                if (inst_vm_qemu_pid(c, rec->id) == 0 && !inst_vm_is_restoring(c, rec->id))
                         return error_setf(err, ESRCH, "'%s': QEMU is not running", rec->name);
                 if (deadline_left_ms(deadline) == 0)
                         return error_setf(err, ETIMEDOUT, "'%s': the guest agent did not answer", rec->name);
@@ -419,126 +455,8 @@ static int connect_port(InstContext *c, const InstRecord *rec, unsigned port, in
         return 0;
 }
 
-/* Sends the guest its /etc/hosts, /etc/hostname and /etc/resolv.conf, as a container gets them. */
-static int send_etc_files(InstContext *c, const InstRecord *rec, VmAgent *a, Error **err)
-{
-        _cleanup_(inst_lease_done) InstLease lease = {};
-        _cleanup_free_ char *hosts = NULL;
-        static const char *const names[] = { "hostname", "resolv.conf" };
-        int r;
-
-        r = inst_db_lease_find(c->db, rec->id, &lease, NULL);
-        hosts = r > 0 ? xasprintf("%s/networks/%s/hosts", c->root, lease.network) : inst_path(c, rec->id, "hosts");
-        {
-                _cleanup_free_ char *text = NULL;
-                size_t len = 0;
-                read_file_at(AT_FDCWD, hosts, &text, &len, NULL);
-                r = vm_agent_write_file(a, "/etc/hosts", 0644, text ? text : "", len, err);
-                if (r < 0)
-                        return r;
-        }
-        for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-                _cleanup_free_ char *path = inst_path(c, rec->id, names[i]), *text = NULL, *dst = NULL;
-                size_t len = 0;
-                if (read_file_at(AT_FDCWD, path, &text, &len, NULL) < 0)
-                        continue;
-                dst = xasprintf("/etc/%s", names[i]);
-                r = vm_agent_write_file(a, dst, 0644, text, len, err);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-/* Tells whoever waits for the start how it went: "0", or "1" and the message. */
-static void report_ready(int fd, int r, Error *e)
-{
-        if (fd < 0)
-                return;
-        if (r >= 0) {
-                (void)!write(fd, "0", 1);
-        } else {
-                _cleanup_free_ char *msg = xasprintf("1%s", error_message(e, r));
-                (void)!write(fd, msg, strlen(msg));
-        }
-}
-
-int inst_vm_supervise(InstContext *c, InstRecord *rec, const InstVmSpec *s, const VmAgentIo *io, bool is_resume,
-                      int ready_fd, int *ret_status, Error **err)
-{
-        bool is_started = is_resume, is_reported = false;
-        int status = 137, r;
-
-        for (;;) {
-                _cleanup_(vm_agent_freep) VmAgent *a = NULL;
-                r = connect_port(c, rec, 0, BOOT_TIMEOUT_MS, &a, err);
-                if (r < 0) {
-                        if (!is_reported)
-                                report_ready(ready_fd, r, err ? *err : NULL);
-                        break;
-                }
-                if (is_started && !is_reported) {
-                        /* Resumed: the guest's session goes on; nothing to start. */
-                        report_ready(ready_fd, 0, NULL);
-                        is_reported = true;
-                }
-                if (!is_started) {
-                        r = send_etc_files(c, rec, a, err);
-                        if (r >= 0 && !s->is_system) {
-                                VmExecRequest req = {
-                                        .args = s->args,
-                                        .env = s->env,
-                                        .cwd = s->cwd,
-                                        .user = s->user,
-                                        .is_main = true,
-                                        .then_poweroff = true,
-                                };
-                                r = vm_agent_exec(a, &req, BOOT_TIMEOUT_MS, NULL, err);
-                        }
-                        report_ready(ready_fd, r, err ? *err : NULL);
-                        is_reported = true;
-                        if (r < 0)
-                                break;
-                        is_started = true;
-                }
-                if (s->is_system) {
-                        /* The guest's init runs on its own: the VM ends when QEMU does. */
-                        pid_t pid = inst_vm_qemu_pid(c, rec->id);
-                        if (pid > 0)
-                                inst_wait_gone(pid, -1);
-                        status = 0;
-                        r = -EPIPE;
-                } else {
-                        r = vm_agent_pump(a, io, &status, NULL);
-                }
-                if (r >= 0)
-                        break;
-                /* The connection ended: QEMU went away. A restore puts a new one in its place. */
-                while (is_restoring(c, rec->id)) {
-                        waitpid(-1, NULL, WNOHANG); /* the old QEMU, when it was ours */
-                        usleep(20000);
-                }
-                if (inst_vm_qemu_pid(c, rec->id) == 0) {
-                        r = 0;
-                        break;
-                }
-        }
-        /* Once the main process ended, the agent powers the guest off and QEMU exits; after a failure (a
-         * guest that never answered) nothing is waited for. */
-        {
-                pid_t pid = inst_vm_qemu_pid(c, rec->id);
-                if (pid > 0 && (r < 0 || !inst_wait_gone(pid, 30000)))
-                        kill_qemu(c, rec->id);
-        }
-        release_runtime(c, rec->id);
-        if (r < 0)
-                return r;
-        *ret_status = status;
-        return 0;
-}
-
 /* Starts the VM and makes sure it can start: not running, its exit file gone. */
-static int prepare_start(InstContext *c, InstRecord *rec, InstVmSpec *s, Error **err)
+int inst_vm_prepare_start(InstContext *c, InstRecord *rec, InstVmSpec *s, Error **err)
 {
         _cleanup_free_ char *exit_path = inst_path(c, rec->id, "exit");
         InstState state;
@@ -578,7 +496,7 @@ static int vm_run_foreground(InstContext *c, InstRecord *rec, int *ret_status, E
         pid_t pid;
         int status = -1, r;
 
-        r = prepare_start(c, rec, &s, err);
+        r = inst_vm_prepare_start(c, rec, &s, err);
         if (r >= 0)
                 r = inst_record_options(rec, &o, err);
         if (r >= 0)
@@ -601,111 +519,6 @@ static int vm_run_foreground(InstContext *c, InstRecord *rec, int *ret_status, E
         return 0;
 }
 
-/*
- * The detached supervisor: forked, it boots the VM and carries the main process's output into pipes
- * that hull-monitor reads (the same monitor, log format and exit file as a container's). Its exit
- * status is the guest process's.
- */
-_noreturn_ static void supervisor(InstContext *c, InstRecord *rec, const InstVmSpec *s, bool is_resume, int out_fd,
-                                  int err_fd, int ready_fd)
-{
-        Error *e = NULL;
-        VmAgentIo io = { .in_fd = -1, .out_fd = out_fd, .err_fd = err_fd, .sig_fd = -1 };
-        pid_t pid;
-        int status = 137, r = 0;
-
-        signal(SIGPIPE, SIG_IGN);
-        if (!is_resume || inst_vm_qemu_pid(c, rec->id) == 0)
-                r = inst_vm_boot(c, rec, s, false, &pid, &e);
-        if (r < 0) {
-                report_ready(ready_fd, r, e);
-                _exit(125);
-        }
-        r = inst_vm_supervise(c, rec, s, &io, is_resume, ready_fd, &status, &e);
-        if (r < 0 && is_resume)
-                report_ready(ready_fd, r, e);
-        _exit(r < 0 ? 125 : status);
-}
-
-int inst_vm_start_supervised(InstContext *c, InstRecord *rec, bool is_resume, Error **err)
-{
-        _cleanup_(inst_vm_spec_done) InstVmSpec s = {};
-        _cleanup_free_ char *monitor = inst_helper_path(c, "hull-monitor", "HULL_MONITOR"),
-                            *exit_path = inst_path(c, rec->id, "exit");
-        int ready[2] = { -1, -1 };
-        char msg[2048];
-        ssize_t n;
-        pid_t child;
-        int r;
-
-        if (access(monitor, X_OK) < 0)
-                return error_set(err, errno, "monitor '%s'", monitor);
-        if (is_resume) {
-                r = inst_vm_spec_load(c, rec->id, &s, err);
-                if (r >= 0)
-                        unlink(exit_path);
-        } else {
-                r = prepare_start(c, rec, &s, err);
-        }
-        if (r < 0)
-                return r;
-        if (pipe2(ready, O_CLOEXEC) < 0)
-                return error_set(err, errno, "pipe");
-        child = fork();
-        if (child < 0) {
-                close(ready[0]);
-                close(ready[1]);
-                return error_set(err, errno, "fork");
-        }
-        if (child == 0) {
-                /* The monitor's process: a new session and a subreaper, so the supervisor (and QEMU, should
-                 * the supervisor die) stay its children; then hull-monitor in its place. */
-                int out[2], errp[2], devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-                pid_t sup;
-
-                close(ready[0]);
-                setsid();
-                prctl(PR_SET_CHILD_SUBREAPER, 1);
-                if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
-                        _exit(1);
-                sup = fork();
-                if (sup < 0)
-                        _exit(1);
-                if (sup == 0) {
-                        close(out[0]);
-                        close(errp[0]);
-                        dup2(devnull, STDIN_FILENO);
-                        dup2(devnull, STDOUT_FILENO);
-                        supervisor(c, rec, &s, is_resume, out[1], errp[1], ready[1]);
-                }
-                close(ready[1]);
-                close(out[1]);
-                close(errp[1]);
-                dup2(devnull, STDIN_FILENO);
-                dup2(devnull, STDOUT_FILENO);
-                dup2(devnull, STDERR_FILENO);
-                inst_exec_monitor(c, rec, monitor, sup, out[0], errp[0]);
-        }
-        close(ready[1]);
-        r = inst_pid_file_write(c, rec->id, "monitor.pid", child, err);
-        if (r >= 0 && !is_resume)
-                r = inst_mark_started(c, rec, err);
-        do
-                n = read(ready[0], msg, sizeof(msg) - 1);
-        while (n < 0 && errno == EINTR);
-        close(ready[0]);
-        if (r < 0)
-                return r;
-        if (n > 0 && msg[0] == '0')
-                return 0;
-        msg[n > 0 ? n : 0] = '\0';
-        /* The supervisor ends QEMU and releases what it made before it reports. */
-        inst_wait_gone(child, 10000);
-        if (n <= 1)
-                return error_setf(err, EIO, "'%s': the VM's supervisor ended before the guest started", rec->name);
-        return error_setf(err, EIO, "%s", msg + 1);
-}
-
 static int vm_start_detached(InstContext *c, InstRecord *rec, Error **err)
 {
         return inst_vm_start_supervised(c, rec, false, err);
@@ -718,7 +531,7 @@ static int vm_state(InstContext *c, InstRecord *rec, InstState *ret, pid_t *ret_
 
         if (ret_pid)
                 *ret_pid = pid;
-        if (pid > 0 || is_restoring(c, rec->id)) {
+        if (pid > 0 || inst_vm_is_restoring(c, rec->id)) {
                 *ret = INST_STATE_RUNNING;
                 return 0;
         }
@@ -731,34 +544,95 @@ static int vm_state(InstContext *c, InstRecord *rec, InstState *ret, pid_t *ret_
                 return 0;
         /* Stopped since the last look: its monitor writes the status once the supervisor ends. */
         status = inst_monitor_status(c, rec->id);
-        release_runtime(c, rec->id);
+        inst_vm_release_runtime(c, rec->id);
         return inst_mark_finished(c, rec, status, err);
+}
+
+/* Tries the locks of ports from .. to-1: the fd of the first one free, with *ret_port, or -EBADF. */
+static int lock_free_port(const char *dir, unsigned from, unsigned to, unsigned *ret_port, Error **err)
+{
+        for (unsigned i = from; i < to; i++) {
+                _cleanup_free_ char *lock = xasprintf("%s/port.%u.lock", dir, i);
+                _cleanup_close_ int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+                if (fd < 0)
+                        return error_set(err, errno, "open '%s'", lock);
+                if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+                        *ret_port = i;
+                        return TAKE_FD(fd);
+                }
+        }
+        return -EBADF;
+}
+
+/* Hot-plugs agent ports into the running VM until it has one whose lock is free, and takes that lock
+ * (-EBADF when the VM has VM_AGENT_PORTS already). vm.json keeps the count, under the ports lock. */
+static int add_port(InstContext *c, InstRecord *rec, unsigned *ret_port, Error **err)
+{
+        _cleanup_(inst_vm_spec_done) InstVmSpec s = {};
+        _cleanup_(vm_qmp_freep) VmQmp *q = NULL;
+        _cleanup_free_ char *dir = inst_vm_rundir(c, rec->id), *path = inst_vm_rundir_path(c, rec->id, "ports.lock");
+        _cleanup_close_ int lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        unsigned index;
+        int fd, r;
+
+        if (lock < 0 || flock(lock, LOCK_EX) < 0)
+                return error_set(err, errno, "lock '%s'", path);
+        r = inst_vm_spec_load(c, rec->id, &s, err);
+        if (r < 0)
+                return r;
+        /* Another command may have added one while this one waited for the lock. */
+        fd = lock_free_port(dir, 1, s.agent_ports, ret_port, err);
+        if (fd != -EBADF || s.agent_ports >= VM_AGENT_PORTS)
+                return fd;
+        index = s.agent_ports;
+        r = inst_qmp_open(c, rec, &q, err);
+        if (r < 0)
+                return r;
+        r = vm_qmp_execute(q, "chardev-add", vm_agent_port_chardev(dir, index), INST_VM_CONTROL_TIMEOUT_MS, NULL,
+                           err);
+        if (r >= 0) {
+                r = vm_qmp_execute(q, "device_add", vm_agent_port_device(index), INST_VM_CONTROL_TIMEOUT_MS, NULL,
+                                   err);
+                if (r < 0) {
+                        _cleanup_free_ char *id = xasprintf("agent%u", index);
+                        vm_qmp_execute(q, "chardev-remove", json_pack("{s:s}", "id", id), INST_VM_CONTROL_TIMEOUT_MS,
+                                       NULL, NULL);
+                }
+        }
+        if (r < 0)
+                return error_wrap(err, r, "'%s': add agent port %u", rec->name, index);
+        s.agent_ports = index + 1;
+        r = inst_vm_spec_save(c, rec->id, &s, err);
+        if (r < 0)
+                return r;
+        return lock_free_port(dir, index, index + 1, ret_port, err);
 }
 
 int inst_vm_session(InstContext *c, InstRecord *rec, int timeout_ms, int *ret_lock, VmAgent **ret, Error **err)
 {
+        _cleanup_(inst_vm_spec_done) InstVmSpec s = {};
         _cleanup_free_ char *dir = inst_vm_rundir(c, rec->id);
         _cleanup_close_ int fd = -EBADF;
         unsigned port = 0;
+        int r;
 
-        for (unsigned i = 1; i < VM_AGENT_PORTS && port == 0; i++) {
-                _cleanup_free_ char *lock = xasprintf("%s/port.%u.lock", dir, i);
-                fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-                if (fd < 0)
-                        return error_set(err, errno, "open '%s'", lock);
-                if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-                        port = i;
-                else
-                        fd = safe_close(fd);
-        }
-        if (port == 0) {
+        r = inst_vm_spec_load(c, rec->id, &s, err);
+        if (r < 0)
+                return r;
+        fd = lock_free_port(dir, 1, s.agent_ports, &port, err);
+        if (fd == -EBADF)
+                fd = add_port(c, rec, &port, err);
+        if (fd < 0 && fd != -EBADF)
+                return fd;
+        if (fd == -EBADF) {
+                /* Every port is taken and no more can be added: wait for port 1. */
                 _cleanup_free_ char *lock = xasprintf("%s/port.1.lock", dir);
                 fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
                 if (fd < 0 || flock(fd, LOCK_EX) < 0)
                         return error_set(err, errno, "lock '%s'", lock);
                 port = 1;
         }
-        int r = connect_port(c, rec, port, timeout_ms, ret, err);
+        r = inst_vm_connect_port(c, rec, port, timeout_ms, ret, err);
         if (r < 0)
                 return r;
         *ret_lock = TAKE_FD(fd);
@@ -805,20 +679,20 @@ static int vm_stop(InstContext *c, InstRecord *rec, int timeout, Error **err)
         if (s.is_system) {
                 /* An init that handles the ACPI power button (systemd) shuts down on it. */
                 _cleanup_(vm_qmp_freep) VmQmp *q = NULL;
-                _cleanup_free_ char *qmp = rundir_path(c, rec->id, "qmp.sock");
-                if (vm_qmp_connect(qmp, CONTROL_TIMEOUT_MS, &q, NULL) >= 0)
-                        vm_qmp_execute(q, "system_powerdown", NULL, CONTROL_TIMEOUT_MS, NULL, NULL);
+                _cleanup_free_ char *qmp = inst_vm_rundir_path(c, rec->id, "qmp.sock");
+                if (vm_qmp_connect(qmp, INST_VM_CONTROL_TIMEOUT_MS, &q, NULL) >= 0)
+                        vm_qmp_execute(q, "system_powerdown", NULL, INST_VM_CONTROL_TIMEOUT_MS, NULL, NULL);
         }
         {
                 /* The agent: the app's processes end and the guest powers off; a system VM's init is
                  * asked to power off (inits without an ACPI daemon, such as busybox's). */
                 _cleanup_(vm_agent_freep) VmAgent *a = NULL;
                 _cleanup_close_ int lock = -EBADF;
-                if (inst_vm_session(c, rec, CONTROL_TIMEOUT_MS, &lock, &a, NULL) >= 0)
+                if (inst_vm_session(c, rec, INST_VM_CONTROL_TIMEOUT_MS, &lock, &a, NULL) >= 0)
                         vm_agent_poweroff(a, (unsigned)timeout, NULL);
         }
         if (!inst_wait_gone(pid, (timeout + 10) * 1000))
-                kill_qemu(c, rec->id);
+                inst_vm_kill_qemu(c, rec->id);
         return collect(c, rec, err);
 }
 
@@ -836,10 +710,10 @@ static int vm_kill(InstContext *c, InstRecord *rec, int sig, Error **err)
                 return r;
         /* SIGKILL ends the VM whatever its guest does; other signals go to its main process (or init). */
         if (sig == SIGKILL) {
-                kill_qemu(c, rec->id);
+                inst_vm_kill_qemu(c, rec->id);
                 return collect(c, rec, err);
         }
-        r = inst_vm_session(c, rec, CONTROL_TIMEOUT_MS, &lock, &a, err);
+        r = inst_vm_session(c, rec, INST_VM_CONTROL_TIMEOUT_MS, &lock, &a, err);
         return r < 0 ? r : vm_agent_signal(a, sig, err);
 }
 
@@ -856,11 +730,24 @@ static int vm_exec(InstContext *c, InstRecord *rec, const InstExecOptions *o, in
         r = running_or_fail(c, rec, err);
         if (r < 0)
                 return r;
-        if (o->is_detached)
-                return error_setf(err, EOPNOTSUPP, "exec -d: not supported for VMs yet");
-        r = inst_vm_session(c, rec, BOOT_TIMEOUT_MS, &lock, &a, err);
+        r = inst_vm_session(c, rec, INST_VM_BOOT_TIMEOUT_MS, &lock, &a, err);
         if (r < 0)
                 return r;
+        if (o->is_detached) {
+                /* The agent runs it on its own (stdio on /dev/null): started is all there is to wait for. */
+                VmExecRequest req = {
+                        .args = o->args,
+                        .env = o->env,
+                        .cwd = o->workdir,
+                        .user = o->user,
+                        .is_detached = true,
+                };
+                r = vm_agent_exec(a, &req, INST_VM_CONTROL_TIMEOUT_MS, NULL, err);
+                if (r < 0)
+                        return r;
+                *ret_status = 0;
+                return 0;
+        }
         if (o->is_tty)
                 ioctl(STDIN_FILENO, TIOCGWINSZ, &ws);
         VmExecRequest req = {
@@ -872,7 +759,7 @@ static int vm_exec(InstContext *c, InstRecord *rec, const InstExecOptions *o, in
                 .rows = ws.ws_row,
                 .cols = ws.ws_col,
         };
-        r = vm_agent_exec(a, &req, CONTROL_TIMEOUT_MS, NULL, err);
+        r = vm_agent_exec(a, &req, INST_VM_CONTROL_TIMEOUT_MS, NULL, err);
         if (r < 0)
                 return r;
         if (o->is_tty && isatty(STDIN_FILENO))
@@ -925,11 +812,11 @@ static int vm_teardown(InstContext *c, InstRecord *rec, InstState state, pid_t p
 {
         pid_t mon;
 
-        kill_qemu(c, rec->id);
+        inst_vm_kill_qemu(c, rec->id);
         mon = inst_pid_file_read(c, rec->id, "monitor.pid");
         if (mon > 0)
                 inst_wait_gone(mon, 10000);
-        release_runtime(c, rec->id);
+        inst_vm_release_runtime(c, rec->id);
         return 0;
 }
 
@@ -938,15 +825,15 @@ static int vm_remove_files(InstContext *c, const char *id, Error **err)
         _cleanup_free_ char *rootfs = inst_path(c, id, "rootfs"), *dir = inst_dir(c, id);
         int r;
 
-        release_runtime(c, id);
+        inst_vm_release_runtime(c, id);
         r = stor_overlay_umount(rootfs, err);
         return r < 0 ? r : rm_rf_at(AT_FDCWD, dir, err);
 }
 
 static void vm_sweep(InstContext *c, const char *id)
 {
-        kill_qemu(c, id);
-        release_runtime(c, id);
+        inst_vm_kill_qemu(c, id);
+        inst_vm_release_runtime(c, id);
 }
 
 void inst_vm_describe(InstContext *c, const InstRecord *rec, json_t *doc)
@@ -991,7 +878,7 @@ int inst_console(InstContext *c, InstRecord *rec, Error **err)
         r = running_or_fail(c, rec, err);
         if (r < 0)
                 return r;
-        path = rundir_path(c, rec->id, "console.sock");
+        path = inst_vm_rundir_path(c, rec->id, "console.sock");
         r = rt_unix_connect(path, &fd, err);
         if (r < 0)
                 return error_wrap(err, r, "console of '%s'", rec->name);

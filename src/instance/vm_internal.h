@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* vm_internal.h: what vm.c shares with snapshot.c and migrate.c */
+/* vm_internal.h: what vm.c shares with vm-supervise.c, snapshot.c and migrate.c */
 #pragma once
 
 #include <stdbool.h>
@@ -7,6 +7,9 @@
 #include "common/error.h"
 #include "instance.h"
 #include "vm/agent.h"
+
+#define INST_VM_BOOT_TIMEOUT_MS 120000 /* from QEMU's start to the agent's answer, on a loaded host under TCG */
+#define INST_VM_CONTROL_TIMEOUT_MS 10000
 
 /* A VM's process, resolved at create ($root/instances/<id>/vm.json). */
 typedef struct InstVmSpec {
@@ -16,18 +19,37 @@ typedef struct InstVmSpec {
         char *user;     /* "uid:gid" */
         char *hostname;
         bool is_system; /* the image's init runs; no main process */
+        unsigned agent_ports; /* the agent ports the VM's QEMU has (hot-plugged ones included): an incoming
+                               * QEMU must be given as many */
 } InstVmSpec;
 
 int inst_vm_spec_load(InstContext *c, const char *id, InstVmSpec *ret, Error **err);
+/* Writes vm.json. */
+int inst_vm_spec_save(InstContext *c, const char *id, const InstVmSpec *s, Error **err);
 void inst_vm_spec_done(InstVmSpec *s);
 
 /* $runroot/vm/<id12>: QEMU's sockets (qmp.sock, agent.N.sock, console.sock), locks, the restore marker. */
 char *inst_vm_rundir(const InstContext *c, const char *id);
 /* A session of our own with the VM's agent, on a free port (1 .. VM_AGENT_PORTS-1) held by a lock
- * until *ret_lock closes; waits for a port when all are taken. */
+ * until *ret_lock closes. When all the VM's ports are taken, one more is hot-plugged (up to
+ * VM_AGENT_PORTS); past that it waits for a port. */
 int inst_vm_session(InstContext *c, InstRecord *rec, int timeout_ms, int *ret_lock, VmAgent **ret, Error **err);
 /* QEMU's pid while it runs, else 0. */
 pid_t inst_vm_qemu_pid(InstContext *c, const char *id);
+/* A file in the VM's run dir. */
+char *inst_vm_rundir_path(const InstContext *c, const char *id, const char *file);
+/* True while a restore puts a new QEMU in place of the old one (the "restoring" marker). */
+bool inst_vm_is_restoring(InstContext *c, const char *id);
+/* Releases what a run of the VM holds on the host once QEMU is gone: its tap, cgroup and run dir (a
+ * restore's marker stays). */
+void inst_vm_release_runtime(InstContext *c, const char *id);
+/* Ends QEMU at once (SIGKILL) and waits until it is gone. */
+void inst_vm_kill_qemu(InstContext *c, const char *id);
+/* Connects to agent port `port`, retrying up to timeout_ms; ESRCH at once when QEMU is not running. */
+int inst_vm_connect_port(InstContext *c, const InstRecord *rec, unsigned port, int timeout_ms, VmAgent **ret,
+                         Error **err);
+/* Checks that the VM can start (not running), removes its exit file and loads its spec into *s. */
+int inst_vm_prepare_start(InstContext *c, InstRecord *rec, InstVmSpec *s, Error **err);
 
 /* Starts QEMU for the VM (its tap, cgroup, run dir made first; released again on failure). With
  * is_incoming it waits for its state by migrate-incoming. */

@@ -14,6 +14,8 @@
 #endif
 
 #include "common/alloc.h"
+#include "common/fs.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/process.h"
 #include "qemu.h"
@@ -233,3 +235,63 @@ uint32_t vm_tsc_khz(void)
         return 0;
 }
 #endif
+
+/* This boot of the host: what the probe's answers hold for. */
+static char *boot_id(void)
+{
+        char *text = NULL;
+        size_t len;
+
+        if (read_file_at(AT_FDCWD, "/proc/sys/kernel/random/boot_id", &text, &len, NULL) < 0)
+                return NULL;
+        text[strcspn(text, "\n")] = 0;
+        return text;
+}
+
+static bool cache_read(const char *path, const char *boot, VmHostProbe *ret)
+{
+        _cleanup_free_ char *text = NULL;
+        _cleanup_json_ json_t *j = NULL;
+        const char *b = NULL, *accel = NULL, *reason = NULL;
+        int64_t tsc = 0;
+        size_t len;
+
+        if (read_file_at(AT_FDCWD, path, &text, &len, NULL) < 0 || json_parse(text, len, "probe", &j, NULL) < 0)
+                return false;
+        if (json_get_string(j, "boot_id", "probe", &b, NULL) <= 0 || strcmp(b, boot) != 0 ||
+            json_get_string(j, "accel", "probe", &accel, NULL) <= 0 ||
+            json_get_string(j, "reason", "probe", &reason, NULL) <= 0 ||
+            json_get_int_range(j, "tsc_khz", "probe", 0, UINT32_MAX, &tsc, NULL) <= 0)
+                return false;
+        if (strcmp(accel, "kvm") != 0 && strcmp(accel, "tcg") != 0)
+                return false;
+        ret->accel = strcmp(accel, "kvm") == 0 ? VM_ACCEL_KVM : VM_ACCEL_TCG;
+        ret->reason = xstrdup(reason);
+        ret->tsc_khz = (uint32_t)tsc;
+        return true;
+}
+
+void vm_host_probe(const char *cache_path, VmHostProbe *ret)
+{
+        _cleanup_free_ char *boot = boot_id(), *text = NULL;
+        _cleanup_json_ json_t *j = NULL;
+        const char *env = getenv("HULL_VM_ACCEL");
+
+        *ret = (VmHostProbe){};
+        if (cache_path && boot && !(env && env[0]) && cache_read(cache_path, boot, ret))
+                return;
+        vm_accel_detect(&ret->accel, &ret->reason);
+        ret->tsc_khz = vm_tsc_khz();
+        if (!cache_path || !boot || (env && env[0]))
+                return;
+        j = json_pack("{s:s, s:s, s:s, s:I}", "boot_id", boot, "accel", vm_accel_name(ret->accel), "reason",
+                      ret->reason, "tsc_khz", (json_int_t)ret->tsc_khz);
+        text = json_dumps(j, JSON_COMPACT);
+        if (write_file_atomic_at(AT_FDCWD, cache_path, text, strlen(text), 0600, NULL) < 0)
+                log_debug("probe cache '%s' not written", cache_path);
+}
+
+void vm_host_probe_done(VmHostProbe *p)
+{
+        p->reason = mfree(p->reason);
+}

@@ -3,8 +3,11 @@
 #pragma once
 
 /*
- * The guest has virtio-serial ports named "org.hull.agent.0" .. "org.hull.agent.<VM_AGENT_PORTS-1>",
- * each a QEMU chardev unix socket (server) on the host. A port carries one session at a time: the host
+ * The guest has virtio-serial ports named "org.hull.agent.0" .. "org.hull.agent.<N-1>", each a QEMU
+ * chardev unix socket (server) on the host. A VM boots with VM_AGENT_BOOT_PORTS of them; the host
+ * hot-plugs more (up to VM_AGENT_PORTS, virtio-serial port number = index + 1) when all are busy, and the
+ * agent opens each as it appears (it watches the kernel's uevents). Every port costs the guest time at
+ * boot under TCG, so they are made when wanted. A port carries one session at a time: the host
  * connects, sends requests, reads replies, disconnects. Port 0 belongs to whoever supervises the VM:
  * it starts the main process there (EXEC with main=1) and reads its output and exit status. The
  * other ports serve `hull exec` and control requests (SIGNAL, POWEROFF, FILE, NETCONF).
@@ -35,7 +38,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define VM_AGENT_PORTS 5
+#define VM_AGENT_PORTS 8      /* at most */
+#define VM_AGENT_BOOT_PORTS 1 /* a VM boots with port 0 (its supervisor's); the first other session adds port 1 */
 #define VM_AGENT_PORT_NAME "org.hull.agent." /* + port number */
 #define VM_FRAME_MAGIC 0x48554c4cu /* "LLUH" on the wire: 'L' 'L' 'U' 'H' */
 #define VM_FRAME_HEADER_SIZE 12
@@ -47,7 +51,9 @@ typedef enum VmFrameType {
                                  * uid[:gid], resolved in the guest's /etc/passwd and /etc/group), tty=1, rows=, cols=,
                                  * main=1 (the VM's main process: SIGNAL on a port without a process goes to it),
                                  * then=poweroff (once the process's EXIT is sent, the agent powers the VM off as for
-                                 * POWEROFF with 10 s). The agent answers STARTED, or ERROR (ENOENT: no such command;
+                                 * POWEROFF with 10 s), detach=1 (stdin, stdout and stderr on /dev/null, not tied to
+                                 * the port: the port is free again at once, nothing but STARTED is sent for it, and
+                                 * the agent reaps it). The agent answers STARTED, or ERROR (ENOENT: no such command;
                                  * EACCES; ...). */
         VM_FRAME_STDIN = 2,     /* data for the process's stdin (or its terminal); empty: end of input */
         VM_FRAME_SIGNAL = 3,    /* u32 signal: for this port's process (no answer), or the main process when this
@@ -56,7 +62,8 @@ typedef enum VmFrameType {
         VM_FRAME_POWEROFF = 5,  /* u32 seconds: SIGTERM to every process, SIGKILL after that long, sync, unmount,
                                  * power off. The agent answers OK first. */
         VM_FRAME_FILE = 6,      /* records: path=, mode= (octal), data= (the rest of the payload after "data=", raw):
-                                 * writes a file in the guest (parents made), atomically. Answer OK or ERROR. */
+                                 * writes a file in the guest (parents made), atomically (a rename; not synced to disk).
+                                 * Answer OK or ERROR. */
         VM_FRAME_NETCONF = 7,   /* records: addr= (A.B.C.D/LEN), gw=, mtu=: sets eth0's address and default route,
                                  * replacing what it had. Answer OK or ERROR. */
 

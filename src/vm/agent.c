@@ -173,6 +173,8 @@ static int build_exec(const VmExecRequest *req, uint8_t *buf, size_t *len, Error
         }
         if (r >= 0 && req->is_main)
                 r = add_record(buf, len, "main", "1", err);
+        if (r >= 0 && req->is_detached)
+                r = add_record(buf, len, "detach", "1", err);
         if (r >= 0 && req->then_poweroff)
                 r = add_record(buf, len, "then", "poweroff", err);
         return r;
@@ -330,22 +332,55 @@ int vm_agent_poweroff(VmAgent *a, unsigned timeout_s, Error **err)
         return error_wrap(err, request(a, VM_FRAME_POWEROFF, buf, sizeof(buf), err), "power off");
 }
 
-int vm_agent_write_file(VmAgent *a, const char *path, mode_t mode, const void *data, size_t len, Error **err)
+/* A FILE request's payload into buf (VM_FRAME_MAX bytes); its length, or -EFBIG. */
+static int build_file(const VmAgentFile *f, uint8_t *buf, size_t *ret_len, Error **err)
 {
-        _cleanup_free_ uint8_t *buf = xmalloc(VM_FRAME_MAX);
         char m[16];
         size_t n = 0;
 
-        snprintf(m, sizeof(m), "%o", (unsigned)mode & 07777);
-        if (vm_records_add(buf, VM_FRAME_MAX, &n, "path", path) < 0 ||
-            vm_records_add(buf, VM_FRAME_MAX, &n, "mode", m) < 0 || VM_FRAME_MAX - n < 5 + len)
-                return error_setf(err, EFBIG, "write '%s' in the guest: over %d bytes", path, VM_FRAME_MAX);
+        snprintf(m, sizeof(m), "%o", (unsigned)f->mode & 07777);
+        if (vm_records_add(buf, VM_FRAME_MAX, &n, "path", f->path) < 0 ||
+            vm_records_add(buf, VM_FRAME_MAX, &n, "mode", m) < 0 || VM_FRAME_MAX - n < 5 + f->len)
+                return error_setf(err, EFBIG, "write '%s' in the guest: over %d bytes", f->path, VM_FRAME_MAX);
         /* data= is the last record and takes the rest of the payload, raw. */
         memcpy(buf + n, "data=", 5);
-        if (len > 0)
-                memcpy(buf + n + 5, data, len);
-        n += 5 + len;
-        return error_wrap(err, request(a, VM_FRAME_FILE, buf, n, err), "write '%s' in the guest", path);
+        if (f->len > 0)
+                memcpy(buf + n + 5, f->data, f->len);
+        *ret_len = n + 5 + f->len;
+        return 0;
+}
+
+int vm_agent_write_file(VmAgent *a, const char *path, mode_t mode, const void *data, size_t len, Error **err)
+{
+        VmAgentFile f = { .path = path, .mode = mode, .data = data, .len = len };
+
+        return vm_agent_write_files(a, &f, 1, CONTROL_TIMEOUT_MS, err);
+}
+
+int vm_agent_write_files(VmAgent *a, const VmAgentFile *files, size_t n, int timeout_ms, Error **err)
+{
+        _cleanup_free_ uint8_t *buf = xmalloc(VM_FRAME_MAX);
+        int r, first = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                size_t len = 0;
+                r = build_file(&files[i], buf, &len, err);
+                if (r < 0)
+                        return r;
+                queue_frame(a, VM_FRAME_FILE, buf, len);
+        }
+        r = flush(a, true);
+        if (r < 0)
+                return error_set(err, r, "send to the agent");
+        for (size_t i = 0; i < n; i++) {
+                r = wait_reply(a, timeout_ms, first < 0 ? NULL : err);
+                if (r < 0 && first == 0)
+                        first = error_wrap(err, r, "write '%s' in the guest", files[i].path);
+                /* No answer, or no connection: the other answers will not come either. */
+                if (r == -ETIMEDOUT || r == -EPIPE)
+                        break;
+        }
+        return first;
 }
 
 int vm_agent_netconf(VmAgent *a, const char *addr, const char *gw, unsigned mtu, Error **err)

@@ -23,6 +23,8 @@ typedef struct VmExecRequest {
         bool is_tty;
         bool is_main;
         bool then_poweroff;  /* the guest powers off once the process's EXIT was sent (then=poweroff) */
+        bool is_detached;    /* detach=1: the process runs on with stdio on /dev/null; the session is over once
+                              * it started (no pump) */
 } VmExecRequest;
 
 /* Starts a process in the guest and waits (up to timeout_ms) until the agent says it started.
@@ -53,5 +55,17 @@ int vm_agent_signal(VmAgent *a, int sig, Error **err);
  * acknowledged; the caller then waits for QEMU to exit. */
 int vm_agent_poweroff(VmAgent *a, unsigned timeout_s, Error **err);
 int vm_agent_write_file(VmAgent *a, const char *path, mode_t mode, const void *data, size_t len, Error **err);
+
+/* A file for vm_agent_write_files(). */
+typedef struct VmAgentFile {
+        const char *path;
+        mode_t mode;
+        const void *data;
+        size_t len;
+} VmAgentFile;
+/* Writes n files in the guest: every request is sent before the answers are read (one round trip for
+ * all), each answer waited for up to timeout_ms (the first request after a boot waits for the boot).
+ * The first failure is returned, after all answers were read. */
+int vm_agent_write_files(VmAgent *a, const VmAgentFile *files, size_t n, int timeout_ms, Error **err);
 /* addr "A.B.C.D/LEN"; gw may be NULL; mtu 0: leave it. */
 int vm_agent_netconf(VmAgent *a, const char *addr, const char *gw, unsigned mtu, Error **err);

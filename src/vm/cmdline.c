@@ -10,6 +10,9 @@
 #include "agent-proto.h"
 #include "qemu.h"
 
+/* The virtio-serial device of the agent ports; its bus is AGENT_BUS ".0". */
+#define AGENT_BUS "agentbus"
+
 const char *vm_accel_name(VmAccel a)
 {
         return a == VM_ACCEL_KVM ? "kvm" : "tcg";
@@ -107,13 +110,16 @@ static void push_devices(char ***v, const VmConfig *cfg)
                 push2(v, "-device", "virtio-blk-device,drive=disk0");
         }
         if (cfg->agent_socket_dir) {
-                push2(v, "-device", "virtio-serial-device");
-                for (int i = 0; i < VM_AGENT_PORTS; i++) {
-                        _cleanup_free_ char *path = xasprintf("%s/agent.%d.sock", cfg->agent_socket_dir, i);
-                        _cleanup_free_ char *id = xasprintf("agent%d", i);
+                unsigned n = cfg->agent_ports ? cfg->agent_ports : VM_AGENT_BOOT_PORTS;
+
+                push2(v, "-device", "virtio-serial-device,id=" AGENT_BUS);
+                for (unsigned i = 0; i < n && i < VM_AGENT_PORTS; i++) {
+                        _cleanup_free_ char *path = xasprintf("%s/agent.%u.sock", cfg->agent_socket_dir, i);
+                        _cleanup_free_ char *id = xasprintf("agent%u", i);
 
                         push_socket_chardev(v, id, path);
-                        pushf(v, "-device", "virtserialport,chardev=%s,name=" VM_AGENT_PORT_NAME "%d", id, i);
+                        pushf(v, "-device", "virtserialport,bus=" AGENT_BUS ".0,nr=%u,chardev=agent%u,id=port%u,name="
+                              VM_AGENT_PORT_NAME "%u", i + 1, i, i, i);
                 }
         }
         if (cfg->qmp_socket) {
@@ -139,6 +145,24 @@ char **vm_qemu_argv(const VmConfig *cfg)
         if (cfg->is_incoming)
                 push2(&v, "-incoming", "defer");
         return v;
+}
+
+json_t *vm_agent_port_chardev(const char *socket_dir, unsigned index)
+{
+        _cleanup_free_ char *path = xasprintf("%s/agent.%u.sock", socket_dir, index);
+        _cleanup_free_ char *id = xasprintf("agent%u", index);
+
+        return json_pack("{s:s, s:{s:s, s:{s:{s:s, s:{s:s}}, s:b, s:b}}}", "id", id, "backend", "type", "socket",
+                         "data", "addr", "type", "unix", "data", "path", path, "server", true, "wait", false);
+}
+
+json_t *vm_agent_port_device(unsigned index)
+{
+        _cleanup_free_ char *chardev = xasprintf("agent%u", index), *id = xasprintf("port%u", index),
+                            *name = xasprintf(VM_AGENT_PORT_NAME "%u", index);
+
+        return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "driver", "virtserialport", "bus", AGENT_BUS ".0", "nr",
+                         (int)index + 1, "chardev", chardev, "id", id, "name", name);
 }
 
 void vm_mac_for(const char *id, char out[static 18])

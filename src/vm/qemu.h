@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "common/error.h"
+#include "common/json.h"
 
 typedef enum VmAccel {
         VM_ACCEL_TCG,
@@ -32,6 +33,22 @@ bool vm_accel_probe_kvm(int kvm_fd, int timeout_ms, char **ret_reason);
  * 0 when it cannot be measured. */
 uint32_t vm_tsc_khz(void);
 
+/* What a VM's start needs to know of the host: the accelerator (and why) and the TSC rate. */
+typedef struct VmHostProbe {
+        VmAccel accel;
+        char *reason;
+        uint32_t tsc_khz;
+} VmHostProbe;
+
+/*
+ * vm_accel_detect() and vm_tsc_khz(), kept in cache_path (JSON, with the host's boot id) so that later
+ * starts in the same boot of the host read them instead of measuring again (about 10 ms). A cache of
+ * another boot, or one that does not parse, is measured anew and replaced; HULL_VM_ACCEL bypasses it.
+ * cache_path NULL: no cache. Never fails.
+ */
+void vm_host_probe(const char *cache_path, VmHostProbe *ret);
+void vm_host_probe_done(VmHostProbe *p);
+
 /* Everything a VM's QEMU is started with. */
 typedef struct VmConfig {
         const char *qemu;          /* NULL: qemu-system-x86_64 from PATH */
@@ -44,7 +61,8 @@ typedef struct VmConfig {
         const char *append;        /* hull.* parameters; console, quiet and the rest are added */
         const char *disk;          /* the VM's qcow2 overlay: virtio-blk, /dev/vda in the guest */
         const char *qmp_socket;    /* made by QEMU (server) */
-        const char *agent_socket_dir; /* QEMU makes agent.0.sock .. agent.<VM_AGENT_PORTS-1>.sock there */
+        const char *agent_socket_dir; /* QEMU makes agent.0.sock .. agent.<agent_ports-1>.sock there */
+        unsigned agent_ports;      /* how many agent ports; 0: VM_AGENT_BOOT_PORTS */
         const char *console_socket; /* the serial console (server, not waiting for a client) */
         const char *console_log;   /* everything the console printed, appended */
         const char *tap;           /* NULL: no network device */
@@ -56,6 +74,11 @@ typedef struct VmConfig {
 /* QEMU's argv for cfg (NULL-terminated, malloc'd; free with strv_free): microvm with direct kernel
  * boot, no firmware, no defaults, no reboot (a guest reboot ends QEMU). */
 char **vm_qemu_argv(const VmConfig *cfg);
+
+/* The chardev and virtserialport of agent port index (a socket in socket_dir) as QMP's chardev-add and
+ * device_add arguments, to hot-plug it into a running VM: the same device the command line gives. */
+json_t *vm_agent_port_chardev(const char *socket_dir, unsigned index);
+json_t *vm_agent_port_device(unsigned index);
 
 /* The MAC address hull gives a VM: 52:54:00 and three bytes of id (hex). out: 18 bytes. */
 void vm_mac_for(const char *id, char out[static 18]);

@@ -136,6 +136,13 @@ COUNTER='i=0; while true; do echo count $i; i=$((i+1)); sleep 0.2; done'
 	[ "$(echo "$output" | jq -r '.[0].kind')" = vm ]
 	run h exec sys1 cat /proc/1/comm
 	[ "$output" = init ]
+	# Its output is its console's: in its log as a container's, and still behind `hull console`.
+	h exec sys1 sh -c 'echo console-line-1 > /dev/console'
+	wait_log sys1 console-line-1
+	! h logs sys1 | grep -q $'\r'
+	run script -qec "$HULL --root $HROOT console sys1" /dev/null < <(sleep 2; printf '\r'; sleep 3; printf 'echo via-con''sole-$((6*7))\r'; sleep 4; printf '\001q')
+	[[ "$output" == *via-console-42* ]]
+	wait_log sys1 via-console-42
 	h stop -t 5 sys1
 	run h ps -a --format json
 	[ "$(echo "$output" | jq -r '.[0].state')" = exited ]
@@ -180,6 +187,69 @@ COUNTER='i=0; while true; do echo count $i; i=$((i+1)); sleep 0.2; done'
 	h snapshot delete c1 s1
 	run h snapshot list --format json c1
 	[ "$output" = "[]" ]
+}
+
+@test "vm: a restore whose state does not load leaves the VM running on its own state" {
+	h run -d --vm --name c1 bb:1 sh -c "$COUNTER"
+	wait_log c1 'count 3'
+	h snapshot create c1 s1
+	# A copy of the snapshot with its state file cut short.
+	snaps=$(echo "$HROOT"/instances/*/snapshots)
+	cp -a "$snaps/s1" "$snaps/bad"
+	jq '.name = "bad"' "$snaps/s1/meta.json" >"$snaps/bad/meta.json"
+	truncate -s 1M "$snaps/bad/state"
+	wait_log c1 "count 20"
+	at=$(last_count c1)
+	run h snapshot restore c1 bad
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == "hull: "*"restore 'bad' of 'c1'"* ]]
+	# Still running, on its own state: the counter goes on past where it was, never back.
+	run h ps --format json
+	[ "$(echo "$output" | jq -r '.[0].state')" = running ]
+	wait_log c1 "count $((at + 5))"
+	after=$(h logs c1 | sed -n 's/^count //p')
+	[ "$(echo "$after" | sort -n | uniq -d)" = "" ]
+	run h exec c1 echo alive
+	[ "$output" = alive ]
+	# The good snapshot still restores afterwards.
+	h snapshot restore c1 s1
+	run h exec c1 echo alive
+	[ "$output" = alive ]
+	[ ! -e "$(echo "$HROOT"/instances/*/rollback.state)" ]
+	[ ! -e "$(echo "$HROOT"/instances/*/disk.qcow2.rollback)" ]
+	# A stopped VM stays stopped, with its disk.
+	h stop -t 5 c1
+	sum=$(sha256sum <"$(echo "$HROOT"/instances/*/disk.qcow2)")
+	run h snapshot restore c1 bad
+	[ "$status" -ne 0 ]
+	run h ps -a --format json
+	[ "$(echo "$output" | jq -r '.[0].state')" = exited ]
+	[ "$(sha256sum <"$(echo "$HROOT"/instances/*/disk.qcow2)")" = "$sum" ]
+	! pgrep -f "qemu-system.*$HROOT"
+	h rm c1
+}
+
+@test "vm: exec -d runs detached in the guest; ports are added while all are busy" {
+	h run -d --vm --name v1 bb:1 sleep 600
+	run h exec -d v1 sh -c 'echo lost; sleep 1; echo ran > /tmp/d; sleep 600'
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run -127 h exec -d v1 nosuchcommand
+	[ "$status" -eq 127 ]
+	# The detached process holds no port: with it running, sessions still come.
+	for i in $(seq 1 50); do h exec v1 cat /tmp/d 2>/dev/null | grep -q ran && break; sleep 0.2; done
+	run h exec v1 cat /tmp/d
+	[ "$output" = ran ]
+	# Three sessions at once on a VM booted with its supervisor's port only: ports are hot-plugged.
+	h exec v1 sleep 6 & p1=$!
+	h exec v1 sleep 6 & p2=$!
+	h exec v1 sleep 6 & p3=$!
+	sleep 2
+	run h exec v1 sh -c 'ls /sys/class/virtio-ports | wc -l'
+	[ "$output" -ge 4 ]
+	wait $p1 $p2 $p3
+	h rm -f v1
 }
 
 @test "vm: live migration between two roots keeps the guest running" {

@@ -25,6 +25,9 @@
 #include "common/process.h"
 #include "vm/agent-proto.h"
 #include "vm/agent.h"
+
+/* The ports the test guest has: more than a VM boots with, as after hot-plugs. */
+#define TEST_PORTS 5
 #include "vm/kernel.h"
 
 #define BOOT_TIMEOUT_MS 60000
@@ -128,8 +131,8 @@ static void make_disk(void)
 
 static void start_qemu(const char *append_extra)
 {
-        char append[512], con[128], qlog[128], chardev[VM_AGENT_PORTS][160], port[VM_AGENT_PORTS][80], drive[192];
-        char *argv[64];
+        char append[512], con[128], qlog[128], chardev[TEST_PORTS][160], port[TEST_PORTS][80], drive[192];
+        char *argv[96];
         int n = 0;
 
         snprintf(append, sizeof(append),
@@ -147,7 +150,7 @@ static void start_qemu(const char *append_extra)
                                 "-device", "virtio-net-device,netdev=n0", "-device", "virtio-serial-device" };
         for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
                 argv[n++] = (char *)fixed[i];
-        for (int i = 0; i < VM_AGENT_PORTS; i++) {
+        for (int i = 0; i < TEST_PORTS; i++) {
                 snprintf(chardev[i], sizeof(chardev[i]), "socket,id=a%d,path=%s/agent.%d.sock,server=on,wait=off", i,
                          vm.dir, i);
                 snprintf(port[i], sizeof(port[i]), "virtserialport,chardev=a%d,name=%s%d", i, VM_AGENT_PORT_NAME, i);
@@ -504,6 +507,36 @@ static void test_hangup_on_disconnect(void **state)
         assert_string_equal(res.out, "gone\n");
 }
 
+static void test_detached(void **state)
+{
+        _cleanup_(vm_agent_freep) VmAgent *a = connect_port(2);
+        char *bg[] = { "sh", "-c", "echo not-here; sleep 1; echo ran > /tmp/detached; sleep 100", NULL };
+        char *missing[] = { "no-such-command", NULL };
+        char script[256];
+        char *check[] = { "sh", "-c", script, NULL };
+        VmExecRequest req = { .args = bg, .is_detached = true };
+        Error *e = NULL;
+        pid_t pid;
+        Result res;
+
+        /* STARTED, then nothing: the same connection takes the next request at once. */
+        assert_int_equal(vm_agent_exec(a, &req, STEP_TIMEOUT_MS, &pid, &e), 0);
+        assert_true(pid > 1);
+        req = (VmExecRequest){ .args = missing, .is_detached = true };
+        assert_int_equal(vm_agent_exec(a, &req, STEP_TIMEOUT_MS, NULL, &e), -ENOENT);
+        e = error_free(e);
+        /* Leaving the port does not hang it up; its stdio is /dev/null; the agent reaps it once killed. */
+        a = vm_agent_free(a);
+        snprintf(script, sizeof(script),
+                 "for i in $(seq 100); do [ -e /tmp/detached ] && break; sleep 0.1; done; cat /tmp/detached; "
+                 "readlink /proc/%d/fd/1; kill %d; for i in $(seq 50); do [ -e /proc/%d ] || break; sleep 0.1; done; "
+                 "[ -e /proc/%d ] && echo left || echo reaped",
+                 (int)pid, (int)pid, (int)pid, (int)pid);
+        req = (VmExecRequest){ .args = check };
+        run_ok(&req, NULL, &res);
+        assert_string_equal(res.out, "ran\n/dev/null\nreaped\n");
+}
+
 static void test_file_and_netconf(void **state)
 {
         char *cat[] = { "sh", "-c", "cat /etc/hull-test/x.conf; stat -c %a /etc/hull-test/x.conf", NULL };
@@ -718,6 +751,7 @@ int main(void)
                 cmocka_unit_test(test_signal_through_pump),
                 cmocka_unit_test(test_main_process_and_reconnect),
                 cmocka_unit_test(test_hangup_on_disconnect),
+                cmocka_unit_test(test_detached),
                 cmocka_unit_test(test_file_and_netconf),
                 cmocka_unit_test(test_poweroff),
                 cmocka_unit_test(test_exec_then_poweroff),

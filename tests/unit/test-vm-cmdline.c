@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/fs.h"
 #include "common/strv.h"
 #include "vm/agent-proto.h"
 #include "vm/qemu.h"
@@ -87,15 +88,17 @@ static void test_tcg(void **state)
                             "file=/var/lib/hull/instances/a,,b/disk.qcow2,if=none,id=disk0,format=qcow2,discard=unmap");
         assert_true(has_opt(argv, "-device", "virtio-blk-device,drive=disk0"));
         /* The agent's ports. */
-        assert_true(has_opt(argv, "-device", "virtio-serial-device"));
-        for (int i = 0; i < VM_AGENT_PORTS; i++) {
+        assert_true(has_opt(argv, "-device", "virtio-serial-device,id=agentbus"));
+        for (int i = 0; i < VM_AGENT_BOOT_PORTS; i++) {
                 char want[256];
                 snprintf(want, sizeof(want), "socket,id=agent%d,path=/run/hull/a/agent.%d.sock,server=on,wait=off", i, i);
                 assert_true(has_opt(argv, "-chardev", want));
-                snprintf(want, sizeof(want), "virtserialport,chardev=agent%d,name=org.hull.agent.%d", i, i);
+                snprintf(want, sizeof(want),
+                         "virtserialport,bus=agentbus.0,nr=%d,chardev=agent%d,id=port%d,name=org.hull.agent.%d", i + 1,
+                         i, i, i);
                 assert_true(has_opt(argv, "-device", want));
         }
-        assert_int_equal(count(argv, "-chardev"), VM_AGENT_PORTS + 2);
+        assert_int_equal(count(argv, "-chardev"), VM_AGENT_BOOT_PORTS + 2);
         /* QMP. */
         assert_true(has_opt(argv, "-chardev", "socket,id=qmp,path=/run/hull/a/qmp.sock,server=on,wait=off"));
         assert_string_equal(opt_value(argv, "-mon", 0), "chardev=qmp,mode=control");
@@ -249,6 +252,67 @@ static void test_tsc(void **state)
         assert_true(khz > mhz * 1000 * 0.95 && khz < mhz * 1000 * 1.05);
 }
 
+/* The hot-plugged port is the device the command line gives for the same index. */
+static void test_port_hotplug_args(void **state)
+{
+        _cleanup_json_ json_t *chardev = vm_agent_port_chardev("/run/hull/a", 3), *dev = vm_agent_port_device(3);
+        _cleanup_free_ char *ct = json_dump_compact(chardev), *dt = json_dump_compact(dev);
+        VmConfig cfg = base_cfg;
+        _cleanup_strv_ char **argv = NULL;
+
+        assert_string_equal(ct, "{\"id\":\"agent3\",\"backend\":{\"type\":\"socket\",\"data\":{\"addr\":{\"type\":"
+                                "\"unix\",\"data\":{\"path\":\"/run/hull/a/agent.3.sock\"}},\"server\":true,"
+                                "\"wait\":false}}}");
+        assert_string_equal(dt, "{\"driver\":\"virtserialport\",\"bus\":\"agentbus.0\",\"nr\":4,\"chardev\":"
+                                "\"agent3\",\"id\":\"port3\",\"name\":\"org.hull.agent.3\"}");
+        /* An incoming VM is given the ports its source had, by the same numbers. */
+        cfg.agent_ports = 4;
+        argv = vm_qemu_argv(&cfg);
+        assert_int_equal(count(argv, "-chardev"), 4 + 2);
+        assert_true(has_opt(argv, "-device",
+                            "virtserialport,bus=agentbus.0,nr=4,chardev=agent3,id=port3,name=org.hull.agent.3"));
+        (void)state;
+}
+
+/* The probe's answers are kept per boot of the host; a cache of another boot or garbage is measured anew. */
+static void test_host_probe_cache(void **state)
+{
+        char dir[] = "/tmp/hull-test-probe.XXXXXX";
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        VmHostProbe a = {}, b = {};
+        size_t len;
+
+        assert_non_null(mkdtemp(dir));
+        path = xasprintf("%s/probe.json", dir);
+        unsetenv("HULL_VM_ACCEL");
+        vm_host_probe(path, &a);
+        assert_non_null(a.reason);
+        assert_int_equal(read_file_at(AT_FDCWD, path, &text, &len, NULL), 0);
+        assert_non_null(strstr(text, "\"boot_id\""));
+        /* A cache that says something else is believed while its boot id is this boot's. */
+        free(text);
+        text = xasprintf("{\"boot_id\":\"other\",\"accel\":\"kvm\",\"reason\":\"stale\",\"tsc_khz\":1}");
+        assert_int_equal(write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0600, NULL), 0);
+        vm_host_probe(path, &b);
+        assert_string_equal(b.reason, a.reason);
+        assert_int_equal(b.accel, a.accel);
+        vm_host_probe_done(&b);
+        assert_int_equal(write_file_atomic_at(AT_FDCWD, path, "garbage", 7, 0600, NULL), 0);
+        vm_host_probe(path, &b);
+        assert_string_equal(b.reason, a.reason);
+        /* Read back from the cache now: the very TSC rate measured last, not a new measurement. */
+        {
+                VmHostProbe c = {};
+                vm_host_probe(path, &c);
+                assert_int_equal(c.tsc_khz, b.tsc_khz);
+                vm_host_probe_done(&c);
+        }
+        vm_host_probe_done(&b);
+        vm_host_probe_done(&a);
+        assert_int_equal(rm_rf_at(AT_FDCWD, dir, NULL), 0);
+        (void)state;
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -260,6 +324,8 @@ int main(void)
                 cmocka_unit_test(test_accel_host),
                 cmocka_unit_test(test_accel_probe),
                 cmocka_unit_test(test_tsc),
+                cmocka_unit_test(test_port_hotplug_args),
+                cmocka_unit_test(test_host_probe_cache),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

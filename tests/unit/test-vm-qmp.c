@@ -126,8 +126,8 @@ static void start_vm(const char *name, bool is_incoming, const char *disk, pid_t
         fixture.pids[fixture.n_pids++] = pid;
         if (vm_qmp_connect(qmp, 10000, ret_qmp, &e) < 0)
                 fail_msg("qmp: %s", e->msg);
-        /* QEMU made every agent port's socket before it answered on QMP. */
-        for (int i = 0; i < VM_AGENT_PORTS; i++) {
+        /* QEMU made every boot agent port's socket before it answered on QMP. */
+        for (int i = 0; i < VM_AGENT_BOOT_PORTS; i++) {
                 _cleanup_free_ char *sock = xasprintf("%s/agent.%d.sock", agents, i);
                 struct stat st;
                 assert_int_equal(stat(sock, &st), 0);
@@ -298,6 +298,31 @@ static void test_commands_and_events(void **state)
                          -EIO);
         assert_non_null(strstr(e->msg, "nothing-here"));
         e = error_free(e);
+
+        /* An agent port hot-plugged as the driver does it: its socket appears and the device is there. */
+        {
+                _cleanup_free_ char *agents = path_in("cmd", ".agents");
+                _cleanup_free_ char *sock = xasprintf("%s/agent.%d.sock", agents, VM_AGENT_BOOT_PORTS);
+                _cleanup_free_ char *want = xasprintf("\"port%d\"", VM_AGENT_BOOT_PORTS);
+                _cleanup_json_ json_t *list = NULL;
+                _cleanup_free_ char *list_text = NULL;
+                struct stat st;
+
+                execute_ok(q, "chardev-add", vm_agent_port_chardev(agents, VM_AGENT_BOOT_PORTS));
+                execute_ok(q, "device_add", vm_agent_port_device(VM_AGENT_BOOT_PORTS));
+                assert_int_equal(stat(sock, &st), 0);
+                assert_true(S_ISSOCK(st.st_mode));
+                assert_int_equal(vm_qmp_execute(q, "qom-list", json_pack("{s:s}", "path", "/machine/peripheral"), 5000,
+                                                &list, &e),
+                                 0);
+                list_text = json_dump_compact(list);
+                assert_non_null(strstr(list_text, want));
+                /* The same port number twice is refused. */
+                assert_int_equal(vm_qmp_execute(q, "device_add", vm_agent_port_device(VM_AGENT_BOOT_PORTS), 5000, NULL,
+                                                &e),
+                                 -EIO);
+                e = error_free(e);
+        }
 
         /* No event yet: a timeout. */
         assert_int_equal(vm_qmp_wait_event(q, "STOP", 50, NULL, &e), -ETIMEDOUT);
