@@ -217,7 +217,7 @@ static void read_best_pair(uint64_t *ret_tsc, uint64_t *ret_ns)
 
 uint32_t vm_tsc_khz(void)
 {
-        uint64_t tsc0, ns0, tsc1, ns1;
+        uint64_t tsc0 = 0, ns0 = 0, tsc1 = 0, ns1 = 0;
         struct timespec pause = { .tv_nsec = 10 * 1000 * 1000 };
 
         read_best_pair(&tsc0, &ns0);
