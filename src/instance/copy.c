@@ -98,7 +98,7 @@ int inst_copy(InstContext *c, InstRecord *src, const char *name, const char *sna
         if (r != -ENOENT)
                 return error_setf(err, EEXIST, "the name '%s' is in use", name);
         if (snapshot) {
-                r = inst_ctr_snapshot_find(c, src, snapshot, &snap_dir, err);
+                r = inst_snapshot_find(c, src, snapshot, &snap_dir, err);
                 if (r < 0)
                         return r;
         }

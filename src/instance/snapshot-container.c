@@ -25,26 +25,6 @@
 #include "storage/overlay.h"
 #include "storage/tree.h"
 
-static char *snap_dir(InstContext *c, const char *id, const char *name)
-{
-        return xasprintf("%s/instances/%s/snapshots/%s", c->root, id, name);
-}
-
-int inst_ctr_snapshot_find(InstContext *c, const InstRecord *rec, const char *name, char **ret_dir, Error **err)
-{
-        _cleanup_free_ char *dir = NULL, *meta = NULL;
-        int r = inst_check_name(name, err);
-
-        if (r < 0)
-                return r;
-        dir = snap_dir(c, rec->id, name);
-        meta = xasprintf("%s/meta.json", dir);
-        if (access(meta, F_OK) < 0)
-                return error_setf(err, ENOENT, "snapshot '%s' of '%s' does not exist", name, rec->name);
-        *ret_dir = TAKE_PTR(dir);
-        return 0;
-}
-
 int inst_ctr_copy_upper(InstContext *c, InstRecord *rec, const char *dst, Error **err)
 {
         _cleanup_free_ char *upper = inst_path(c, rec->id, "upper");
@@ -88,111 +68,48 @@ static int copy_small_file(InstContext *c, const char *id, const char *name, con
 
 int inst_ctr_snapshot_create(InstContext *c, InstRecord *rec, const char *name, json_t **ret, Error **err)
 {
-        _cleanup_free_ char *dir = NULL, *tmp = NULL, *upper = NULL, *meta = NULL, *opts = NULL, *text = NULL;
+        _cleanup_free_ char *dir = NULL, *tmp = NULL, *upper = NULL, *opts = NULL;
         _cleanup_json_ json_t *info = NULL;
         int64_t t0 = monotonic_ms();
         int r;
 
-        r = inst_check_name(name, err);
+        r = inst_snapshot_begin(c, rec, name, &dir, &tmp, err);
         if (r < 0)
                 return r;
-        dir = snap_dir(c, rec->id, name);
-        if (access(dir, F_OK) == 0)
-                return error_setf(err, EEXIST, "'%s' has a snapshot '%s' already", rec->name, name);
-        tmp = xasprintf("%s.tmp", dir);
         upper = xasprintf("%s/upper", tmp);
-        meta = xasprintf("%s/meta.json", tmp);
         opts = xasprintf("%s/options.json", tmp);
-        rm_rf_at(AT_FDCWD, tmp, NULL);
-        r = mkdir_p(tmp, 0700, err);
-        if (r >= 0)
-                r = inst_ctr_copy_upper(c, rec, upper, err);
+        r = inst_ctr_copy_upper(c, rec, upper, err);
         if (r >= 0)
                 r = write_file_atomic_at(AT_FDCWD, opts, rec->options, strlen(rec->options), 0600, err);
         if (r >= 0)
                 r = copy_small_file(c, rec->id, "config.json", tmp, err);
-        if (r >= 0) {
-                info = json_pack("{s:s, s:I, s:b, s:s, s:I}", "name", name, "created", (json_int_t)time(NULL),
-                                 "stateful", 0, "kind", inst_kind_name(rec->kind), "save_ms",
-                                 (json_int_t)(monotonic_ms() - t0));
-                text = json_dumps(info, JSON_INDENT(2));
-                r = write_file_atomic_at(AT_FDCWD, meta, text, strlen(text), 0600, err);
-        }
-        if (r >= 0 && rename(tmp, dir) < 0)
-                r = error_set(err, errno, "rename '%s'", tmp);
-        if (r < 0) {
-                rm_rf_at(AT_FDCWD, tmp, NULL);
-                return error_wrap(err, r, "snapshot '%s' of '%s'", name, rec->name);
-        }
+        info = json_pack("{s:s, s:I, s:b, s:s, s:I}", "name", name, "created", (json_int_t)time(NULL), "stateful", 0,
+                         "kind", inst_kind_name(rec->kind), "save_ms", (json_int_t)(monotonic_ms() - t0));
+        r = inst_snapshot_commit(rec, name, dir, tmp, info, r, err);
+        if (r < 0)
+                return r;
         if (ret)
                 *ret = TAKE_PTR(info);
         return 0;
 }
 
-static int read_meta(const char *dir, json_t **ret, Error **err)
+static int64_t upper_size(const char *dir)
 {
-        _cleanup_free_ char *path = xasprintf("%s/meta.json", dir), *text = NULL;
-        size_t len;
-        int r = read_file_at(AT_FDCWD, path, &text, &len, err);
+        _cleanup_free_ char *upper = xasprintf("%s/upper", dir);
 
-        return r < 0 ? r : json_parse(text, len, "snapshot meta.json", ret, err);
-}
-
-static int by_created(const void *a, const void *b)
-{
-        json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "created"));
-        json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "created"));
-
-        if (x != y)
-                return x < y ? -1 : 1;
-        return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "name")),
-                      json_string_value(json_object_get(*(json_t *const *)b, "name")));
+        return stor_tree_size(upper);
 }
 
 int inst_ctr_snapshot_list(InstContext *c, InstRecord *rec, json_t **ret, Error **err)
 {
-        _cleanup_free_ char *dir = xasprintf("%s/instances/%s/snapshots", c->root, rec->id);
-        _cleanup_free_ json_t **v = NULL;
-        size_t n = 0;
-        json_t *list;
-        struct dirent *de;
-        DIR *d = opendir(dir);
-
-        while (d && (de = readdir(d))) {
-                _cleanup_free_ char *sd = NULL, *upper = NULL;
-                json_t *meta = NULL;
-                if (de->d_name[0] == '.' || strstr(de->d_name, ".tmp"))
-                        continue;
-                sd = xasprintf("%s/%s", dir, de->d_name);
-                if (read_meta(sd, &meta, NULL) < 0)
-                        continue;
-                if (!json_is_string(json_object_get(meta, "name")) ||
-                    !json_is_integer(json_object_get(meta, "created"))) {
-                        json_decref(meta);
-                        continue;
-                }
-                upper = xasprintf("%s/upper", sd);
-                json_object_set_new(meta, "size", json_integer(stor_tree_size(upper)));
-                json_object_del(meta, "save_ms");
-                json_object_del(meta, "kind");
-                v = xrealloc(v, (n + 1) * sizeof(*v));
-                v[n++] = meta;
-        }
-        if (d)
-                closedir(d);
-        if (n)
-                qsort(v, n, sizeof(*v), by_created);
-        list = json_array();
-        for (size_t i = 0; i < n; i++)
-                json_array_append_new(list, v[i]);
-        *ret = list;
+        *ret = inst_snapshot_list_dir(c, rec, upper_size);
         return 0;
 }
 
 int inst_ctr_snapshot_delete(InstContext *c, InstRecord *rec, const char *name, Error **err)
 {
         _cleanup_free_ char *dir = NULL;
-        int r = inst_ctr_snapshot_find(c, rec, name, &dir, err);
+        int r = inst_snapshot_find(c, rec, name, &dir, err);
 
         return r < 0 ? r : rm_rf_at(AT_FDCWD, dir, err);
 }
@@ -247,7 +164,7 @@ int inst_ctr_snapshot_restore(InstContext *c, InstRecord *rec, const char *name,
         InstState st;
         int r;
 
-        r = inst_ctr_snapshot_find(c, rec, name, &dir, err);
+        r = inst_snapshot_find(c, rec, name, &dir, err);
         if (r >= 0)
                 r = inst_state(c, rec, &st, NULL, err);
         if (r < 0)

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -33,9 +34,119 @@
 /* QEMU caps migration at 128 MiB/s by default: a save to a local file would be five times slower. */
 #define MAX_BANDWIDTH (100LL << 30)
 
-static char *snap_dir(InstContext *c, const char *id, const char *name)
+
+char *inst_snapshot_dir(InstContext *c, const char *id, const char *name)
 {
         return xasprintf("%s/instances/%s/snapshots/%s", c->root, id, name);
+}
+
+int inst_snapshot_begin(InstContext *c, const InstRecord *rec, const char *name, char **ret_dir, char **ret_tmp,
+                        Error **err)
+{
+        _cleanup_free_ char *dir = NULL, *tmp = NULL;
+        int r = inst_check_name(name, err);
+
+        if (r < 0)
+                return r;
+        dir = inst_snapshot_dir(c, rec->id, name);
+        if (access(dir, F_OK) == 0)
+                return error_setf(err, EEXIST, "'%s' has a snapshot '%s' already", rec->name, name);
+        tmp = xasprintf("%s.tmp", dir);
+        rm_rf_at(AT_FDCWD, tmp, NULL); /* what a crash left */
+        r = mkdir_p(tmp, 0700, err);
+        if (r < 0)
+                return r;
+        *ret_dir = TAKE_PTR(dir);
+        *ret_tmp = TAKE_PTR(tmp);
+        return 0;
+}
+
+int inst_snapshot_commit(const InstRecord *rec, const char *name, const char *dir, const char *tmp,
+                         const json_t *info, int r, Error **err)
+{
+        _cleanup_free_ char *meta = xasprintf("%s/meta.json", tmp), *text = NULL;
+
+        if (r >= 0) {
+                text = json_dumps(info, JSON_INDENT(2));
+                r = write_file_atomic_at(AT_FDCWD, meta, text, strlen(text), 0600, err);
+        }
+        if (r >= 0 && rename(tmp, dir) < 0)
+                r = error_set(err, errno, "rename '%s'", tmp);
+        if (r < 0) {
+                rm_rf_at(AT_FDCWD, tmp, NULL);
+                return error_wrap(err, r, "snapshot '%s' of '%s'", name, rec->name);
+        }
+        return 0;
+}
+
+int inst_snapshot_read_meta(const char *dir, json_t **ret, Error **err)
+{
+        _cleanup_free_ char *path = xasprintf("%s/meta.json", dir), *text = NULL;
+        size_t len;
+        int r = read_file_at(AT_FDCWD, path, &text, &len, err);
+
+        return r < 0 ? r : json_parse(text, len, "snapshot meta.json", ret, err);
+}
+
+int inst_snapshot_find(InstContext *c, const InstRecord *rec, const char *name, char **ret_dir, Error **err)
+{
+        _cleanup_free_ char *dir = NULL, *meta = NULL;
+        int r = inst_check_name(name, err);
+
+        if (r < 0)
+                return r;
+        dir = inst_snapshot_dir(c, rec->id, name);
+        meta = xasprintf("%s/meta.json", dir);
+        if (access(meta, F_OK) < 0)
+                return error_setf(err, ENOENT, "snapshot '%s' of '%s' does not exist", name, rec->name);
+        *ret_dir = TAKE_PTR(dir);
+        return 0;
+}
+
+static int by_created(const void *a, const void *b)
+{
+        json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "created"));
+        json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "created"));
+
+        if (x != y)
+                return x < y ? -1 : 1;
+        return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "name")),
+                      json_string_value(json_object_get(*(json_t *const *)b, "name")));
+}
+
+json_t *inst_snapshot_list_dir(InstContext *c, const InstRecord *rec, int64_t (*size_of)(const char *dir))
+{
+        _cleanup_free_ char *dir = xasprintf("%s/instances/%s/snapshots", c->root, rec->id);
+        _cleanup_free_ json_t **v = NULL;
+        struct dirent *de;
+        json_t *list = json_array();
+        size_t n = 0;
+        DIR *d = opendir(dir);
+
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *sd = NULL;
+                _cleanup_json_ json_t *meta = NULL;
+                json_t *name, *created;
+                if (de->d_name[0] == '.' || strstr(de->d_name, ".tmp"))
+                        continue;
+                sd = xasprintf("%s/%s", dir, de->d_name);
+                if (inst_snapshot_read_meta(sd, &meta, NULL) < 0)
+                        continue;
+                name = json_object_get(meta, "name");
+                created = json_object_get(meta, "created");
+                if (!json_is_string(name) || !json_is_integer(created))
+                        continue;
+                v = xrealloc(v, (n + 1) * sizeof(*v));
+                v[n++] = json_pack("{s:O, s:O, s:b, s:I}", "name", name, "created", created, "stateful",
+                                   json_is_true(json_object_get(meta, "stateful")), "size", (json_int_t)size_of(sd));
+        }
+        if (d)
+                closedir(d);
+        if (n)
+                qsort(v, n, sizeof(*v), by_created);
+        for (size_t i = 0; i < n; i++)
+                json_array_append_new(list, v[i]);
+        return list;
 }
 
 static int check_vm(const InstRecord *rec, Error **err)
@@ -100,9 +211,8 @@ int inst_qmp_migrate_in(VmQmp *q, int fd, bool is_block, int timeout_ms, Error *
 
 static int vm_snapshot_create(InstContext *c, InstRecord *rec, const char *name, json_t **ret, Error **err)
 {
-        _cleanup_free_ char *dir = snap_dir(c, rec->id, name), *tmp = xasprintf("%s.tmp", dir),
-                            *disk = inst_path(c, rec->id, "disk.qcow2"), *disk_copy = xasprintf("%s/disk.qcow2", tmp),
-                            *state = xasprintf("%s/state", tmp), *meta = xasprintf("%s/meta.json", tmp), *text = NULL;
+        _cleanup_free_ char *dir = NULL, *tmp = NULL, *disk = inst_path(c, rec->id, "disk.qcow2"), *disk_copy = NULL,
+                            *state = NULL;
         _cleanup_(vm_qmp_freep) VmQmp *q = NULL;
         _cleanup_(inst_vm_spec_done) InstVmSpec s = {};
         _cleanup_json_ json_t *info = NULL;
@@ -114,17 +224,13 @@ static int vm_snapshot_create(InstContext *c, InstRecord *rec, const char *name,
 
         r = check_vm(rec, err);
         if (r >= 0)
-                r = inst_check_name(name, err);
-        if (r >= 0)
                 r = inst_state(c, rec, &st, NULL, err);
+        if (r >= 0)
+                r = inst_snapshot_begin(c, rec, name, &dir, &tmp, err);
         if (r < 0)
                 return r;
-        if (access(dir, F_OK) == 0)
-                return error_setf(err, EEXIST, "'%s' has a snapshot '%s' already", rec->name, name);
-        rm_rf_at(AT_FDCWD, tmp, NULL);
-        r = mkdir_p(tmp, 0700, err);
-        if (r < 0)
-                return r;
+        disk_copy = xasprintf("%s/disk.qcow2", tmp);
+        state = xasprintf("%s/state", tmp);
         t0 = monotonic_ms();
         if (st != INST_STATE_RUNNING) {
                 r = stor_disk_copy(disk, disk_copy, err);
@@ -158,77 +264,37 @@ done:
                 /* The state holds the agent ports the VM had: a restore's QEMU needs as many. */
                 if (st == INST_STATE_RUNNING)
                         json_object_set_new(info, "agent_ports", json_integer(ports));
-                text = json_dumps(info, JSON_INDENT(2));
-                r = write_file_atomic_at(AT_FDCWD, meta, text, strlen(text), 0600, err);
         }
-        if (r >= 0 && rename(tmp, dir) < 0)
-                r = error_set(err, errno, "rename '%s'", tmp);
-        if (r < 0) {
-                rm_rf_at(AT_FDCWD, tmp, NULL);
-                return error_wrap(err, r, "snapshot '%s' of '%s'", name, rec->name);
-        }
+        r = inst_snapshot_commit(rec, name, dir, tmp, info, r, err);
+        if (r < 0)
+                return r;
         if (ret)
                 *ret = TAKE_PTR(info);
         return 0;
 }
 
-static int read_meta(const char *dir, json_t **ret, Error **err)
+/* A VM snapshot's room on disk: its disk copy and its state. */
+static int64_t vm_snapshot_size(const char *dir)
 {
-        _cleanup_free_ char *path = xasprintf("%s/meta.json", dir), *text = NULL;
-        size_t len;
-        int r = read_file_at(AT_FDCWD, path, &text, &len, err);
+        static const char *const files[] = { "disk.qcow2", "state" };
+        int64_t size = 0;
 
-        return r < 0 ? r : json_parse(text, len, "snapshot meta.json", ret, err);
+        for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+                _cleanup_free_ char *path = xasprintf("%s/%s", dir, files[i]);
+                struct stat st;
+                if (stat(path, &st) == 0)
+                        size += (int64_t)st.st_blocks * 512;
+        }
+        return size;
 }
 
 static int vm_snapshot_list(InstContext *c, InstRecord *rec, json_t **ret, Error **err)
 {
-        _cleanup_free_ char *dir = xasprintf("%s/instances/%s/snapshots", c->root, rec->id);
-        json_t *list = json_array();
-        DIR *d;
-        struct dirent *de;
         int r = check_vm(rec, err);
 
-        if (r < 0) {
-                json_decref(list);
+        if (r < 0)
                 return r;
-        }
-        d = opendir(dir);
-        while (d && (de = readdir(d))) {
-                _cleanup_free_ char *sd = NULL, *disk = NULL;
-                json_t *meta = NULL;
-                struct stat st;
-                int64_t size = 0;
-                if (de->d_name[0] == '.' || strstr(de->d_name, ".tmp"))
-                        continue;
-                sd = xasprintf("%s/%s", dir, de->d_name);
-                if (read_meta(sd, &meta, NULL) < 0)
-                        continue;
-                disk = xasprintf("%s/disk.qcow2", sd);
-                if (stat(disk, &st) == 0)
-                        size += (int64_t)st.st_blocks * 512;
-                free(disk);
-                disk = xasprintf("%s/state", sd);
-                if (stat(disk, &st) == 0)
-                        size += (int64_t)st.st_blocks * 512;
-                json_object_set_new(meta, "size", json_integer(size));
-                json_array_append_new(list, meta);
-        }
-        if (d)
-                closedir(d);
-        /* oldest first */
-        size_t n = json_array_size(list);
-        for (size_t i = 1; i < n; i++)
-                for (size_t k = i; k > 0; k--) {
-                        json_t *a = json_array_get(list, k - 1), *b = json_array_get(list, k);
-                        if (json_integer_value(json_object_get(a, "created")) <=
-                            json_integer_value(json_object_get(b, "created")))
-                                break;
-                        json_incref(a);
-                        json_array_set(list, k - 1, b);
-                        json_array_set_new(list, k, a);
-                }
-        *ret = list;
+        *ret = inst_snapshot_list_dir(c, rec, vm_snapshot_size);
         return 0;
 }
 
@@ -238,13 +304,8 @@ static int vm_snapshot_delete(InstContext *c, InstRecord *rec, const char *name,
         int r = check_vm(rec, err);
 
         if (r >= 0)
-                r = inst_check_name(name, err);
-        if (r < 0)
-                return r;
-        dir = snap_dir(c, rec->id, name);
-        if (access(dir, F_OK) < 0)
-                return error_setf(err, ENOENT, "'%s' has no snapshot '%s'", rec->name, name);
-        return rm_rf_at(AT_FDCWD, dir, err);
+                r = inst_snapshot_find(c, rec, name, &dir, err);
+        return r < 0 ? r : rm_rf_at(AT_FDCWD, dir, err);
 }
 
 /* Waits for an incoming VM to have loaded its state and run. */
@@ -415,13 +476,11 @@ static int vm_snapshot_restore(InstContext *c, InstRecord *rec, const char *name
 
         r = check_vm(rec, err);
         if (r >= 0)
-                r = inst_check_name(name, err);
+                r = inst_snapshot_find(c, rec, name, &dir, err);
+        if (r >= 0)
+                r = inst_snapshot_read_meta(dir, &meta, err);
         if (r < 0)
                 return r;
-        dir = snap_dir(c, rec->id, name);
-        r = read_meta(dir, &meta, NULL);
-        if (r < 0)
-                return error_setf(err, ENOENT, "'%s' has no snapshot '%s'", rec->name, name);
         json_get_bool(meta, "stateful", "snapshot", &is_stateful, NULL);
         disk = inst_path(c, rec->id, "disk.qcow2");
         disk_copy = xasprintf("%s/disk.qcow2", dir);

@@ -183,7 +183,7 @@ COUNTER='i=0; while true; do echo count $i; i=$((i+1)); sleep 0.2; done'
 	[ "$first" -le $((at + 3)) ]
 	run h snapshot restore c1 nosuch
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"no snapshot 'nosuch'"* ]]
+	[[ "$output" == *"snapshot 'nosuch' of 'c1' does not exist"* ]]
 	h snapshot delete c1 s1
 	run h snapshot list --format json c1
 	[ "$output" = "[]" ]
