@@ -76,16 +76,33 @@ static int copy_options(const InstRecord *src, const char *snap_dir, const char 
         return 0;
 }
 
+InstRecord *inst_copy_record(InstKind kind, const char *name, const InstImage *img, const char *image_name,
+                             const char *options, bool is_auto_remove)
+{
+        InstRecord *rec = xnew0(InstRecord, 1);
+
+        rec->id = inst_random_hex(32);
+        rec->name = xstrdup(name);
+        rec->kind = kind;
+        rec->image_id = xstrdup(img->id);
+        rec->image_name = xstrdup(image_name);
+        rec->options = xstrdup(options);
+        rec->created = time(NULL);
+        rec->exit_code = -1;
+        rec->is_auto_remove = is_auto_remove;
+        return rec;
+}
+
 int inst_copy(InstContext *c, InstRecord *src, const char *name, const char *snapshot, InstRecord **ret,
               char ***ret_dropped_ports, Error **err)
 {
-        _cleanup_(inst_record_freep) InstRecord *rec = xnew0(InstRecord, 1);
+        _cleanup_(inst_record_freep) InstRecord *rec = NULL;
         _cleanup_(inst_run_options_done) InstRunOptions o = {};
         _cleanup_(inst_net_attach_done) InstNetAttach att = {};
         _cleanup_(inst_image_freep) InstImage *img = NULL;
         _cleanup_(inst_record_freep) InstRecord *other = NULL;
         _cleanup_json_ json_t *opts = NULL;
-        _cleanup_free_ char *snap_dir = NULL, *dir = NULL, *upper = NULL, *snap_upper = NULL;
+        _cleanup_free_ char *snap_dir = NULL, *dir = NULL, *upper = NULL, *snap_upper = NULL, *text = NULL;
         _cleanup_strv_ char **dropped = NULL;
         int r;
 
@@ -109,15 +126,8 @@ int inst_copy(InstContext *c, InstRecord *src, const char *name, const char *sna
         if (r < 0)
                 return r;
         opts = inst_run_options_to_json(&o);
-        rec->id = inst_random_hex(32);
-        rec->name = xstrdup(name);
-        rec->kind = src->kind;
-        rec->image_id = xstrdup(img->id);
-        rec->image_name = xstrdup(src->image_name);
-        rec->options = json_dump_compact(opts);
-        rec->created = time(NULL);
-        rec->exit_code = -1;
-        rec->is_auto_remove = o.is_auto_remove;
+        text = json_dump_compact(opts);
+        rec = inst_copy_record(src->kind, name, img, src->image_name, text, o.is_auto_remove);
 
         /* As inst_create: the record (with a lease of its own) first, so that rm can undo any part. */
         r = inst_add_record(c, rec, &o, &att, err);

@@ -17,6 +17,10 @@
 int inst_copy(InstContext *c, InstRecord *src, const char *name, const char *snapshot, InstRecord **ret,
               char ***ret_dropped_ports, Error **err);
 
+/* A new record for a copy or a received instance: a fresh id, created now, never run. */
+InstRecord *inst_copy_record(InstKind kind, const char *name, const InstImage *img, const char *image_name,
+                             const char *options, bool is_auto_remove);
+
 /*
  * Moves the owners of the upper dir of to (a copy, or a container received from another hull) from
  * the uid/gid range its files were written under (from; NULL or count 0: the ids the container sees,

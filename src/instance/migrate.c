@@ -334,7 +334,7 @@ static int receive_image(InstContext *c, int sock, const char *image_id, Error *
 /* The receiving side of migrate_container_send(), after its first message m. */
 static int receive_container(InstContext *c, int sock, json_t *m, char **ret_name, Error **err)
 {
-        _cleanup_(inst_record_freep) InstRecord *rec = xnew0(InstRecord, 1), *other = NULL;
+        _cleanup_(inst_record_freep) InstRecord *rec = NULL, *other = NULL;
         _cleanup_(inst_run_options_done) InstRunOptions o = {};
         _cleanup_(inst_net_attach_done) InstNetAttach att = {};
         _cleanup_(inst_image_freep) InstImage *img = NULL;
@@ -377,15 +377,8 @@ static int receive_container(InstContext *c, int sock, json_t *m, char **ret_nam
         if (r < 0)
                 return r;
         /* An id of its own, and a lease of its own on the network of the same name here. */
-        rec->id = inst_random_hex(32);
-        rec->name = xstrdup(name);
-        rec->kind = strcmp(kind, "system") == 0 ? INST_KIND_SYSTEM : INST_KIND_CONTAINER;
-        rec->image_id = xstrdup(img->id);
-        rec->image_name = xstrdup(image_name);
-        rec->options = xstrdup(options);
-        rec->created = time(NULL);
-        rec->exit_code = -1;
-        rec->is_auto_remove = o.is_auto_remove;
+        rec = inst_copy_record(strcmp(kind, "system") == 0 ? INST_KIND_SYSTEM : INST_KIND_CONTAINER, name, img,
+                               image_name, options, o.is_auto_remove);
         r = inst_add_record(c, rec, &o, &att, err);
         if (r < 0)
                 return r;

@@ -65,6 +65,17 @@ make_image() {
 	python3 "$HULL_SRC/tests/integration/lib/mkimage.py" --out "$dir" --tag "$tag" --layer "$(rootfs_cache)" "$@"
 }
 
+# make_system_image DIR [mkimage.py options]: the busybox rootfs with busybox's init as /sbin/init and an
+# inittab whose one process stays: an image for a system container (tag 1).
+make_system_image() {
+	local dir=$1 layer=$BATS_FILE_TMPDIR/initlayer
+	shift
+	mkdir -p "$layer/sbin" "$layer/etc"
+	ln -sf /bin/busybox "$layer/sbin/init"
+	printf '::respawn:/bin/sleep 1000\n' >"$layer/etc/inittab"
+	make_image "$dir" 1 --layer "$layer" "$@"
+}
+
 # Per file: a registry holding busybox:1 (Cmd ["sh"]) for every test of the file.
 setup_registry_file() {
 	[ "$(id -u)" = 0 ] || skip "needs root"

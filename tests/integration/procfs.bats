@@ -9,11 +9,7 @@ load instance-helpers
 
 setup_file() {
 	[ "$(id -u)" = 0 ] || skip "needs root"
-	# a system image: busybox's init as /sbin/init, with one process that stays
-	mkdir -p "$BATS_FILE_TMPDIR/initlayer/sbin" "$BATS_FILE_TMPDIR/initlayer/etc"
-	ln -s /bin/busybox "$BATS_FILE_TMPDIR/initlayer/sbin/init"
-	printf '::respawn:/bin/sleep 1000\n' >"$BATS_FILE_TMPDIR/initlayer/etc/inittab"
-	make_image "$BATS_FILE_TMPDIR/sleeper" 1 --layer "$BATS_FILE_TMPDIR/initlayer" >/dev/null
+	make_system_image "$BATS_FILE_TMPDIR/sleeper" >/dev/null
 }
 
 setup() {

@@ -12,10 +12,7 @@ setup_file() {
 	make_image "$BATS_FILE_TMPDIR/busybox" 1 --cmd '["sh"]' >/dev/null
 	# a system image: busybox's init as /sbin/init, with an inittab that keeps it busy and quiet (its Cmd
 	# names the init too, for a launch that does not pick the init by itself)
-	mkdir -p "$BATS_FILE_TMPDIR/initlayer/sbin" "$BATS_FILE_TMPDIR/initlayer/etc"
-	ln -s /bin/busybox "$BATS_FILE_TMPDIR/initlayer/sbin/init"
-	printf '::respawn:/bin/sleep 1000\n' >"$BATS_FILE_TMPDIR/initlayer/etc/inittab"
-	make_image "$BATS_FILE_TMPDIR/system" 1 --cmd '["/sbin/init"]' --layer "$BATS_FILE_TMPDIR/initlayer" >/dev/null
+	make_system_image "$BATS_FILE_TMPDIR/system" --cmd '["/sbin/init"]' >/dev/null
 }
 
 setup() {

@@ -13,11 +13,7 @@ load lib
 setup_file() {
 	[ "$(id -u)" = 0 ] || skip "needs root"
 	make_image "$BATS_FILE_TMPDIR/busybox" 1 --cmd '["sh"]' >/dev/null
-	# for launch (a system container): busybox's init, with one process that stays
-	mkdir -p "$BATS_FILE_TMPDIR/initlayer/sbin" "$BATS_FILE_TMPDIR/initlayer/etc"
-	ln -s /bin/busybox "$BATS_FILE_TMPDIR/initlayer/sbin/init"
-	printf '::respawn:/bin/sleep 1000\n' >"$BATS_FILE_TMPDIR/initlayer/etc/inittab"
-	make_image "$BATS_FILE_TMPDIR/system" 1 --layer "$BATS_FILE_TMPDIR/initlayer" >/dev/null
+	make_system_image "$BATS_FILE_TMPDIR/system" >/dev/null
 }
 
 setup() {

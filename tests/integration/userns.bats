@@ -11,9 +11,7 @@ load lib
 setup_file() {
 	setup_registry_file
 	# A system image: busybox's init as /sbin/init.
-	mkdir -p "$BATS_FILE_TMPDIR/initlayer/sbin"
-	ln -s /bin/busybox "$BATS_FILE_TMPDIR/initlayer/sbin/init"
-	make_image "$BATS_FILE_TMPDIR/system" 1 --layer "$BATS_FILE_TMPDIR/initlayer" --cmd '["/sbin/init"]' >/dev/null
+	make_system_image "$BATS_FILE_TMPDIR/system" --cmd '["/sbin/init"]' >/dev/null
 	push_image "$BATS_FILE_TMPDIR/system:1" system:1
 	SYSTEM=$REGISTRY/system:1
 	export SYSTEM
