@@ -9,7 +9,7 @@ packages="meson ninja-build gcc pkg-config libjansson-dev libseccomp-dev libcap-
 libarchive-dev libzstd-dev libcurl4-openssl-dev libsqlite3-dev libmnl-dev libnftables-dev nftables iperf3
 busybox-static bats jq python3 iproute2 procps util-linux crun runc
 qemu-system-x86 qemu-utils e2fsprogs linux-image-cloud-amd64 cpio musl-tools
-docker-registry skopeo apache2-utils zstd sqlite3 curl"
+docker-registry skopeo apache2-utils zstd sqlite3 curl debootstrap"
 
 missing=""
 for p in $packages; do
