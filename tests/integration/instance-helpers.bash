@@ -107,10 +107,21 @@ teardown_root() {
 	for id in $ids; do
 		h rm -f "$id" >/dev/null 2>&1 || true
 	done
-	# Its networks too: their bridges live in the namespace the whole file shares.
-	local net
+	# Its networks too, and those of any other root the test made below TEST_DIR: their bridges live in
+	# the namespace the whole file shares.
+	local net other
 	for net in $(h network ls -q 2>/dev/null || true); do
 		h network rm "$net" >/dev/null 2>&1 || true
+	done
+	for other in "$TEST_DIR"/*/hull.db; do
+		other=${other%/hull.db}
+		[ -e "$other/hull.db" ] && [ "$other" != "$HROOT" ] || continue
+		for id in $("$HULL" --root "$other" ps -aq 2>/dev/null || true); do
+			"$HULL" --root "$other" rm -f "$id" >/dev/null 2>&1 || true
+		done
+		for net in $("$HULL" --root "$other" network ls -q 2>/dev/null || true); do
+			"$HULL" --root "$other" network rm "$net" >/dev/null 2>&1 || true
+		done
 	done
 	# No mount, cgroup or monitor of this root may outlive the test.
 	left=$(grep -F "$TEST_DIR" /proc/self/mountinfo || true)
