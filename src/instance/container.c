@@ -27,6 +27,7 @@
 #include "internal.h"
 #include "procfs-start.h"
 #include "runtime/container.h"
+#include "runtime/sealed.h"
 #include "storage/overlay.h"
 
 char *inst_random_hex(size_t bytes)
@@ -660,6 +661,20 @@ static void container_sweep(InstContext *c, const char *id)
         remove_files(c, id, NULL);
 }
 
+/*
+ * Whether an exec into rec will likely run from the sealed copy of our binary (runtime/sealed.h):
+ * no user namespace of its own and CAP_SYS_PTRACE possibly held (--privileged, or any --cap-add).
+ * The runtime decides for sure from the container's config; this only guesses it sooner.
+ */
+static bool exec_wants_sealed(const InstRecord *rec)
+{
+        _cleanup_(inst_run_options_done) InstRunOptions opts = {};
+
+        if (inst_record_options(rec, &opts, NULL) < 0)
+                return true;
+        return !inst_userns_wanted(&opts) && (opts.is_privileged || (opts.cap_add && opts.cap_add[0]));
+}
+
 static int container_exec(InstContext *c, InstRecord *rec, const InstExecOptions *o, int *ret_status, Error **err)
 {
         _cleanup_free_ char *user = NULL;
@@ -667,6 +682,13 @@ static int container_exec(InstContext *c, InstRecord *rec, const InstExecOptions
         RtContext *rt;
         int r;
 
+        /* Re-executing from the sealed copy before the state and config are read spares the copy
+         * reading them again; rt_container_exec still checks and re-executes where needed. */
+        if (exec_wants_sealed(rec)) {
+                r = rt_sealed_reexec(err);
+                if (r < 0)
+                        return r;
+        }
         r = container_state(c, rec, &state, NULL, err);
         if (r < 0)
                 return r;

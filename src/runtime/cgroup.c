@@ -950,7 +950,8 @@ json_t *rt_cgroup_to_json(const RtCgroup *cg)
         return json_pack("{s:s, s:o}", "mode", rt_cgroup_mode_name(cg->mode), "hierarchies", hs);
 }
 
-static int hier_from_json(RtCgroup *cg, const json_t *o, const char *w, Error **err)
+/* One hierarchy of rt_cgroup_from_json(); its directory opened unless !is_open. */
+static int hier_from_json(RtCgroup *cg, const json_t *o, const char *w, bool is_open, Error **err)
 {
         _cleanup_strv_ char **ctrls = NULL;
         const char *type = NULL, *mount = NULL, *path = NULL;
@@ -962,13 +963,15 @@ static int hier_from_json(RtCgroup *cg, const json_t *o, const char *w, Error **
         if ((strcmp(type, "v1") != 0 && strcmp(type, "v2") != 0) || path[0] != '/' || mount[0] != '/')
                 return error_setf(err, EINVAL, "%s: bad hierarchy '%s' '%s' '%s'", w, type, mount, path);
         h = hier_add(cg, strcmp(type, "v2") == 0, ctrls, mount, path);
+        if (!is_open)
+                return 0;
         h->fd = open(h->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (h->fd < 0 && errno != ENOENT)
                 return error_set(err, errno, "open '%s'", h->dir);
         return 0;
 }
 
-int rt_cgroup_from_json(const json_t *j, RtCgroup **ret, Error **err)
+static int cgroup_from_json(const json_t *j, bool is_open, RtCgroup **ret, Error **err)
 {
         _cleanup_(rt_cgroup_freep) RtCgroup *cg = xnew0(RtCgroup, 1);
         const char *mode = NULL;
@@ -985,12 +988,36 @@ int rt_cgroup_from_json(const json_t *j, RtCgroup **ret, Error **err)
         cg->mode = (RtCgroupMode)m;
         json_array_foreach (hs, i, o) {
                 _cleanup_free_ char *w = xasprintf("cgroup.hierarchies[%zu]", i);
-                int r = hier_from_json(cg, o, w, err);
+                int r = hier_from_json(cg, o, w, is_open, err);
                 if (r < 0)
                         return r;
         }
         *ret = TAKE_PTR(cg);
         return 0;
+}
+
+int rt_cgroup_from_json(const json_t *j, RtCgroup **ret, Error **err)
+{
+        return cgroup_from_json(j, true, ret, err);
+}
+
+int rt_cgroup_json_is_frozen(const json_t *j, bool *ret, Error **err)
+{
+        _cleanup_(rt_cgroup_freep) RtCgroup *cg = NULL;
+        CgHier *h;
+        int r;
+
+        /* Only the freezer's directory: a v1 host has a dozen hierarchies. */
+        r = cgroup_from_json(j, false, &cg, err);
+        if (r < 0)
+                return r;
+        h = freezer_owner(cg, err);
+        if (!h)
+                return -EOPNOTSUPP;
+        h->fd = open(h->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (h->fd < 0)
+                return error_set(err, errno, "open '%s'", h->dir);
+        return rt_cgroup_is_frozen(cg, ret, err);
 }
 
 RtCgroup *rt_cgroup_free(RtCgroup *cg)

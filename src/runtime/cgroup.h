@@ -83,6 +83,8 @@ int rt_cgroup_stats(RtCgroup *cg, json_t **ret, Error **err);
 /* Persistence in the container's state: the paths per hierarchy. */
 json_t *rt_cgroup_to_json(const RtCgroup *cg);
 int rt_cgroup_from_json(const json_t *j, RtCgroup **ret, Error **err);
+/* rt_cgroup_is_frozen() of the cgroup j describes, opening only the freezer's directory. */
+int rt_cgroup_json_is_frozen(const json_t *j, bool *ret, Error **err);
 
 /* Frees memory only; the cgroup stays. */
 RtCgroup *rt_cgroup_free(RtCgroup *cg);

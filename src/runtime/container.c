@@ -204,7 +204,12 @@ static int make_state_dir(Spawn *s, Error **err)
         s->dir_fd = openat(s->ctx->root_fd, s->id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (s->dir_fd < 0)
                 return error_set(err, errno, "open state of '%s'", s->id);
-        r = write_file_atomic_at(s->dir_fd, "config.json", s->raw_config, strlen(s->raw_config), 0600, err);
+        {
+                /* Without the bundle's indentation: start, exec and delete parse this copy, and
+                 * whitespace was half of a system container's config. */
+                _cleanup_free_ char *compact = json_dump_compact(s->spec->json);
+                r = write_file_atomic_at(s->dir_fd, "config.json", compact, strlen(compact), 0600, err);
+        }
         if (r < 0)
                 return r;
         r = save_creating_state(s, err);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sealed.c: re-running the runtime from a sealed in-memory copy of its binary (CVE-2019-5736) */
+#include <elf.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +26,40 @@ bool rt_sealed_needed(const RtSpec *s, const RtProcess *p)
         return !p->has_caps || (p->caps[RT_CAP_BOUNDING] & (1ULL << CAP_SYS_PTRACE_BIT));
 }
 
+/*
+ * How much of the binary behind fd the kernel and the dynamic loader read: up to the end of the
+ * last segment or program header. What follows (debug sections, symbol tables, section headers)
+ * is never mapped, and a debug build's is half the file. The whole size unless fd is a 64-bit ELF
+ * file whose program headers lie within it.
+ */
+static off_t loaded_size(int fd, off_t size)
+{
+        Elf64_Ehdr eh;
+        off_t end;
+
+        if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+            eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 ||
+            eh.e_phoff > (uint64_t)size || (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > (uint64_t)size - eh.e_phoff)
+                return size;
+        end = (off_t)(eh.e_phoff + (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr));
+        for (size_t i = 0; i < eh.e_phnum; i++) {
+                Elf64_Phdr ph;
+                if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) != (ssize_t)sizeof(ph) ||
+                    ph.p_offset > (uint64_t)size || ph.p_filesz > (uint64_t)size - ph.p_offset)
+                        return size;
+                if ((off_t)(ph.p_offset + ph.p_filesz) > end)
+                        end = (off_t)(ph.p_offset + ph.p_filesz);
+        }
+        return end;
+}
+
 int rt_sealed_reexec(Error **err)
 {
         _cleanup_close_ int self = -EBADF, mfd = -EBADF;
         _cleanup_free_ char *cmdline = NULL;
         _cleanup_strv_ char **argv = NULL;
         struct stat st;
+        off_t size;
         size_t len;
         int r;
 
@@ -42,8 +71,9 @@ int rt_sealed_reexec(Error **err)
         mfd = memfd_create("hull", MFD_CLOEXEC | MFD_ALLOW_SEALING);
         if (mfd < 0)
                 return error_set(err, errno, "memfd_create");
-        for (off_t done = 0; done < st.st_size;) {
-                ssize_t n = sendfile(mfd, self, NULL, (size_t)(st.st_size - done));
+        size = loaded_size(self, st.st_size);
+        for (off_t done = 0; done < size;) {
+                ssize_t n = sendfile(mfd, self, NULL, (size_t)(size - done));
                 if (n <= 0)
                         return error_set(err, n < 0 ? errno : EIO, "copy the runtime binary");
                 done += n;

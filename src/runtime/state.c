@@ -162,7 +162,6 @@ RtState *rt_state_free(RtState *st)
 
 RtStatus rt_state_status(RtState *st)
 {
-        _cleanup_(rt_cgroup_freep) RtCgroup *cg = NULL;
         bool is_frozen = false;
 
         if (st->pid <= 0)
@@ -172,8 +171,7 @@ RtStatus rt_state_status(RtState *st)
                 return RT_STATUS_STOPPED;
         if (faccessat(st->dir_fd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
                 return RT_STATUS_CREATED;
-        if (st->cgroup && rt_cgroup_from_json(st->cgroup, &cg, NULL) == 0 &&
-            rt_cgroup_is_frozen(cg, &is_frozen, NULL) == 0 && is_frozen)
+        if (st->cgroup && rt_cgroup_json_is_frozen(st->cgroup, &is_frozen, NULL) == 0 && is_frozen)
                 return RT_STATUS_PAUSED;
         return RT_STATUS_RUNNING;
 }
