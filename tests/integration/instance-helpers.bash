@@ -113,7 +113,7 @@ teardown_root() {
 	for net in $(h network ls -q 2>/dev/null || true); do
 		h network rm "$net" >/dev/null 2>&1 || true
 	done
-	for other in "$TEST_DIR"/*/hull.db; do
+	for other in "$TEST_DIR"/*/hull.db "$TEST_DIR"/*/*/hull.db; do
 		other=${other%/hull.db}
 		[ -e "$other/hull.db" ] && [ "$other" != "$HROOT" ] || continue
 		for id in $("$HULL" --root "$other" ps -aq 2>/dev/null || true); do
