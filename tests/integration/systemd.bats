@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# systemd.bats: a Debian bookworm system container whose init is systemd, made with debootstrap
-# (--variant=minbase --include=systemd-sysv,dbus; the tree is cached as a tarball in /var/cache/hull-test
+# systemd.bats: a Debian bookworm system container whose init is systemd (debootstrap --variant=minbase
+# --include=systemd-sysv,dbus by tests/lib/bookworm-systemd.sh, cached as a tarball in /var/cache/hull-test
 # so later runs reuse it), imported and launched: it reaches running (or degraded) within 20 s with
 # journald active, manages its services in its delegated cgroup, and `hull stop` halts it cleanly.
 
@@ -12,30 +12,16 @@ load lib
 CACHE_DIR=/var/cache/hull-test
 CACHE=$CACHE_DIR/bookworm-systemd.tar
 
-# bookworm_tarball: the cached tree, made once with debootstrap from Debian's mirror.
-bookworm_tarball() {
-	[ -s "$CACHE" ] && return 0
-	command -v debootstrap >/dev/null || skip "debootstrap is not installed"
-	local d
-	mkdir -p "$CACHE_DIR"
-	d=$(mktemp -d "$CACHE_DIR/bookworm.XXXXXX")
-	if ! debootstrap --variant=minbase --include=systemd-sysv,dbus bookworm "$d/rootfs" \
-		http://deb.debian.org/debian >"$d.log" 2>&1; then
-		rm -rf "$d" "$d.log"
-		skip "debootstrap of bookworm failed (is the Debian mirror reachable?)"
-	fi
-	tar --numeric-owner -C "$d/rootfs" -cf "$CACHE.tmp.$$" . && mv "$CACHE.tmp.$$" "$CACHE"
-	rm -rf "$d" "$d.log"
-}
-
 setup_file() {
 	[ "$(id -u)" = 0 ] || skip "needs root"
-	bookworm_tarball
+	# Made by tests/lib/bookworm-systemd.sh, which run-bats.sh runs outside the network namespace.
+	[ -s "$CACHE" ] || return 0
 	python3 "$HULL_SRC/tests/integration/lib/mkimage.py" --out "$BATS_FILE_TMPDIR/bookworm" --tag 12 \
 		--layer-tar "$CACHE" --compress none >/dev/null
 }
 
 setup() {
+	[ -s "$CACHE" ] || skip "no bookworm tarball: tests/lib/bookworm-systemd.sh could not debootstrap it"
 	setup_root
 	h image import "$BATS_FILE_TMPDIR/bookworm" bookworm:12 >/dev/null
 }
