@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* process.c: pids, pidfds, start times, waiting */
 #include <fcntl.h>
+#include <linux/sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -170,4 +172,35 @@ int signal_parse(const char *s)
                         return SIGRTMIN + (int)n;
         }
         return -EINVAL;
+}
+
+int userns_open(int (*write_maps)(pid_t pid, void *data, Error **err), void *data, int *ret_fd, Error **err)
+{
+        struct clone_args args = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
+        char path[64];
+        pid_t pid;
+        int r, fd = -EBADF;
+
+        /* The child only holds the namespace while its maps are written and it is opened: the namespace
+         * lives on in the fd once the child is gone. */
+        pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+        if (pid < 0)
+                return error_set(err, errno, "clone a user namespace");
+        if (pid == 0) {
+                for (;;)
+                        pause();
+        }
+        r = write_maps(pid, data, err);
+        if (r >= 0) {
+                snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        r = error_set(err, errno, "open '%s'", path);
+        }
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        if (r < 0)
+                return r;
+        *ret_fd = fd;
+        return 0;
 }

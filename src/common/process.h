@@ -31,3 +31,8 @@ int deadline_left_ms(int64_t deadline);
 
 /* A signal by name or number: "TERM", "SIGTERM", "15", "RTMIN+3"; -EINVAL for none. */
 int signal_parse(const char *s);
+
+/* A new user namespace, held open by *ret_fd: a child is cloned into it, write_maps(child, data) writes
+ * its uid_map and gid_map from outside, the namespace is opened, and the child is killed and reaped.
+ * For idmapped mounts, which take a user namespace's fd. */
+int userns_open(int (*write_maps)(pid_t pid, void *data, Error **err), void *data, int *ret_fd, Error **err);

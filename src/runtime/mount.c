@@ -16,6 +16,7 @@
 
 #include "common/alloc.h"
 #include "common/fs.h"
+#include "common/process.h"
 #include "common/log.h"
 #include "common/strv.h"
 #include "linux.h"
@@ -243,35 +244,13 @@ static int mount_cgroup(const RtMount *m, int root_fd, const char *tp, bool is_c
         return 0;
 }
 
-/* A user namespace with m's mappings, held by an fd: a child is cloned into a new one, its maps
- * written, the namespace opened, and the child killed. */
-static int make_idmap_userns(const RtMount *m, int *ret_fd, Error **err)
+static int write_mount_maps(pid_t pid, void *data, Error **err)
 {
-        struct clone_args args = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
+        const RtMount *m = data;
         RtSpec maps = { .uid_mappings = m->uid_mappings, .n_uid_mappings = m->n_uid_mappings,
                         .gid_mappings = m->gid_mappings, .n_gid_mappings = m->n_gid_mappings };
-        char path[64];
-        pid_t pid;
-        int r, fd;
 
-        pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-        if (pid < 0)
-                return error_set(err, errno, "clone a user namespace");
-        if (pid == 0) {
-                for (;;)
-                        pause();
-        }
-        r = rt_userns_write_maps(pid, &maps, err);
-        snprintf(path, sizeof(path), "/proc/%d/ns/user", pid);
-        fd = r < 0 ? -EBADF : open(path, O_RDONLY | O_CLOEXEC);
-        if (r >= 0 && fd < 0)
-                r = error_set(err, errno, "open '%s'", path);
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        if (r < 0)
-                return r;
-        *ret_fd = fd;
-        return 0;
+        return rt_userns_write_maps(pid, &maps, err);
 }
 
 int rt_mount_prepare_idmapped(RtSpec *s, Error **err)
@@ -285,7 +264,7 @@ int rt_mount_prepare_idmapped(RtSpec *s, Error **err)
 
                 if (!m->is_idmap)
                         continue;
-                r = make_idmap_userns(m, &userns, err);
+                r = userns_open(write_mount_maps, m, &userns, err);
                 if (r < 0)
                         return error_wrap(err, r, "mounts[%zu]", i);
                 /* A detached copy of the source, made while we are still the host's root: the

@@ -17,6 +17,7 @@
 
 #include "common/alloc.h"
 #include "common/fs.h"
+#include "common/process.h"
 #include "common/strv.h"
 #include "overlay.h"
 
@@ -111,41 +112,28 @@ int stor_overlay_mount(const char *layers_dir, char *const *layers, const char *
         return r < 0 ? r : 0;
 }
 
-int stor_idmap_userns(const StorIdmap *map, int *ret_fd, Error **err)
+static int write_idmap(pid_t pid, void *data, Error **err)
 {
-        struct clone_args args = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
         static const char *const files[] = { "uid_map", "gid_map" };
+        const StorIdmap *map = data;
         char path[64], line[64];
-        int fd = -EBADF, r = 0;
-        pid_t pid;
+        int r = 0;
 
-        /* A child in a new user namespace only holds it open while we write its maps and open it:
-         * the namespace lives on in the fd once the child is gone. */
-        pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-        if (pid < 0)
-                return error_set(err, errno, "clone a user namespace");
-        if (pid == 0) {
-                for (;;)
-                        pause();
-        }
         for (size_t i = 0; i < ARRAY_SIZE(files) && r >= 0; i++) {
                 snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, files[i]);
                 snprintf(line, sizeof(line), "0 %u %u\n", i == 0 ? map->uid_base : map->gid_base, map->count);
                 r = write_file_at(AT_FDCWD, path, line, err);
         }
-        if (r >= 0) {
-                snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
-                fd = open(path, O_RDONLY | O_CLOEXEC);
-                if (fd < 0)
-                        r = error_set(err, errno, "open '%s'", path);
-        }
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        if (r < 0)
-                return error_wrap(err, r, "user namespace for ids %u:%u+%u", map->uid_base, map->gid_base,
-                                  map->count);
-        *ret_fd = fd;
-        return 0;
+        return r;
+}
+
+int stor_idmap_userns(const StorIdmap *map, int *ret_fd, Error **err)
+{
+        int r = userns_open(write_idmap, (void *)map, ret_fd, err);
+
+        return r < 0 ? error_wrap(err, r, "user namespace for ids %u:%u+%u", map->uid_base, map->gid_base,
+                                  map->count)
+                     : 0;
 }
 
 /* An idmapped clone of the directory at path, attached at stage (made here). -EOPNOTSUPP when the
