@@ -11,6 +11,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/statfs.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "common/log.h"
@@ -38,6 +39,30 @@ static int lo_up(void)
         return 0;
 }
 
+/* Writes text to a sysctl of the calling thread's network namespace. */
+static int sysctl_write(const char *path, const char *text)
+{
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+        size_t n = strlen(text);
+
+        if (fd < 0)
+                return -errno;
+        return write(fd, text, n) == (ssize_t)n ? 0 : -errno;
+}
+
+/*
+ * As Docker does in a container's own network namespace: ping (ICMP datagram sockets) for every group,
+ * and ports below 1024 without CAP_NET_BIND_SERVICE. Set here, by the namespace's owner, because a
+ * container with a user namespace of its own may not write the sysctls of one it does not own, and
+ * its root would otherwise lose both.
+ */
+static int open_sysctls(void)
+{
+        int r = sysctl_write("/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
+
+        return r < 0 ? r : sysctl_write("/proc/sys/net/ipv4/ip_unprivileged_port_start", "0");
+}
+
 /*
  * unshare(CLONE_NEWNET) moves only the calling thread, so this one does it and ends: the caller's
  * threads stay where they were. The mount is seen by the whole process (threads share the mount
@@ -55,6 +80,11 @@ static void *ns_create_thread(void *arg)
         c->r = lo_up();
         if (c->r < 0) {
                 c->step = "bring lo up";
+                return NULL;
+        }
+        c->r = open_sysctls();
+        if (c->r < 0) {
+                c->step = "set its sysctls";
                 return NULL;
         }
         if (mount("/proc/thread-self/ns/net", c->path, NULL, MS_BIND, NULL) < 0) {

@@ -204,3 +204,15 @@ upper() {
 	[ "$status" -eq 0 ]
 	[ "$(h inspect sysh | jq -r '.[0].idmap')" = null ]
 }
+
+@test "userns: root of a container with its own range serves on a port below 1024" {
+	run h launch "$SYSTEM" web
+	[ "$status" -eq 0 ]
+	# The network namespace hull made is not the container's user namespace's to set: hull set
+	# ip_unprivileged_port_start (and ping_group_range) there, as Docker does in every container.
+	[ "$(h exec web cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" = 0 ]
+	run h exec web sh -c 'mkdir -p /tmp/www && httpd -p 80 -h /tmp/www && sleep 0.3 && netstat -ltn'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *":80 "*LISTEN* ]]
+}
