@@ -162,7 +162,7 @@ static int write_bundle(InstContext *c, const InstRecord *rec, const InstImage *
                         const InstNetAttach *att, Error **err)
 {
         _cleanup_free_ char *rootfs = inst_path(c, rec->id, "rootfs"), *cfg_path = inst_path(c, rec->id, "config.json"),
-                                  *cgpath = xasprintf("/hull/%s", rec->id), *procfs = NULL, *cpuset = NULL;
+                                  *cgpath = inst_cgroup_path(rec->id), *procfs = NULL, *cpuset = NULL;
         _cleanup_json_ json_t *icfg = NULL;
         _cleanup_close_ int rootfs_fd = -EBADF;
         _cleanup_(inst_system_bundle_done) InstSystemBundle sys = {};

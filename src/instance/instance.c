@@ -89,6 +89,11 @@ int inst_mark_finished(InstContext *c, InstRecord *rec, int status, Error **err)
         return inst_db_instance_set_run(c->db, rec->id, rec->started, rec->finished, rec->exit_code, err);
 }
 
+char *inst_cgroup_path(const char *id)
+{
+        return xasprintf("/hull/%s", id);
+}
+
 int inst_run_dir_make(InstContext *c, const char *dir, Error **err)
 {
         size_t n = strlen(c->runroot);

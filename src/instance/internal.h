@@ -112,6 +112,9 @@ void inst_net_vm_stop(InstContext *c, const char *id);
 /* In one transaction: the instance's record, its lease and its ports (inst_net_attach). */
 int inst_add_record(InstContext *c, const InstRecord *rec, const InstRunOptions *o, InstNetAttach *att, Error **err);
 
+/* An instance's linux.cgroupsPath: "/hull/<id>", below the root of every hierarchy. */
+char *inst_cgroup_path(const char *id);
+
 /* Makes dir, a directory below the run root, and everything from the run root down to it passable by
  * all (0711: nothing listable): a container in a user namespace resolves what is bound into it from
  * there itself, as its own root. */

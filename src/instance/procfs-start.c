@@ -54,12 +54,12 @@ static char *cgroup_mount(const char *ctrl)
 /* The container's directory in the hierarchy of ctrl: v1 where the host mounts it so, else unified. */
 static char *cgroup_dir(RtCgroupMode mode, const char *ctrl, const char *id)
 {
-        _cleanup_free_ char *point = mode == RT_CGROUP_V2 ? NULL : cgroup_mount(ctrl);
+        _cleanup_free_ char *point = mode == RT_CGROUP_V2 ? NULL : cgroup_mount(ctrl), *path = inst_cgroup_path(id);
 
         if (!point && mode != RT_CGROUP_V1)
                 point = cgroup_mount(NULL);
-        /* The bundle's linux.cgroupsPath (container.c): absolute, so below each hierarchy's root. */
-        return point ? xasprintf("%s/hull/%s", point, id) : xstrdup("-");
+        /* The bundle's linux.cgroupsPath: absolute, so below each hierarchy's root. */
+        return point ? xasprintf("%s%s", point, path) : xstrdup("-");
 }
 
 /* Mounts a new fuse filesystem on dir; its connection fd in *ret_fd. */
