@@ -29,26 +29,30 @@ int agent_fail(int errnum, const char *fmt, ...)
         return -errnum;
 }
 
-void agent_log(const char *fmt, ...)
+static void vlog(const char *fmt, va_list ap)
 {
         char buf[1024];
+
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        dprintf(STDERR_FILENO, "hull-agent: %s\n", buf);
+}
+
+void agent_log(const char *fmt, ...)
+{
         va_list ap;
 
         va_start(ap, fmt);
-        vsnprintf(buf, sizeof(buf), fmt, ap);
+        vlog(fmt, ap);
         va_end(ap);
-        dprintf(STDERR_FILENO, "hull-agent: %s\n", buf);
 }
 
 void agent_die(const char *fmt, ...)
 {
-        char buf[1024];
         va_list ap;
 
         va_start(ap, fmt);
-        vsnprintf(buf, sizeof(buf), fmt, ap);
+        vlog(fmt, ap);
         va_end(ap);
-        dprintf(STDERR_FILENO, "hull-agent: %s\n", buf);
         if (!agent_is_pid1)
                 _exit(1);
         sync();
