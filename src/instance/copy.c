@@ -41,16 +41,6 @@ int inst_copy_reshift(InstContext *c, const InstIdmap *from, const InstRecord *t
         return r < 0 ? error_wrap(err, r, "shift the owners of '%s'", upper) : 0;
 }
 
-/* inst_copy_reshift() from src's range. */
-static int copy_reshift_from(InstContext *c, const InstRecord *src, const InstRecord *to, const char *upper,
-                             Error **err)
-{
-        InstIdmap from = {};
-        int r = inst_db_idmap_find(c->db, src->id, &from, err);
-
-        return r < 0 ? r : inst_copy_reshift(c, &from, to, upper, err);
-}
-
 /* The run options the copy gets: src's (or the snapshot's) with the new name and no published ports. */
 static int copy_options(const InstRecord *src, const char *snap_dir, const char *name, InstRunOptions *o,
                         char ***ret_dropped, Error **err)
@@ -93,6 +83,39 @@ InstRecord *inst_copy_record(InstKind kind, const char *name, const InstImage *i
         return rec;
 }
 
+int inst_copy_make_files(InstContext *c, const InstRecord *rec, const InstImage *img, const InstRunOptions *o,
+                         const InstNetAttach *att, const InstIdmap *from,
+                         int (*fill)(const char *upper, void *data, Error **err), void *data, Error **err)
+{
+        _cleanup_free_ char *dir = inst_dir(c, rec->id), *upper = inst_path(c, rec->id, "upper");
+        int r = mkdir_p(dir, 0700, err);
+
+        if (r >= 0)
+                r = fill(upper, data, err);
+        if (r >= 0)
+                r = inst_copy_reshift(c, from, rec, upper, err);
+        /* The overlay over the upper dir, and a bundle of its own (its id, cgroup, hostname). */
+        return r < 0 ? r : inst_driver_container.create(c, rec, img, o, att, err);
+}
+
+/* What a copy's upper dir is filled from: a snapshot's, or the running or stopped source's. */
+typedef struct CopySource {
+        InstContext *c;
+        InstRecord *src;
+        const char *snap_dir;
+} CopySource;
+
+static int fill_from_source(const char *upper, void *data, Error **err)
+{
+        CopySource *s = data;
+        _cleanup_free_ char *snap_upper = NULL;
+
+        if (!s->snap_dir)
+                return inst_ctr_copy_upper(s->c, s->src, upper, err);
+        snap_upper = xasprintf("%s/upper", s->snap_dir);
+        return stor_tree_copy(snap_upper, upper, err);
+}
+
 int inst_copy(InstContext *c, InstRecord *src, const char *name, const char *snapshot, InstRecord **ret,
               char ***ret_dropped_ports, Error **err)
 {
@@ -102,7 +125,8 @@ int inst_copy(InstContext *c, InstRecord *src, const char *name, const char *sna
         _cleanup_(inst_image_freep) InstImage *img = NULL;
         _cleanup_(inst_record_freep) InstRecord *other = NULL;
         _cleanup_json_ json_t *opts = NULL;
-        _cleanup_free_ char *snap_dir = NULL, *dir = NULL, *upper = NULL, *snap_upper = NULL, *text = NULL;
+        _cleanup_free_ char *snap_dir = NULL, *text = NULL;
+        InstIdmap from = {};
         _cleanup_strv_ char **dropped = NULL;
         int r;
 
@@ -133,20 +157,10 @@ int inst_copy(InstContext *c, InstRecord *src, const char *name, const char *sna
         r = inst_add_record(c, rec, &o, &att, err);
         if (r < 0)
                 return r;
-        dir = inst_dir(c, rec->id);
-        upper = inst_path(c, rec->id, "upper");
-        r = mkdir_p(dir, 0700, err);
-        if (r >= 0 && snap_dir) {
-                snap_upper = xasprintf("%s/upper", snap_dir);
-                r = stor_tree_copy(snap_upper, upper, err);
-        } else if (r >= 0) {
-                r = inst_ctr_copy_upper(c, src, upper, err);
-        }
+        CopySource source = { c, src, snap_dir };
+        r = inst_db_idmap_find(c->db, src->id, &from, err);
         if (r >= 0)
-                r = copy_reshift_from(c, src, rec, upper, err);
-        /* The overlay over the copied upper dir, and a bundle of its own (its id, cgroup, hostname). */
-        if (r >= 0)
-                r = inst_driver_container.create(c, rec, img, &o, &att, err);
+                r = inst_copy_make_files(c, rec, img, &o, &att, &from, fill_from_source, &source, err);
         if (r >= 0)
                 r = inst_net_members_changed(c, att.network, false, err);
         if (r < 0) {

@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "instance.h"
+#include "internal.h"
 
 /*
  * Makes a new stopped instance called name from src (a container or system container; EOPNOTSUPP for
@@ -16,6 +17,13 @@
  */
 int inst_copy(InstContext *c, InstRecord *src, const char *name, const char *snapshot, InstRecord **ret,
               char ***ret_dropped_ports, Error **err);
+
+/* After rec (a copy, or a received instance) is recorded: its directory; its upper dir, made by
+ * fill(upper, data) and moved from the uid/gid range from into rec's own (inst_copy_reshift); its overlay
+ * and bundle. The caller undoes it all on failure. */
+int inst_copy_make_files(InstContext *c, const InstRecord *rec, const InstImage *img, const InstRunOptions *o,
+                         const InstNetAttach *att, const InstIdmap *from,
+                         int (*fill)(const char *upper, void *data, Error **err), void *data, Error **err);
 
 /* A new record for a copy or a received instance: a fresh id, created now, never run. */
 InstRecord *inst_copy_record(InstKind kind, const char *name, const InstImage *img, const char *image_name,

@@ -331,6 +331,12 @@ static int receive_image(InstContext *c, int sock, const char *image_id, Error *
         return r < 0 ? error_wrap(err, r, "image") : 0;
 }
 
+/* A received container's upper dir: the tree stream on the socket. */
+static int fill_from_socket(const char *upper, void *data, Error **err)
+{
+        return stor_tree_receive(*(int *)data, upper, err);
+}
+
 /* The receiving side of migrate_container_send(), after its first message m. */
 static int receive_container(InstContext *c, int sock, json_t *m, char **ret_name, Error **err)
 {
@@ -339,7 +345,6 @@ static int receive_container(InstContext *c, int sock, json_t *m, char **ret_nam
         _cleanup_(inst_net_attach_done) InstNetAttach att = {};
         _cleanup_(inst_image_freep) InstImage *img = NULL;
         _cleanup_json_ json_t *opts = NULL;
-        _cleanup_free_ char *dir = NULL, *upper = NULL;
         const char *id = NULL, *name = NULL, *image_id = NULL, *image_name = NULL, *options = NULL, *kind = NULL;
         int was_running = 0;
         json_int_t uid_base = 0, gid_base = 0;
@@ -382,15 +387,7 @@ static int receive_container(InstContext *c, int sock, json_t *m, char **ret_nam
         r = inst_add_record(c, rec, &o, &att, err);
         if (r < 0)
                 return r;
-        dir = inst_dir(c, rec->id);
-        upper = inst_path(c, rec->id, "upper");
-        r = mkdir_p(dir, 0700, err);
-        if (r >= 0)
-                r = stor_tree_receive(sock, upper, err);
-        if (r >= 0)
-                r = inst_copy_reshift(c, &from_map, rec, upper, err);
-        if (r >= 0)
-                r = inst_driver_container.create(c, rec, img, &o, &att, err);
+        r = inst_copy_make_files(c, rec, img, &o, &att, &from_map, fill_from_socket, &sock, err);
         if (r >= 0)
                 r = inst_net_members_changed(c, att.network, o.ports && o.ports[0], err);
         if (r >= 0 && was_running)
