@@ -19,7 +19,9 @@ count_tap() {
 	skip=$(grep -cE '^ok [0-9]+ .*# [Ss][Kk][Ii][Pp]' "$1" || true)
 	notok=$(grep -cE '^not ok [0-9]+' "$1" || true)
 	passed=$((passed + ok - skip)) failed=$((failed + notok)) skipped=$((skipped + skip))
-	grep -E '^not ok' "$1" | sed 's/^/FAILED: /' || true
+	# Each failure, with the lines bats prints under it (where, and what failed), so a CI log
+	# that shows only this output still says why.
+	awk '/^not ok/ {n = 12; print "FAILED: " $0; next} n > 0 && /^#/ {print "    " $0; n--; next} {n = 0}' "$1"
 }
 
 # run_build NAME MESON_ARGS...: builds into build-NAME and runs every suite against it.

@@ -38,11 +38,12 @@ in_ns() {
 	ip netns exec "$NS" "$@"
 }
 
-# no_veths: true once no host end of a container's veth is left (the kernel destroys an unpinned
-# namespace, and its links, in the background: give it up to 5 s).
+# no_veths: true once no host end of a container's veth is left. The kernel destroys an unpinned
+# namespace, and its links, in the background, one batch after another: behind the namespaces of
+# an earlier test's fifty containers, on a loaded machine, that may take seconds. Give it 30 s.
 no_veths() {
 	local i
-	for i in $(seq 50); do
+	for i in $(seq 300); do
 		ip -n "$NS" -o link show | grep -q ' vh' || return 0
 		sleep 0.1
 	done
