@@ -663,8 +663,9 @@ static void container_sweep(InstContext *c, const char *id)
 
 /*
  * Whether an exec into rec will likely run from the sealed copy of our binary (runtime/sealed.h):
- * no user namespace of its own and CAP_SYS_PTRACE possibly held (--privileged, or any --cap-add).
- * The runtime decides for sure from the container's config; this only guesses it sooner.
+ * no user namespace of its own and CAP_SYS_PTRACE possibly held (any --cap-add). Not with
+ * --privileged: all capabilities and no seccomp filter, the host's root already. The runtime
+ * decides for sure from the container's config; this only guesses it sooner.
  */
 static bool exec_wants_sealed(const InstRecord *rec)
 {
@@ -672,7 +673,7 @@ static bool exec_wants_sealed(const InstRecord *rec)
 
         if (inst_record_options(rec, &opts, NULL) < 0)
                 return true;
-        return !inst_userns_wanted(&opts) && (opts.is_privileged || (opts.cap_add && opts.cap_add[0]));
+        return !inst_userns_wanted(&opts) && !opts.is_privileged && opts.cap_add && opts.cap_add[0];
 }
 
 static int container_exec(InstContext *c, InstRecord *rec, const InstExecOptions *o, int *ret_status, Error **err)

@@ -23,7 +23,14 @@ bool rt_sealed_needed(const RtSpec *s, const RtProcess *p)
          * /proc/PID/exe is closed to it: the cheap protection is enough. */
         if (s->ns[RT_NS_USER].is_set)
                 return false;
-        return !p->has_caps || (p->caps[RT_CAP_BOUNDING] & (1ULL << CAP_SYS_PTRACE_BIT));
+        if (!p->has_caps)
+                return true;
+        /* CAP_SYS_ADMIN in the host's user namespace with no seccomp filter is the host's root
+         * already (it mounts a cgroup v1 hierarchy and sets its release agent, or the host's
+         * disks): a sealed copy would guard nothing that such a container cannot reach. */
+        if ((p->caps[RT_CAP_BOUNDING] & (1ULL << CAP_SYS_ADMIN_BIT)) && !s->seccomp)
+                return false;
+        return p->caps[RT_CAP_BOUNDING] & (1ULL << CAP_SYS_PTRACE_BIT);
 }
 
 /*

@@ -5,11 +5,13 @@
 #include "common/error.h"
 #include "spec.h"
 
-/* CAP_SYS_PTRACE's number, without pulling libcap's header into every user of this one. */
+/* Capability numbers, without pulling libcap's header into every user of this one. */
 #define CAP_SYS_PTRACE_BIT 19
+#define CAP_SYS_ADMIN_BIT 21
 
 /* True when a process of this container could open the runtime's binary through /proc
- * despite PR_SET_DUMPABLE: no user namespace of its own and CAP_SYS_PTRACE within reach. */
+ * despite PR_SET_DUMPABLE (no user namespace of its own and CAP_SYS_PTRACE within reach), and
+ * is not already the host's root in all but name (CAP_SYS_ADMIN there, no seccomp filter). */
 bool rt_sealed_needed(const RtSpec *s, const RtProcess *p);
 
 /*

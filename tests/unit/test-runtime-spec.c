@@ -22,6 +22,7 @@
 #include "common/alloc.h"
 #include "common/json.h"
 #include "common/strv.h"
+#include "runtime/sealed.h"
 #include "runtime/spec.h"
 
 /* Test documents are written with ' for " to keep them readable. */
@@ -338,6 +339,41 @@ static void test_full_document(void **state)
         assert_non_null(s->seccomp);
         assert_string_equal(json_string_value(json_object_get(s->seccomp, "defaultAction")), "SCMP_ACT_ALLOW");
         assert_non_null(s->resources);
+}
+
+/* When exec runs from a sealed copy of the binary: only where a container could reach the
+ * binary through /proc and is not the host's root already. */
+static void test_sealed_needed(void **state)
+{
+        static const struct {
+                const char *caps, *lx;
+                bool is_needed;
+        } cases[] = {
+                { "['CAP_CHOWN']", "{}", false },
+                { "['CAP_SYS_PTRACE']", "{}", true },
+                { "['CAP_SYS_PTRACE']",
+                  "{'namespaces': [{'type': 'user'}], 'uidMappings': [{'containerID': 0, 'hostID': 100000, 'size': 65536}],"
+                  " 'gidMappings': [{'containerID': 0, 'hostID': 100000, 'size': 65536}]}",
+                  false },
+                { "['CAP_SYS_PTRACE', 'CAP_SYS_ADMIN']", "{'seccomp': {'defaultAction': 'SCMP_ACT_ALLOW'}}", true },
+                { "['CAP_SYS_PTRACE', 'CAP_SYS_ADMIN']", "{}", false },
+                { NULL, "{}", true },
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                _cleanup_free_ char *doc = NULL;
+                _cleanup_(rt_spec_freep) RtSpec *s = NULL;
+                if (cases[i].caps)
+                        doc = xasprintf("{'ociVersion': '1.0.0', 'root': {'path': 'r'}, 'linux': %s, 'process': {'args': "
+                                        "['sh'], 'capabilities': {'bounding': %s}}}",
+                                        cases[i].lx, cases[i].caps);
+                else
+                        doc = xasprintf("{'ociVersion': '1.0.0', 'root': {'path': 'r'}, 'linux': %s, "
+                                        "'process': {'args': ['sh']}}",
+                                        cases[i].lx);
+                s = parse_ok(doc);
+                assert_int_equal(rt_sealed_needed(s, s->process), cases[i].is_needed);
+        }
 }
 
 static void test_minimal_document(void **state)
@@ -1022,6 +1058,7 @@ int main(void)
                 cmocka_unit_test(test_default_spec_rootless),
                 cmocka_unit_test(test_full_document),
                 cmocka_unit_test(test_minimal_document),
+                cmocka_unit_test(test_sealed_needed),
                 cmocka_unit_test(test_nulls_are_absent),
                 cmocka_unit_test(test_null_console_width),
                 cmocka_unit_test(test_null_gid),
