@@ -94,7 +94,9 @@ printf 'ratio hull/lxc start:  %.3f (target <= 0.5)\n' "$(echo "$m_hps / $m_ls" 
 printf 'ratio hull/lxc attach: %.3f (target <= 0.5)\n' "$(echo "$m_hpa / $m_la" | bc -l)"
 
 # Idle cost: the PSS of what hull keeps beside an idle system container.
-"${H[@]}" launch sys:1 idle --network none >/dev/null
+# With a memory limit, so that hull-procfs (which serves the /proc view of a limited container) is
+# counted too: the most hull keeps beside one.
+"${H[@]}" launch sys:1 idle --network none --memory 256m >/dev/null
 sleep 1
 cost=0
 mon=$(pgrep -f "hull-monitor $tmp/hull" | head -n1)

@@ -188,7 +188,7 @@ static int write_bundle(InstContext *c, const InstRecord *rec, const InstImage *
         }
         for (size_t i = 0; i < o->n_binds; i++)
                 binds[i] = (InstBind){ o->binds[i].source, o->binds[i].destination, o->binds[i].is_readonly };
-        if (o->is_system && !o->is_vm) {
+        if (inst_procfs_wanted(o)) {
                 /* Its /proc shows its limits: hull-procfs serves the files (monitor_child starts it). */
                 procfs = inst_procfs_dir(c, rec->id);
                 cpuset = inst_procfs_cpuset(rec->id, o->cpus);
@@ -480,7 +480,7 @@ _noreturn_ static void monitor_child(InstContext *c, const InstRecord *rec, cons
         dup2(out[1], STDOUT_FILENO);
         dup2(errp[1] >= 0 ? errp[1] : out[1], STDERR_FILENO);
         r = inst_context_runtime(c, &rt, &e);
-        if (r >= 0 && o->is_system && !o->is_vm)
+        if (r >= 0 && inst_procfs_wanted(o))
                 r = inst_procfs_start(c, rec->id, &procfs_pid, &e);
         if (r >= 0)
                 r = rt_container_create(rt, rec->id, &ro, &e);

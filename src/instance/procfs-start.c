@@ -19,6 +19,11 @@
 
 const char *const inst_procfs_files[] = { "meminfo", "cpuinfo", "stat", "uptime", NULL };
 
+bool inst_procfs_wanted(const InstRunOptions *o)
+{
+        return o->is_system && !o->is_vm && (o->memory > 0 || o->cpus > 0);
+}
+
 char *inst_procfs_dir(const InstContext *c, const char *id)
 {
         return xasprintf("%s/procfs/%s", c->runroot, id);

@@ -2,12 +2,19 @@
 /* procfs-start.h: a system container's /proc files: the FUSE mount, hull-procfs on it, and its CPU pinning */
 #pragma once
 
+#include <stdbool.h>
 #include <sys/types.h>
 #include "common/error.h"
 #include "instance.h"
 
 /* The files hull-procfs serves, bound over the same names below the container's /proc. */
 extern const char *const inst_procfs_files[];
+
+/*
+ * Whether a system container gets the /proc view: only with a limit (--memory or --cpus). Without
+ * one the host's files tell the truth about what it may use, and no server need run beside it.
+ */
+bool inst_procfs_wanted(const InstRunOptions *o);
 
 /* Where a system container's procfs filesystem is mounted while it starts: $runroot/procfs/<id>. */
 char *inst_procfs_dir(const InstContext *c, const char *id);

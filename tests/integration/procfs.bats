@@ -85,11 +85,16 @@ wait_no_procfs() {
 	wait_no_procfs "$id"
 }
 
-@test "launch without --memory: MemTotal is the host's" {
+@test "launch without a limit: MemTotal is the host's, and no server runs beside it" {
 	local host_total
 	host_total=$(awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)
 	h launch --network none sl:1 m2 >/dev/null
 	[ "$(meminfo_kb m2 MemTotal)" = "$host_total" ]
+	# Nothing to correct: the kernel's own files, and no hull-procfs for this container.
+	[ "$(h exec m2 awk '$2 ~ /^\/proc\// && $3 ~ /fuse/' /proc/mounts)" = "" ]
+	mon=$(pgrep -f "hull-monitor $HROOT")
+	[ -n "$mon" ]
+	[ -z "$(pgrep -P "$mon" -x hull-procfs || true)" ]
 }
 
 @test "launch --cpus 1: nproc and /proc/cpuinfo show one CPU" {
@@ -139,7 +144,7 @@ wait_no_procfs() {
 	[ -z "$(ls -A "$HROOT/run/procfs" 2>/dev/null)" ]
 	[ -z "$(pgrep -f "hull-monitor $HROOT" || true)" ]
 	# no server to be found at all: a clear error, before anything is mounted
-	run env HULL_PROCFS=/nonexistent/hull-procfs "$HULL" --root "$HROOT" launch --network none sl:1 f2
+	run env HULL_PROCFS=/nonexistent/hull-procfs "$HULL" --root "$HROOT" launch --memory 64m --network none sl:1 f2
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"/nonexistent/hull-procfs"* ]]
 	[ -z "$(grep -F "$HROOT" /proc/mounts | grep -w fuse || true)" ]
