@@ -184,7 +184,8 @@ static int save_creating_state(Spawn *s, Error **err)
 {
         _cleanup_json_ json_t *cg = s->cgroup ? rt_cgroup_to_json(s->cgroup) : NULL;
         RtState st = { .id = (char *)s->id, .bundle = s->bundle, .rootfs = s->rootfs, .created = (char *)"",
-                       .owner = geteuid(), .creator_pid = getpid(), .cgroup = cg, .dir_fd = s->dir_fd };
+                       .owner = geteuid(), .creator_pid = getpid(), .cgroup = cg, .dir_fd = s->dir_fd,
+                       .hook_kinds = UINT32_MAX };
 
         process_start_time(st.creator_pid, &st.creator_start_time);
         return rt_state_save(&st, err);
@@ -524,6 +525,9 @@ static int record_state(Spawn *s, Error **err)
         st->created = rt_now_rfc3339();
         st->owner = geteuid();
         st->annotations = annotations(s->spec);
+        for (int k = 0; k < _RT_HOOK_MAX; k++)
+                if (s->spec->n_hooks[k] > 0)
+                        st->hook_kinds |= 1u << k;
         st->cgroup = s->cgroup ? rt_cgroup_to_json(s->cgroup) : NULL;
         st->is_systemd_cgroup = s->ctx->is_systemd_cgroup;
         st->dir_fd = dup(s->dir_fd);
@@ -753,6 +757,8 @@ int rt_container_start(RtContext *ctx, const char *id, Error **err)
                 while (poll(&p, 1, -1) < 0 && errno == EINTR)
                         ;
         }
+        if (!(st->hook_kinds & (1u << RT_HOOK_POSTSTART)))
+                return 0;
         r = read_file_at(st->dir_fd, "config.json", &raw, &len, err);
         if (r < 0)
                 return r;

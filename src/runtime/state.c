@@ -115,6 +115,9 @@ int rt_state_load(int root_fd, const char *id, RtState **ret, Error **err)
                 st->creator_pid = (pid_t)v;
         if (json_get_int64(j, "creator_start_time", "", &v, err) > 0)
                 st->creator_start_time = (uint64_t)v;
+        st->hook_kinds = UINT32_MAX;
+        if (json_get_int64(j, "hooks", "", &v, err) > 0)
+                st->hook_kinds = (uint32_t)v;
         json_get_bool(j, "systemd_cgroup", "", &st->is_systemd_cgroup, NULL);
         if (json_get_object(j, "annotations", "", &o, NULL) > 0)
                 st->annotations = json_incref(o);
@@ -136,6 +139,7 @@ int rt_state_save(const RtState *st, Error **err)
                 json_object_set_new(j, "creator_pid", json_integer(st->creator_pid));
                 json_object_set_new(j, "creator_start_time", json_integer((json_int_t)st->creator_start_time));
         }
+        json_object_set_new(j, "hooks", json_integer(st->hook_kinds));
         if (st->annotations)
                 json_object_set(j, "annotations", st->annotations);
         if (st->cgroup)

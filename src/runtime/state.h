@@ -29,6 +29,8 @@ typedef struct RtState {
         json_t *annotations;
         json_t *cgroup; /* rt_cgroup_to_json() */
         bool is_systemd_cgroup;
+        uint32_t hook_kinds;          /* bit 1 << RtHookKind for each kind of hook config.json has
+                                       * (all bits when the record predates the field) */
         pid_t creator_pid;            /* while "creating": the runtime process doing it */
         uint64_t creator_start_time;
         int dir_fd; /* $root/<id>, O_DIRECTORY */
