@@ -55,20 +55,24 @@ lxc.init.cmd = /sbin/init
 lxc.tty.max = 4
 EOF
 
-now() { date +%s%N; }
-us() { echo $(( ($(now) - $1) / 1000 )); }
+# Readings of bash's own clock, taken without a subshell or a `date` process (either would add its
+# start-up to every figure, hull's and LXC's alike); us T0 T1: the microseconds between two.
+us() { echo $(( ${2/./} - ${1/./} )); }
 lxc_round() {
-	local t0
-	t0=$(now); lxc-start -n bench "${L[@]}"; lxc-wait -n bench "${L[@]}" -s RUNNING; ls_+=($(us "$t0"))
-	t0=$(now); lxc-attach -n bench "${L[@]}" -- true; la+=($(us "$t0"))
+	local t0 t1
+	t0=$EPOCHREALTIME; lxc-start -n bench "${L[@]}"; lxc-wait -n bench "${L[@]}" -s RUNNING; t1=$EPOCHREALTIME
+	ls_+=($(us "$t0" "$t1"))
+	t0=$EPOCHREALTIME; lxc-attach -n bench "${L[@]}" -- true; t1=$EPOCHREALTIME
+	la+=($(us "$t0" "$t1"))
 	lxc-stop -k -n bench "${L[@]}"
 }
 # hull_round NAME [FLAGS...]: launch, exec, remove; the times go to the arrays named by prefix.
 hull_round() {
-	local t0 name=$1 p=$2
+	local t0 t1 t2 name=$1 p=$2
 	shift 2
-	t0=$(now); "${H[@]}" launch sys:1 "$name" --network none "$@" >/dev/null; eval "${p}s+=($(us "$t0"))"
-	t0=$(now); "${H[@]}" exec "$name" true; eval "${p}a+=($(us "$t0"))"
+	t0=$EPOCHREALTIME; "${H[@]}" launch sys:1 "$name" --network none "$@" >/dev/null; t1=$EPOCHREALTIME
+	"${H[@]}" exec "$name" true; t2=$EPOCHREALTIME
+	eval "${p}s+=($(us "$t0" "$t1")) ${p}a+=($(us "$t1" "$t2"))"
 	"${H[@]}" rm -f "$name" >/dev/null
 }
 
