@@ -121,9 +121,6 @@ static int exec_setup(ExecCtx *x, Error **err)
         bool is_seccomp_loaded = false;
         int r;
 
-        r = rt_sync_expect(x->child_fd, RT_SYNC_GO, NULL, err);
-        if (r < 0)
-                return r;
         if (x->process->terminal) {
                 _cleanup_close_ int master = -EBADF;
                 r = rt_tty_setup_slave(x->process->console_height, x->process->console_width, false, &master, err);
@@ -229,11 +226,15 @@ static int open_container_ns(const RtSpec *spec, pid_t pid, int fds[_RT_NS_MAX],
         return 0;
 }
 
+/*
+ * Starts the process. The intermediate reports the process's pid (or its own failure) and exits;
+ * the process reports its terminal, then that it is ready, and execs. The process does not wait
+ * for us: its messages and the intermediate's may come in either order.
+ */
 static int exec_start(ExecCtx *x, pid_t *ret_pid, int *ret_pty, Error **err)
 {
-        _cleanup_free_ char *payload = NULL;
-        pid_t stage, pid;
-        RtSyncMsg m;
+        bool is_ready = false;
+        pid_t stage;
         int pair[2], r;
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
@@ -247,31 +248,35 @@ static int exec_start(ExecCtx *x, pid_t *ret_pid, int *ret_pty, Error **err)
                 exec_stage(x);
         close(x->child_fd);
         x->child_fd = -EBADF;
-        r = rt_sync_recv(x->sync_fd, &m, &payload, NULL, err);
-        waitpid(stage, NULL, 0);
-        if (r < 0)
-                return r;
-        if (m.type == RT_SYNC_ERROR)
-                return error_setf(err, m.value > 0 ? m.value : EIO, "%s", payload);
-        pid = m.value;
-        *ret_pid = pid;
-        r = rt_sync_send(x->sync_fd, RT_SYNC_GO, 0, NULL, -EBADF, err);
-        if (r < 0)
-                return r;
         for (;;) {
                 _cleanup_free_ char *text = NULL;
                 _cleanup_close_ int fd = -EBADF;
+                RtSyncMsg m;
                 r = rt_sync_recv(x->sync_fd, &m, &text, &fd, err);
                 if (r < 0)
-                        return r;
-                if (m.type == RT_SYNC_READY)
+                        break;
+                if (m.type == RT_SYNC_ERROR) {
+                        r = error_setf(err, m.value > 0 ? m.value : EIO, "%s", text);
+                        break;
+                }
+                if (m.type == RT_SYNC_PID) {
+                        *ret_pid = m.value;
+                        waitpid(stage, NULL, 0);
+                        stage = 0;
+                } else if (m.type == RT_SYNC_PTY)
+                        *ret_pty = TAKE_FD(fd);
+                else if (m.type == RT_SYNC_READY)
+                        is_ready = true;
+                else {
+                        r = error_setf(err, EPROTO, "unexpected message %u from exec process", m.type);
+                        break;
+                }
+                if (is_ready && stage == 0)
                         return rt_sync_wait_exec(x->sync_fd, err);
-                if (m.type == RT_SYNC_ERROR)
-                        return error_setf(err, m.value > 0 ? m.value : EIO, "%s", text);
-                if (m.type != RT_SYNC_PTY)
-                        return error_setf(err, EPROTO, "unexpected message %u from exec process", m.type);
-                *ret_pty = TAKE_FD(fd);
         }
+        if (stage > 0)
+                waitpid(stage, NULL, 0);
+        return r;
 }
 
 int rt_container_exec(RtContext *ctx, const char *id, const RtExecOptions *o, int *ret_status, Error **err)
