@@ -437,11 +437,10 @@ _noreturn_ static void child_fail(int sync_fd, int r, Error *e)
  * made from pipes (or a pseudo-terminal), the container created, then hull-monitor in our place.
  */
 _noreturn_ static void monitor_child(InstContext *c, const InstRecord *rec, const InstRunOptions *o,
-                                     const char *monitor, int sync_fd)
+                                     const InstSystemConsole *console, const char *monitor, int sync_fd)
 {
         _cleanup_free_ char *bundle = inst_dir(c, rec->id), *pid_file = inst_path(c, rec->id, "pid");
         RtCreateOptions ro = { .bundle = bundle, .pid_file = pid_file };
-        InstSystemConsole console = { .slave = -EBADF, .listen_fd = -EBADF };
         Error *e = NULL;
         RtContext *rt;
         int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, in[2] = { -1, -1 }, devnull, logfd, r;
@@ -456,11 +455,8 @@ _noreturn_ static void monitor_child(InstContext *c, const InstRecord *rec, cons
         if (rec->kind == INST_KIND_SYSTEM) {
                 /* The init's stdio is its console; the monitor keeps the slave (so out[1] is not
                  * closed below: it is a copy) and serves the console. */
-                r = inst_system_console_open(c, rec, &console, &e);
-                if (r < 0)
-                        child_fail(sync_fd, r, e);
-                out[0] = console.masters[0];
-                out[1] = fcntl(console.slave, F_DUPFD_CLOEXEC, 3);
+                out[0] = console->masters[0];
+                out[1] = fcntl(console->slave, F_DUPFD_CLOEXEC, 3);
                 in[0] = out[1];
         } else if (o->is_tty) {
                 int master, slave;
@@ -505,7 +501,7 @@ _noreturn_ static void monitor_child(InstContext *c, const InstRecord *rec, cons
         }
         close(sync_fd);
         if (rec->kind == INST_KIND_SYSTEM)
-                inst_system_console_export(&console);
+                inst_system_console_export(console);
         inst_exec_monitor(c, rec, monitor, pid, out[0], errp[0]);
 }
 
@@ -513,6 +509,7 @@ static int container_start_detached(InstContext *c, InstRecord *rec, Error **err
 {
         _cleanup_(inst_run_options_done) InstRunOptions o = {};
         _cleanup_free_ char *monitor = inst_helper_path(c, "hull-monitor", "HULL_MONITOR");
+        _cleanup_(inst_system_console_done) InstSystemConsole console = { .slave = -EBADF, .listen_fd = -EBADF };
         _cleanup_close_ int rd = -EBADF;
         int sync[2];
         char msg[2048];
@@ -523,11 +520,20 @@ static int container_start_detached(InstContext *c, InstRecord *rec, Error **err
 
         if (access(monitor, X_OK) < 0)
                 return error_set(err, errno, "monitor '%s'", monitor);
+        for (size_t i = 0; i < INST_SYSTEM_N_DEVICES; i++)
+                console.masters[i] = -EBADF;
         r = prepare_start(c, rec, &o, &rt, err);
         if (r < 0)
                 return r;
+        /* A system container's console and ttys: made here, kept by the monitor. */
+        if (rec->kind == INST_KIND_SYSTEM && (r = inst_system_console_open(c, rec, &console, err)) < 0) {
+                inst_net_stop(c, rec->id);
+                inst_system_cleanup(c, rec->id);
+                return r;
+        }
         if (pipe2(sync, O_CLOEXEC) < 0) {
                 inst_net_stop(c, rec->id);
+                inst_system_cleanup(c, rec->id);
                 return error_set(err, errno, "pipe");
         }
         pid = fork();
@@ -535,13 +541,16 @@ static int container_start_detached(InstContext *c, InstRecord *rec, Error **err
                 close(sync[0]);
                 close(sync[1]);
                 inst_net_stop(c, rec->id);
+                inst_system_cleanup(c, rec->id);
                 return error_set(err, errno, "fork");
         }
         if (pid == 0) {
                 close(sync[0]);
-                monitor_child(c, rec, &o, monitor, sync[1]);
+                monitor_child(c, rec, &o, &console, monitor, sync[1]);
         }
         close(sync[1]);
+        /* Only the monitor holds the console now: it ends when the container does. */
+        inst_system_console_done(&console);
         rd = sync[0];
         /* EOF without a word: the container is created and the monitor runs. */
         do

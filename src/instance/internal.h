@@ -175,7 +175,7 @@ typedef struct InstSystemConsole {
         int listen_fd;                      /* console.sock, for `hull console` */
 } InstSystemConsole;
 
-/* Opens the ptys (slaves owned by the container's root, from its bundle's mappings), points the links
+/* Opens the ptys (slaves owned by the container's root, from its id range), points the links
  * in its run directory at them, and listens on console.sock. Every fd is O_CLOEXEC. On failure
  * nothing is left open. */
 int inst_system_console_open(InstContext *c, const InstRecord *rec, InstSystemConsole *ret, Error **err);

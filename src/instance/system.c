@@ -183,30 +183,6 @@ int inst_system_bundle(InstContext *c, const InstRecord *rec, const InstRunOptio
         return 0;
 }
 
-/* The host uid and gid that are root in the container: its bundle's mappings of 0, else 0 (no user
- * namespace). The ptys are given to them, so that the container's root may open its own console. */
-static void container_root(const json_t *cfg, uid_t *ret_uid, gid_t *ret_gid)
-{
-        static const char *const keys[2] = { "uidMappings", "gidMappings" };
-        unsigned ids[2] = { 0, 0 };
-
-        for (size_t k = 0; k < 2; k++) {
-                json_t *maps = NULL, *m;
-                size_t i;
-                json_unpack((json_t *)cfg, "{s:{s:o}}", "linux", keys[k], &maps);
-                json_array_foreach (maps, i, m) {
-                        json_int_t cid = -1, hid = -1, size = 0;
-                        json_unpack(m, "{s:I, s:I, s:I}", "containerID", &cid, "hostID", &hid, "size", &size);
-                        if (cid == 0 && size > 0 && hid >= 0) {
-                                ids[k] = (unsigned)hid;
-                                break;
-                        }
-                }
-        }
-        *ret_uid = (uid_t)ids[0];
-        *ret_gid = (gid_t)ids[1];
-}
-
 void inst_system_console_done(InstSystemConsole *s)
 {
         for (size_t i = 0; i < INST_SYSTEM_N_DEVICES; i++)
@@ -262,24 +238,22 @@ static int open_device(const char *link, uid_t uid, gid_t gid, int *ret_master, 
 int inst_system_console_open(InstContext *c, const InstRecord *rec, InstSystemConsole *ret, Error **err)
 {
         _cleanup_free_ char *dir = inst_system_rundir(c, rec->id), *sock = rundir_path(c, rec->id, "console.sock");
-        _cleanup_json_ json_t *cfg = NULL;
-        uid_t uid = 0;
-        gid_t gid = 0;
+        InstIdmap map = {};
         int r;
 
         *ret = (InstSystemConsole){ .slave = -EBADF, .listen_fd = -EBADF };
         for (size_t i = 0; i < INST_SYSTEM_N_DEVICES; i++)
                 ret->masters[i] = -EBADF;
-        r = read_bundle(c, rec->id, &cfg, err);
+        /* The ptys go to the container's root: the host ids its range starts at, or root's own. */
+        r = inst_db_idmap_find(c->db, rec->id, &map, err);
         if (r < 0)
                 return r;
-        container_root(cfg, &uid, &gid);
         r = inst_run_dir_make(c, dir, err);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < INST_SYSTEM_N_DEVICES; i++) {
                 _cleanup_free_ char *link = rundir_path(c, rec->id, devices[i]);
-                r = open_device(link, uid, gid, &ret->masters[i], i == 0 ? &ret->slave : NULL, err);
+                r = open_device(link, map.uid_base, map.gid_base, &ret->masters[i], i == 0 ? &ret->slave : NULL, err);
                 if (r < 0)
                         goto fail;
         }
