@@ -253,7 +253,8 @@ int inst_write_bundle_config(const json_t *image_config, const InstRunSpec *spec
         r = inst_bundle_config(image_config, spec, rootfs, rootfs_fd, &cfg, err);
         if (r < 0)
                 return r;
-        text = json_dumps(cfg, JSON_INDENT(2));
+        /* Compact: the runtime keeps it as it is, and start, exec and delete parse it. */
+        text = json_dump_compact(cfg);
         return write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0600, err);
 }
 

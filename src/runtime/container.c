@@ -207,9 +207,13 @@ static int make_state_dir(Spawn *s, Error **err)
                 return error_set(err, errno, "open state of '%s'", s->id);
         {
                 /* Without the bundle's indentation: start, exec and delete parse this copy, and
-                 * whitespace was half of a system container's config. */
-                _cleanup_free_ char *compact = json_dump_compact(s->spec->json);
-                r = write_file_atomic_at(s->dir_fd, "config.json", compact, strlen(compact), 0600, err);
+                 * whitespace was half of a system container's config. A bundle on one line (hull's
+                 * own) is copied as it is. */
+                size_t len = strlen(s->raw_config);
+                _cleanup_free_ char *compact = memchr(s->raw_config, '\n', len) ? json_dump_compact(s->spec->json)
+                                                                               : NULL;
+                r = write_file_atomic_at(s->dir_fd, "config.json", compact ? compact : s->raw_config,
+                                         compact ? strlen(compact) : len, 0600, err);
         }
         if (r < 0)
                 return r;
