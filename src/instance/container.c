@@ -506,12 +506,22 @@ _noreturn_ static void monitor_child(InstContext *c, const InstRecord *rec, cons
         inst_exec_monitor(c, rec, monitor, pid, out[0], errp[0]);
 }
 
+/* A start that failed after inst_mark_started(): the record's run times go back to what they were. */
+static void unmark_started(InstContext *c, InstRecord *rec, const InstRecord *previous)
+{
+        rec->started = previous->started;
+        rec->finished = previous->finished;
+        rec->exit_code = previous->exit_code;
+        inst_db_instance_set_run(c->db, rec->id, rec->started, rec->finished, rec->exit_code, NULL);
+}
+
 static int container_start_detached(InstContext *c, InstRecord *rec, Error **err)
 {
         _cleanup_(inst_run_options_done) InstRunOptions o = {};
         _cleanup_free_ char *monitor = inst_helper_path(c, "hull-monitor", "HULL_MONITOR");
         _cleanup_(inst_system_console_done) InstSystemConsole console = { .slave = -EBADF, .listen_fd = -EBADF };
         _cleanup_close_ int rd = -EBADF;
+        InstRecord previous;
         int sync[2];
         char msg[2048];
         RtContext *rt;
@@ -553,23 +563,35 @@ static int container_start_detached(InstContext *c, InstRecord *rec, Error **err
         /* Only the monitor holds the console now: it ends when the container does. */
         inst_system_console_done(&console);
         rd = sync[0];
+        /* While the monitor's child creates the container, the record says it started and the
+         * database is synced: the syncs overlap the creation instead of following the start. */
+        previous = *rec;
+        r = inst_mark_started(c, rec, err);
+        if (r >= 0)
+                inst_db_checkpoint(c->db);
         /* EOF without a word: the container is created and the monitor runs. */
         do
                 n = read(rd, msg, sizeof(msg) - 1);
         while (n < 0 && errno == EINTR);
-        if (n > 0) {
-                msg[n] = '\0';
+        if (n > 0 || r < 0) {
+                if (n > 0) {
+                        msg[n] = '\0';
+                        r = error_setf(err, EIO, "%s", msg);
+                }
+                /* Created but not recorded as started (n == 0): the container goes, and with
+                 * its init the monitor. */
+                rt_container_delete(rt, rec->id, true, NULL);
                 waitpid(pid, NULL, 0);
                 inst_net_stop(c, rec->id);
                 inst_system_cleanup(c, rec->id);
-                return error_setf(err, EIO, "%s", msg);
+                unmark_started(c, rec, &previous);
+                return r;
         }
         r = inst_pid_file_write(c, rec->id, "monitor.pid", pid, err);
         if (r >= 0)
-                r = inst_mark_started(c, rec, err);
-        if (r >= 0)
                 r = rt_container_start(rt, rec->id, err);
         if (r < 0) {
+                unmark_started(c, rec, &previous);
                 rt_container_delete(rt, rec->id, true, NULL);
                 inst_net_stop(c, rec->id);
                 inst_system_cleanup(c, rec->id);

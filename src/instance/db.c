@@ -13,6 +13,7 @@
 struct InstDb {
         sqlite3 *h;
         bool in_transaction;
+        int checkpointed_changes; /* sqlite3_total_changes() at the last checkpoint */
 };
 
 /*
@@ -344,13 +345,25 @@ InstDb *inst_db_close(InstDb *db)
          * WAL into the database and empties it (one sync, for writers only), without waiting: if
          * others are reading or writing, one of them does it as it closes.
          */
-        if (db->h && sqlite3_total_changes(db->h) > 0) {
-                sqlite3_busy_timeout(db->h, 0);
-                sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-        }
+        inst_db_checkpoint(db);
         sqlite3_close_v2(db->h);
         free(db);
         return NULL;
+}
+
+void inst_db_checkpoint(InstDb *db)
+{
+        int changes;
+
+        if (!db->h || db->in_transaction)
+                return;
+        changes = sqlite3_total_changes(db->h);
+        if (changes == db->checkpointed_changes)
+                return;
+        sqlite3_busy_timeout(db->h, 0);
+        if (sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) == SQLITE_OK)
+                db->checkpointed_changes = changes;
+        sqlite3_busy_timeout(db->h, 30000);
 }
 
 int inst_db_begin(InstDb *db, Error **err)
