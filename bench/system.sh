@@ -26,7 +26,9 @@ fi
 
 tmp=$(mktemp -d /tmp/hull-bench-system.XXXXXX)
 chmod 711 "$tmp" # passable, as /var/lib is: hull's containers have uid ranges of their own
-H=("$hull" --root "$tmp/hull")
+# hull's layout on a standard host: state under --root on disk, runtime state under --runroot on a
+# tmpfs (the default /run/hull; /run is a tmpfs on Debian, though not on every VM image).
+H=("$hull" --root "$tmp/hull" --runroot "$tmp/run/hull")
 L=(-P "$tmp/lxc")
 cleanup() {
 	lxc-stop -k -n bench "${L[@]}" >/dev/null 2>&1 || true
@@ -35,6 +37,8 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+mkdir "$tmp/run"
+mount -t tmpfs -o mode=0711 hull-bench "$tmp/run"
 
 # One root filesystem: busybox, its init as /sbin/init, an inittab with one long-lived process.
 sh "$repo/tests/lib/busybox-rootfs.sh" "$tmp/rootfs" >/dev/null
