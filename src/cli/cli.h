@@ -46,6 +46,9 @@ typedef struct InstContext InstContext;
 /* Opens hull's state (the global --root/--runroot, HULL_ROOT, default /var/lib/hull); on failure
  * prints the error and returns 1. */
 int cli_open(InstContext **ret);
+/* The context without its database (for a command that may not need it), and the database later. */
+int cli_open_bare(InstContext **ret);
+int cli_open_db(InstContext *c);
 
 /* Verb groups: argv[0] is the verb. */
 int cli_run_main(int argc, char **argv);

@@ -51,7 +51,7 @@ static const struct {
 /* The global options, given before the verb. */
 static const char *opt_root, *opt_runroot;
 
-int cli_open(InstContext **ret)
+static int open_context(bool has_db, InstContext **ret)
 {
         _cleanup_error_ Error *err = NULL;
         const char *root = opt_root ? opt_root : getenv("HULL_ROOT") ? getenv("HULL_ROOT") : "/var/lib/hull";
@@ -61,7 +61,25 @@ int cli_open(InstContext **ret)
         /* The default root keeps its run-time state where such state belongs. */
         if (!runroot && !opt_root && !getenv("HULL_ROOT"))
                 runroot = "/run/hull";
-        r = inst_context_open(root, runroot, ret, &err);
+        r = (has_db ? inst_context_open : inst_context_open_bare)(root, runroot, ret, &err);
+        return r < 0 ? cli_fail(r, err) : 0;
+}
+
+int cli_open(InstContext **ret)
+{
+        return open_context(true, ret);
+}
+
+int cli_open_bare(InstContext **ret)
+{
+        return open_context(false, ret);
+}
+
+int cli_open_db(InstContext *c)
+{
+        _cleanup_error_ Error *err = NULL;
+        int r = inst_context_open_db(c, &err);
+
         return r < 0 ? cli_fail(r, err) : 0;
 }
 

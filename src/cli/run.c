@@ -510,7 +510,16 @@ int cli_exec_main(int argc, char **argv)
                 strv_push(&args, argv[i]);
         o.args = args;
         o.env = env;
-        if (cli_open(&c) != 0)
+        if (cli_open_bare(&c) != 0)
+                return 125;
+        /* A running container by its name needs no database. */
+        r = inst_exec_running(c, argv[optind], &o, &status, &err);
+        if (r != -ENOENT) {
+                if (r < 0)
+                        return cli_fail(r, err), run_failure_status(r);
+                return status;
+        }
+        if (cli_open_db(c) != 0)
                 return 125;
         r = inst_db_instance_find(c->db, argv[optind], &rec, &err);
         if (r < 0)

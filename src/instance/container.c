@@ -506,6 +506,38 @@ _noreturn_ static void monitor_child(InstContext *c, const InstRecord *rec, cons
         inst_exec_monitor(c, rec, monitor, pid, out[0], errp[0]);
 }
 
+/*
+ * $runroot/names/NAME: a link to the id of the container NAME, made when it starts and removed
+ * when it stops, so that exec finds a running container without opening the database. Only ever a
+ * hint: exec checks with the runtime that the container runs, and asks the database otherwise.
+ */
+static char *name_link_path(const InstContext *c, const char *name)
+{
+        return xasprintf("%s/names/%s", c->runroot, name);
+}
+
+static void name_link_set(InstContext *c, const InstRecord *rec)
+{
+        _cleanup_free_ char *dir = xasprintf("%s/names", c->runroot), *link = name_link_path(c, rec->name),
+                            *tmp = xasprintf("%s/.%s.%d", dir, rec->name, getpid());
+
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return;
+        if (symlink(rec->id, tmp) < 0 || rename(tmp, link) < 0)
+                unlink(tmp);
+}
+
+static void name_link_clear(InstContext *c, const InstRecord *rec)
+{
+        _cleanup_free_ char *link = name_link_path(c, rec->name);
+        char target[128];
+        ssize_t n = readlink(link, target, sizeof(target) - 1);
+
+        /* Only this container's: a later one of the same name may have replaced it. */
+        if (n > 0 && (size_t)n == strlen(rec->id) && memcmp(target, rec->id, (size_t)n) == 0)
+                unlink(link);
+}
+
 /* A start that failed after inst_mark_started(): the record's run times go back to what they were. */
 static void unmark_started(InstContext *c, InstRecord *rec, const InstRecord *previous)
 {
@@ -590,6 +622,8 @@ static int container_start_detached(InstContext *c, InstRecord *rec, Error **err
         r = inst_pid_file_write(c, rec->id, "monitor.pid", pid, err);
         if (r >= 0)
                 r = rt_container_start(rt, rec->id, err);
+        if (r >= 0)
+                name_link_set(c, rec);
         if (r < 0) {
                 unmark_started(c, rec, &previous);
                 rt_container_delete(rt, rec->id, true, NULL);
@@ -670,6 +704,7 @@ static int container_teardown(InstContext *c, InstRecord *rec, InstState state, 
         RtContext *rt;
         int r;
 
+        name_link_clear(c, rec);
         if (state == INST_STATE_EXITED)
                 return 0;
         r = inst_context_runtime(c, &rt, err);
@@ -708,27 +743,16 @@ static bool exec_wants_sealed(const InstRecord *rec)
         return !inst_userns_wanted(&opts) && !opts.is_privileged && opts.cap_add && opts.cap_add[0];
 }
 
-static int container_exec(InstContext *c, InstRecord *rec, const InstExecOptions *o, int *ret_status, Error **err)
+/* A running container's process, in its namespaces: the runtime's exec, with o's user resolved in
+ * its root filesystem. */
+static int exec_running(InstContext *c, const char *id, const InstExecOptions *o, int *ret_status, Error **err)
 {
         _cleanup_free_ char *user = NULL;
-        InstState state;
         RtContext *rt;
         int r;
 
-        /* Re-executing from the sealed copy before the state and config are read spares the copy
-         * reading them again; rt_container_exec still checks and re-executes where needed. */
-        if (exec_wants_sealed(rec)) {
-                r = rt_sealed_reexec(err);
-                if (r < 0)
-                        return r;
-        }
-        r = container_state(c, rec, &state, NULL, err);
-        if (r < 0)
-                return r;
-        if (state != INST_STATE_RUNNING)
-                return error_setf(err, EINVAL, "'%s' is %s, not running", rec->name, inst_state_name(state));
         if (o->user) {
-                _cleanup_free_ char *rootfs = inst_path(c, rec->id, "rootfs");
+                _cleanup_free_ char *rootfs = inst_path(c, id, "rootfs");
                 _cleanup_close_ int fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 InstUser u = {};
                 r = inst_user_resolve_in_root(o->user, fd, &u, err);
@@ -748,7 +772,46 @@ static int container_exec(InstContext *c, InstRecord *rec, const InstExecOptions
                 .is_tty = o->is_tty,
                 .is_detached = o->is_detached,
         };
-        return rt_container_exec(rt, rec->id, &eo, ret_status, err);
+        return rt_container_exec(rt, id, &eo, ret_status, err);
+}
+
+static int container_exec(InstContext *c, InstRecord *rec, const InstExecOptions *o, int *ret_status, Error **err)
+{
+        InstState state;
+        int r;
+
+        /* Re-executing from the sealed copy before the state and config are read spares the copy
+         * reading them again; rt_container_exec still checks and re-executes where needed. */
+        if (exec_wants_sealed(rec)) {
+                r = rt_sealed_reexec(err);
+                if (r < 0)
+                        return r;
+        }
+        r = container_state(c, rec, &state, NULL, err);
+        if (r < 0)
+                return r;
+        if (state != INST_STATE_RUNNING)
+                return error_setf(err, EINVAL, "'%s' is %s, not running", rec->name, inst_state_name(state));
+        return exec_running(c, rec->id, o, ret_status, err);
+}
+
+int inst_exec_running(InstContext *c, const char *name, const InstExecOptions *o, int *ret_status, Error **err)
+{
+        _cleanup_free_ char *link = NULL;
+        char id[128];
+        RtContext *rt;
+        ssize_t n;
+
+        if (inst_check_name(name, NULL) < 0)
+                return -ENOENT;
+        link = name_link_path(c, name);
+        n = readlink(link, id, sizeof(id) - 1);
+        if (n <= 0)
+                return -ENOENT;
+        id[n] = '\0';
+        if (inst_context_runtime(c, &rt, NULL) < 0 || !rt_container_is_running(rt, id))
+                return -ENOENT;
+        return exec_running(c, id, o, ret_status, err);
 }
 
 static int container_stats(InstContext *c, InstRecord *rec, json_t **ret, Error **err)

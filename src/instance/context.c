@@ -12,6 +12,25 @@
 
 int inst_context_open(const char *root, const char *runroot, InstContext **ret, Error **err)
 {
+        _cleanup_(inst_context_freep) InstContext *c = NULL;
+        int r;
+
+        r = inst_context_open_bare(root, runroot, &c, err);
+        if (r >= 0)
+                r = inst_context_open_db(c, err);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+int inst_context_open_db(InstContext *c, Error **err)
+{
+        return c->db ? 0 : inst_db_open(c->root, &c->db, err);
+}
+
+int inst_context_open_bare(const char *root, const char *runroot, InstContext **ret, Error **err)
+{
         _cleanup_(inst_context_freep) InstContext *c = xnew0(InstContext, 1);
         char self[PATH_MAX];
         ssize_t n;
@@ -25,9 +44,6 @@ int inst_context_open(const char *root, const char *runroot, InstContext **ret, 
                 r = mkdir_p(c->runroot, 0700, err);
         if (r < 0)
                 return error_wrap(err, r, "state root");
-        r = inst_db_open(c->root, &c->db, err);
-        if (r < 0)
-                return r;
         n = readlink("/proc/self/exe", self, sizeof(self) - 1);
         if (n > 0) {
                 self[n] = '\0';

@@ -26,6 +26,9 @@ typedef struct InstContext {
 
 /* Opens the state under root (made when missing, mode 0700) and runroot (NULL: root/run). */
 int inst_context_open(const char *root, const char *runroot, InstContext **ret, Error **err);
+/* The same without the database (c->db NULL), for what needs none; inst_context_open_db() opens it. */
+int inst_context_open_bare(const char *root, const char *runroot, InstContext **ret, Error **err);
+int inst_context_open_db(InstContext *c, Error **err);
 InstContext *inst_context_free(InstContext *c);
 DEFINE_CLEANUP_FUNC(InstContext *, inst_context_free)
 int inst_context_store(InstContext *c, ImgStore **ret, Error **err);
@@ -127,6 +130,10 @@ typedef struct InstExecOptions {
 } InstExecOptions;
 
 int inst_exec(InstContext *c, InstRecord *rec, const InstExecOptions *o, int *ret_status, Error **err);
+/* exec into the running container named name, found without the database (c->db may be NULL):
+ * -ENOENT, with err untouched, when there is none that way (not a running container: ask the
+ * database, and inst_exec()). */
+int inst_exec_running(InstContext *c, const char *name, const InstExecOptions *o, int *ret_status, Error **err);
 
 /* Copies the instance's log to stdout/stderr, following it while the instance runs when is_follow. */
 int inst_logs(InstContext *c, InstRecord *rec, bool is_follow, bool has_timestamps, Error **err);

@@ -783,6 +783,13 @@ int rt_container_state(RtContext *ctx, const char *id, json_t **ret, Error **err
         return 0;
 }
 
+bool rt_container_is_running(RtContext *ctx, const char *id)
+{
+        _cleanup_(rt_state_freep) RtState *st = NULL;
+
+        return rt_state_load(ctx->root_fd, id, &st, NULL) >= 0 && rt_state_status(st) == RT_STATUS_RUNNING;
+}
+
 int rt_container_kill(RtContext *ctx, const char *id, int sig, bool is_all, Error **err)
 {
         _cleanup_(rt_state_freep) RtState *st = NULL;

@@ -145,6 +145,33 @@ teardown() { teardown_root; }
 	[ "$(h inspect box | jq -r '.[0].exit_code')" = 137 ]
 }
 
+@test "exec by name reaches the running container of that name, never an earlier one" {
+	h pull "$BUSYBOX" >/dev/null
+	h run -d --name e1 -e GEN=one "$BUSYBOX" sleep 600 >/dev/null
+	[ "$(h exec e1 sh -c 'echo $GEN')" = one ]
+	# The name again, on another container: exec reaches the new one.
+	[ -L "$HROOT/run/names/e1" ]
+	h rm -f e1 >/dev/null
+	[ ! -L "$HROOT/run/names/e1" ]
+	h run -d --name e1 -e GEN=two "$BUSYBOX" sleep 600 >/dev/null
+	[ "$(h exec e1 sh -c 'echo $GEN')" = two ]
+	# Stopped: the error names the state, as for any instance that does not run.
+	h stop -t 1 e1 >/dev/null
+	run h exec e1 true
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"'e1' is exited, not running"* ]]
+	# A hint left pointing at a container that is gone is passed over, not followed.
+	h start e1 >/dev/null
+	[ "$(readlink "$HROOT/run/names/e1")" = "$(h inspect e1 | jq -r '.[0].id')" ]
+	ln -sfn 0000000000000000000000000000000000000000000000000000000000000000 "$HROOT/run/names/e1"
+	[ "$(h exec e1 sh -c 'echo $GEN')" = two ]
+	h rm -f e1 >/dev/null
+	run h exec e1 true
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"e1"* ]]
+}
+
 @test "run --rm -d: removed once it exits; logs -f follows to the end" {
 	h run -d --name follow "$BUSYBOX" sh -c 'for i in 1 2 3; do echo line$i; sleep 0.2; done' >/dev/null
 	run h logs -f follow
