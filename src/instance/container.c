@@ -744,8 +744,9 @@ static bool exec_wants_sealed(const InstRecord *rec)
 }
 
 /* A running container's process, in its namespaces: the runtime's exec, with o's user resolved in
- * its root filesystem. */
-static int exec_running(InstContext *c, const char *id, const InstExecOptions *o, int *ret_status, Error **err)
+ * its root filesystem. With is_running_only, -ESRCH and no error when it does not run. */
+static int exec_running(InstContext *c, const char *id, const InstExecOptions *o, bool is_running_only,
+                        int *ret_status, Error **err)
 {
         _cleanup_free_ char *user = NULL;
         RtContext *rt;
@@ -755,6 +756,8 @@ static int exec_running(InstContext *c, const char *id, const InstExecOptions *o
                 _cleanup_free_ char *rootfs = inst_path(c, id, "rootfs");
                 _cleanup_close_ int fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 InstUser u = {};
+                if (fd < 0 && is_running_only)
+                        return -ESRCH;
                 r = inst_user_resolve_in_root(o->user, fd, &u, err);
                 if (r < 0)
                         return r;
@@ -771,6 +774,7 @@ static int exec_running(InstContext *c, const char *id, const InstExecOptions *o
                 .user = user,
                 .is_tty = o->is_tty,
                 .is_detached = o->is_detached,
+                .is_running_only = is_running_only,
         };
         return rt_container_exec(rt, id, &eo, ret_status, err);
 }
@@ -792,7 +796,7 @@ static int container_exec(InstContext *c, InstRecord *rec, const InstExecOptions
                 return r;
         if (state != INST_STATE_RUNNING)
                 return error_setf(err, EINVAL, "'%s' is %s, not running", rec->name, inst_state_name(state));
-        return exec_running(c, rec->id, o, ret_status, err);
+        return exec_running(c, rec->id, o, false, ret_status, err);
 }
 
 int inst_exec_running(InstContext *c, const char *name, const InstExecOptions *o, int *ret_status, Error **err)
@@ -801,6 +805,7 @@ int inst_exec_running(InstContext *c, const char *name, const InstExecOptions *o
         char id[128];
         RtContext *rt;
         ssize_t n;
+        int r;
 
         if (inst_check_name(name, NULL) < 0)
                 return -ENOENT;
@@ -809,9 +814,10 @@ int inst_exec_running(InstContext *c, const char *name, const InstExecOptions *o
         if (n <= 0)
                 return -ENOENT;
         id[n] = '\0';
-        if (inst_context_runtime(c, &rt, NULL) < 0 || !rt_container_is_running(rt, id))
+        if (inst_context_runtime(c, &rt, NULL) < 0)
                 return -ENOENT;
-        return exec_running(c, id, o, ret_status, err);
+        r = exec_running(c, id, o, true, ret_status, err);
+        return r == -ESRCH && (!err || !*err) ? -ENOENT : r;
 }
 
 static int container_stats(InstContext *c, InstRecord *rec, json_t **ret, Error **err)

@@ -191,6 +191,30 @@ static int save_creating_state(Spawn *s, Error **err)
         return rt_state_save(&st, err);
 }
 
+/*
+ * exec.json: what exec reads of the config, and nothing else (no mounts, hooks or resources): the
+ * process, and the namespaces, id mappings and seccomp profile that exec's process enters.
+ */
+static int write_exec_config(Spawn *s, Error **err)
+{
+        static const char *const linux_keys[] = { "namespaces", "uidMappings", "gidMappings", "seccomp" };
+        _cleanup_json_ json_t *doc = json_object(), *lx = json_object();
+        _cleanup_free_ char *text = NULL;
+        json_t *src = json_object_get(s->spec->json, "linux");
+
+        json_object_set(doc, "ociVersion", json_object_get(s->spec->json, "ociVersion"));
+        json_object_set(doc, "root", json_object_get(s->spec->json, "root"));
+        json_object_set(doc, "process", json_object_get(s->spec->json, "process"));
+        for (size_t i = 0; i < ARRAY_SIZE(linux_keys); i++) {
+                json_t *v = json_object_get(src, linux_keys[i]);
+                if (v)
+                        json_object_set(lx, linux_keys[i], v);
+        }
+        json_object_set(doc, "linux", lx);
+        text = json_dump_compact(doc);
+        return write_file_atomic_at(s->dir_fd, "exec.json", text, strlen(text), 0600, err);
+}
+
 /* Makes $root/<id> (the step that claims the id), the config copy and the start fifo. */
 static int make_state_dir(Spawn *s, Error **err)
 {
@@ -215,6 +239,9 @@ static int make_state_dir(Spawn *s, Error **err)
                 r = write_file_atomic_at(s->dir_fd, "config.json", compact ? compact : s->raw_config,
                                          compact ? strlen(compact) : len, 0600, err);
         }
+        if (r < 0)
+                return r;
+        r = write_exec_config(s, err);
         if (r < 0)
                 return r;
         r = save_creating_state(s, err);
@@ -781,13 +808,6 @@ int rt_container_state(RtContext *ctx, const char *id, json_t **ret, Error **err
                 return r;
         *ret = rt_state_oci_json(st, rt_state_status(st));
         return 0;
-}
-
-bool rt_container_is_running(RtContext *ctx, const char *id)
-{
-        _cleanup_(rt_state_freep) RtState *st = NULL;
-
-        return rt_state_load(ctx->root_fd, id, &st, NULL) >= 0 && rt_state_status(st) == RT_STATUS_RUNNING;
 }
 
 int rt_container_kill(RtContext *ctx, const char *id, int sig, bool is_all, Error **err)

@@ -39,8 +39,6 @@ int rt_container_run(RtContext *ctx, const char *id, const RtCreateOptions *o, i
 int rt_container_start(RtContext *ctx, const char *id, Error **err);
 /* The OCI state document. */
 int rt_container_state(RtContext *ctx, const char *id, json_t **ret, Error **err);
-/* Whether container id exists and runs (not created, paused or stopped). */
-bool rt_container_is_running(RtContext *ctx, const char *id);
 /* Signals the container's process, or with is_all every process in its cgroup. */
 int rt_container_kill(RtContext *ctx, const char *id, int sig, bool is_all, Error **err);
 /* Removes a stopped (or created) container; with is_force a running one is killed first. */
@@ -70,6 +68,7 @@ typedef struct RtExecOptions {
         const char *pid_file;
         int preserve_fds;
         bool is_detached;
+        bool is_running_only;       /* a container that does not exist or run: -ESRCH, err left unset */
 } RtExecOptions;
 
 /* Runs a new process in a running container; unless detached waits and returns its status. */

@@ -295,13 +295,20 @@ int rt_container_exec(RtContext *ctx, const char *id, const RtExecOptions *o, in
         size_t len;
         int r;
 
-        r = rt_state_load(ctx->root_fd, id, &st, err);
+        r = rt_state_load(ctx->root_fd, id, &st, o->is_running_only ? NULL : err);
         if (r < 0)
-                return r;
+                return o->is_running_only ? -ESRCH : r;
         status = rt_state_status(st);
+        if (o->is_running_only && status != RT_STATUS_RUNNING)
+                return -ESRCH;
         if (status != RT_STATUS_RUNNING && status != RT_STATUS_CREATED)
                 return error_setf(err, EINVAL, "container '%s' is %s, not running", id, rt_status_name(status));
-        r = read_file_at(st->dir_fd, "config.json", &raw, &len, err);
+        /* What exec needs of the config, made at create; the whole config for a state made before. */
+        r = read_file_at(st->dir_fd, "exec.json", &raw, &len, NULL);
+        if (r == -ENOENT)
+                r = read_file_at(st->dir_fd, "config.json", &raw, &len, err);
+        else if (r < 0)
+                r = read_file_at(st->dir_fd, "exec.json", &raw, &len, err);
         if (r < 0)
                 return r;
         r = rt_spec_parse(raw, len, &spec, err);
