@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -364,8 +365,8 @@ int inst_record_options(const InstRecord *rec, InstRunOptions *ret, Error **err)
 }
 
 /*
- * Makes sure the instance can be started (not running, root file system mounted, no stale state)
- * and puts it on its network. *ret_opts gets its run options, *ret_rt the runtime to start it with.
+ * Makes sure the instance can be started (not running, root file system mounted, no stale state).
+ * *ret_opts gets its run options, *ret_rt the runtime to start it with. inst_net_start() follows.
  */
 static int prepare_start(InstContext *c, InstRecord *rec, InstRunOptions *ret_opts, RtContext **ret_rt,
                          Error **err)
@@ -399,7 +400,7 @@ static int prepare_start(InstContext *c, InstRecord *rec, InstRunOptions *ret_op
         }
         if (unlink(exit_path) < 0 && errno != ENOENT)
                 return error_set(err, errno, "remove '%s'", exit_path);
-        return inst_net_start(c, rec, ret_opts, err);
+        return 0;
 }
 
 static int container_run_foreground(InstContext *c, InstRecord *rec, int *ret_status, Error **err)
@@ -411,6 +412,8 @@ static int container_run_foreground(InstContext *c, InstRecord *rec, int *ret_st
         int status = -1, r;
 
         r = prepare_start(c, rec, &o, &rt, err);
+        if (r >= 0)
+                r = inst_net_start(c, rec, &o, err);
         if (r < 0)
                 return r;
         r = inst_mark_started(c, rec, err);
@@ -438,10 +441,11 @@ _noreturn_ static void child_fail(int sync_fd, int r, Error *e)
  * made from pipes (or a pseudo-terminal), the container created, then hull-monitor in our place.
  */
 _noreturn_ static void monitor_child(InstContext *c, const InstRecord *rec, const InstRunOptions *o,
-                                     const InstSystemConsole *console, const char *monitor, int sync_fd)
+                                     const InstSystemConsole *console, const char *monitor, int sync_fd,
+                                     int gate_fd)
 {
         _cleanup_free_ char *bundle = inst_dir(c, rec->id), *pid_file = inst_path(c, rec->id, "pid");
-        RtCreateOptions ro = { .bundle = bundle, .pid_file = pid_file };
+        RtCreateOptions ro = { .bundle = bundle, .pid_file = pid_file, .has_gate = true, .gate_fd = gate_fd };
         Error *e = NULL;
         RtContext *rt;
         int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, in[2] = { -1, -1 }, devnull, logfd, r;
@@ -553,12 +557,12 @@ static int container_start_detached(InstContext *c, InstRecord *rec, Error **err
         _cleanup_free_ char *monitor = inst_helper_path(c, "hull-monitor", "HULL_MONITOR");
         _cleanup_(inst_system_console_done) InstSystemConsole console = { .slave = -EBADF, .listen_fd = -EBADF };
         _cleanup_close_ int rd = -EBADF;
-        InstRecord previous;
-        int sync[2];
+        InstRecord previous = *rec;
+        int sync[2] = { -EBADF, -EBADF }, gate[2] = { -EBADF, -EBADF };
         char msg[2048];
         RtContext *rt;
         ssize_t n;
-        pid_t pid;
+        pid_t pid = -1;
         int r;
 
         if (access(monitor, X_OK) < 0)
@@ -569,68 +573,70 @@ static int container_start_detached(InstContext *c, InstRecord *rec, Error **err
         if (r < 0)
                 return r;
         /* A system container's console and ttys: made here, kept by the monitor. */
-        if (rec->kind == INST_KIND_SYSTEM && (r = inst_system_console_open(c, rec, &console, err)) < 0) {
-                inst_net_stop(c, rec->id);
+        if (rec->kind == INST_KIND_SYSTEM)
+                r = inst_system_console_open(c, rec, &console, err);
+        /* The gate a socket: a child that failed before it read there must not kill us (SIGPIPE). */
+        if (r >= 0 && (pipe2(sync, O_CLOEXEC) < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, gate) < 0))
+                r = error_set(err, errno, "pipe");
+        if (r >= 0 && (pid = fork()) < 0)
+                r = error_set(err, errno, "fork");
+        if (r < 0) {
+                for (size_t i = 0; i < 2; i++) {
+                        safe_close(sync[i]);
+                        safe_close(gate[i]);
+                }
                 inst_system_cleanup(c, rec->id);
                 return r;
         }
-        if (pipe2(sync, O_CLOEXEC) < 0) {
-                inst_net_stop(c, rec->id);
-                inst_system_cleanup(c, rec->id);
-                return error_set(err, errno, "pipe");
-        }
-        pid = fork();
-        if (pid < 0) {
-                close(sync[0]);
-                close(sync[1]);
-                inst_net_stop(c, rec->id);
-                inst_system_cleanup(c, rec->id);
-                return error_set(err, errno, "fork");
-        }
         if (pid == 0) {
                 close(sync[0]);
-                monitor_child(c, rec, &o, &console, monitor, sync[1]);
+                close(gate[1]);
+                monitor_child(c, rec, &o, &console, monitor, sync[1], gate[0]);
         }
         close(sync[1]);
+        close(gate[0]);
         /* Only the monitor holds the console now: it ends when the container does. */
         inst_system_console_done(&console);
         rd = sync[0];
-        /* While the monitor's child creates the container, the record says it started and the
-         * database is synced: the syncs overlap the creation instead of following the start. */
-        previous = *rec;
-        r = inst_mark_started(c, rec, err);
+        /*
+         * While the monitor's child makes the container's cgroups and state, its network is made
+         * here; the child makes the container's process once the gate opens (or gives up at its
+         * EOF). Then the record says it started, and the database is synced, while the child
+         * finishes: the syncs overlap the creation instead of following the start.
+         */
+        r = inst_net_start(c, rec, &o, err);
+        /* A child gone already (EPIPE) said why on the sync pipe: read below. */
+        if (r >= 0 && send(gate[1], "", 1, MSG_NOSIGNAL) != 1 && errno != EPIPE)
+                r = error_set(err, errno, "start '%s'", rec->name);
+        close(gate[1]);
+        if (r >= 0)
+                r = inst_mark_started(c, rec, err);
         if (r >= 0)
                 inst_db_checkpoint(c->db);
         /* EOF without a word: the container is created and the monitor runs. */
         do
                 n = read(rd, msg, sizeof(msg) - 1);
         while (n < 0 && errno == EINTR);
-        if (n > 0 || r < 0) {
-                if (n > 0) {
-                        msg[n] = '\0';
-                        r = error_setf(err, EIO, "%s", msg);
-                }
-                /* Created but not recorded as started (n == 0): the container goes, and with
-                 * its init the monitor. */
-                rt_container_delete(rt, rec->id, true, NULL);
-                waitpid(pid, NULL, 0);
-                inst_net_stop(c, rec->id);
-                inst_system_cleanup(c, rec->id);
-                unmark_started(c, rec, &previous);
-                return r;
+        if (n > 0 && r >= 0) {
+                msg[n] = '\0';
+                r = error_setf(err, EIO, "%s", msg);
         }
-        r = inst_pid_file_write(c, rec->id, "monitor.pid", pid, err);
+        if (r >= 0)
+                r = inst_pid_file_write(c, rec->id, "monitor.pid", pid, err);
         if (r >= 0)
                 r = rt_container_start(rt, rec->id, err);
-        if (r >= 0)
-                name_link_set(c, rec);
         if (r < 0) {
-                unmark_started(c, rec, &previous);
+                /* Whatever was made goes: the container (and with its init the monitor), its
+                 * network and console, and the record's run times. */
                 rt_container_delete(rt, rec->id, true, NULL);
+                if (n > 0)
+                        waitpid(pid, NULL, 0);
                 inst_net_stop(c, rec->id);
                 inst_system_cleanup(c, rec->id);
+                unmark_started(c, rec, &previous);
                 return r;
         }
+        name_link_set(c, rec);
         return 0;
 }
 

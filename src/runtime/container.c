@@ -594,6 +594,15 @@ static int spawn(Spawn *s, Error **err)
         r = save_creating_state(s, err);
         if (r < 0)
                 return r;
+        if (s->o->has_gate) {
+                char byte;
+                ssize_t n;
+                do
+                        n = read(s->o->gate_fd, &byte, 1);
+                while (n < 0 && errno == EINTR);
+                if (n != 1)
+                        return error_setf(err, ECANCELED, "the start was abandoned");
+        }
         r = start_process(s, err);
         if (r < 0)
                 return r;

@@ -26,6 +26,11 @@ typedef struct RtCreateOptions {
         bool no_pivot;
         bool is_detached; /* run: return once started */
         bool keep;        /* run: keep the stopped container instead of deleting it */
+        /* With has_gate: the container's process is made only once a byte is read from gate_fd
+         * (EOF abandons the create). What goes before (cgroups, state) overlaps the caller's work on
+         * what the config names, such as a network namespace still to be pinned at its path. */
+        bool has_gate;
+        int gate_fd;
 } RtCreateOptions;
 
 /* create: sets the container up and leaves its process waiting for start. Forks; returns when
