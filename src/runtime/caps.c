@@ -47,8 +47,10 @@ static int set_caps(const RtProcess *p, Error **err)
                 r = error_set(err, errno, "set capabilities");
                 goto out;
         }
-        /* The kernel keeps ambient ones only if also permitted and inheritable; clear first so the set is exact. */
-        cap_reset_ambient();
+        /* The kernel keeps ambient ones only if also permitted and inheritable; clear first so the set is
+         * exact. One call: libcap's cap_reset_ambient() asks after every capability first. */
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+                log_debug("clear ambient capabilities: %s", strerror(errno));
         for (int cap = 0; cap <= last; cap++) {
                 if (!(p->caps[RT_CAP_AMBIENT] & (1ULL << cap)))
                         continue;
