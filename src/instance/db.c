@@ -1,20 +1,27 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* db.c: every SQL statement hull runs: the schema, its upgrades, and the record operations */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/alloc.h"
+#include "common/fs.h"
 #include "common/strv.h"
 #include "db.h"
 
 struct InstDb {
         sqlite3 *h;
         bool in_transaction;
-        int checkpointed_changes; /* sqlite3_total_changes() at the last checkpoint */
+        int checkpointed_changes; /* sqlite3_total_changes() when last made durable */
+        char *wal_path;
 };
+
+/* Up to this size the WAL stays as it is after a command that wrote: synced, not folded in. */
+#define WAL_KEEP_BYTES (128 * 1024)
 
 /*
  * The schema, one step per version: the database's user_version says how many steps it has had.
@@ -292,6 +299,7 @@ int inst_db_open(const char *root, InstDb **ret, Error **err)
         _cleanup_free_ char *path = xasprintf("%s/hull.db", root);
         int rc, r;
 
+        db->wal_path = xasprintf("%s-wal", path);
         rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              NULL);
         if (rc != SQLITE_OK)
@@ -339,20 +347,22 @@ InstDb *inst_db_close(InstDb *db)
         if (db->in_transaction)
                 inst_db_rollback(db);
         /*
-         * The first connection to open the database after all have closed rebuilds the WAL's
-         * index by reading the whole WAL, up to the 4 MiB of an automatic checkpoint: a read-only
-         * command such as exec paid for every write before it. A connection that wrote folds the
-         * WAL into the database and empties it (one sync, for writers only), without waiting: if
-         * others are reading or writing, one of them does it as it closes.
+         * What a connection wrote is durable when it closes (inst_db_checkpoint). The first
+         * connection to open the database after all have closed rebuilds the WAL's index by
+         * reading the whole WAL, which would grow to the 4 MiB of an automatic checkpoint: past
+         * 128 KiB a writer folds it into the database and empties it, without waiting: if others
+         * are reading or writing, one of them does it as it closes.
          */
         inst_db_checkpoint(db);
         sqlite3_close_v2(db->h);
+        free(db->wal_path);
         free(db);
         return NULL;
 }
 
 void inst_db_checkpoint(InstDb *db)
 {
+        struct stat st;
         int changes;
 
         if (!db->h || db->in_transaction)
@@ -360,6 +370,17 @@ void inst_db_checkpoint(InstDb *db)
         changes = sqlite3_total_changes(db->h);
         if (changes == db->checkpointed_changes)
                 return;
+        /*
+         * A small WAL is made durable where it is, with one sync. Folding it in costs two, and the
+         * next writer two more as it starts the emptied WAL again (its header, its directory);
+         * while the first connection to open rebuilds its index by reading it, so it stays small.
+         */
+        if (stat(db->wal_path, &st) == 0 && st.st_size <= WAL_KEEP_BYTES) {
+                _cleanup_close_ int fd = open(db->wal_path, O_RDONLY | O_CLOEXEC);
+                if (fd >= 0 && fdatasync(fd) == 0)
+                        db->checkpointed_changes = changes;
+                return;
+        }
         sqlite3_busy_timeout(db->h, 0);
         if (sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) == SQLITE_OK)
                 db->checkpointed_changes = changes;

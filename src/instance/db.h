@@ -18,9 +18,10 @@ typedef struct InstDb InstDb;
 int inst_db_open(const char *root, InstDb **ret, Error **err);
 InstDb *inst_db_close(InstDb *db);
 DEFINE_CLEANUP_FUNC(InstDb *, inst_db_close)
-/* Folds what this connection wrote into the database and empties the WAL (two syncs), unless it
- * wrote nothing since the last time; skipped, not waited for, while another connection is busy.
- * inst_db_close() does it too: a command may do it sooner, while it waits for something else. */
+/* Makes what this connection wrote durable, unless it wrote nothing since the last time: syncs a
+ * small WAL, or folds a large one into the database and empties it (skipped, not waited for,
+ * while another connection is busy). inst_db_close() does it too: a command may do it sooner,
+ * while it waits for something else. */
 void inst_db_checkpoint(InstDb *db);
 
 /* BEGIN IMMEDIATE: takes the write lock at once, so read-modify-write sequences cannot interleave. */
