@@ -165,7 +165,7 @@ static int load_bundle(Spawn *s, Error **err)
                 if (r < 0)
                         return r;
         }
-        _cleanup_close_ int cache_fd = rt_seccomp_cache_open(s->ctx);
+        _cleanup_close_ int cache_fd = s->spec->seccomp ? rt_seccomp_cache_open(s->ctx) : -EBADF;
         r = rt_seccomp_prepare(s->spec->seccomp, "linux.seccomp", cache_fd, &s->seccomp, err);
         if (r < 0)
                 return r;

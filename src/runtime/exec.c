@@ -327,7 +327,7 @@ int rt_container_exec(RtContext *ctx, const char *id, const RtExecOptions *o, in
                 return error_setf(err, EINVAL, "exec: a terminal needs --console-socket when detached");
         if (o->console_socket && !process->terminal)
                 return error_setf(err, EINVAL, "exec: --console-socket given without a terminal (-t)");
-        _cleanup_close_ int cache_fd = rt_seccomp_cache_open(ctx);
+        _cleanup_close_ int cache_fd = spec->seccomp ? rt_seccomp_cache_open(ctx) : -EBADF;
         r = rt_seccomp_prepare(spec->seccomp, "linux.seccomp", cache_fd, &seccomp, err);
         if (r < 0)
                 return r;
