@@ -769,6 +769,7 @@ int rt_container_start(RtContext *ctx, const char *id, Error **err)
         _cleanup_(rt_spec_freep) RtSpec *spec = NULL;
         _cleanup_free_ char *raw = NULL;
         _cleanup_close_ int fifo = -EBADF, watch = -EBADF;
+        bool has_poststart;
         RtStatus status;
         size_t len;
         int r;
@@ -783,22 +784,26 @@ int rt_container_start(RtContext *ctx, const char *id, Error **err)
         fifo = openat(st->dir_fd, "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
         if (fifo < 0)
                 return error_set(err, errno, "container '%s': open exec.fifo", id);
-        watch = openat(st->dir_fd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-        if (watch < 0)
-                return error_set(err, errno, "container '%s': open exec.fifo", id);
+        has_poststart = st->hook_kinds & (1u << RT_HOOK_POSTSTART);
+        if (has_poststart) {
+                watch = openat(st->dir_fd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+                if (watch < 0)
+                        return error_set(err, errno, "container '%s': open exec.fifo", id);
+        }
         if (write(fifo, "0", 1) != 1)
                 return error_set(err, errno, "container '%s': signal start", id);
         unlinkat(st->dir_fd, "exec.fifo", 0);
         close(TAKE_FD(fifo));
-        /* The container process holds the fifo (close-on-exec) as its last writer: when it has
-         * exec'd, our read end hangs up. Only then may poststart run. */
+        /* Started, as runc's start has it: the process has its go and runs. Poststart hooks wait
+         * until it has exec'd: the container process holds the fifo (close-on-exec) as its last
+         * writer, so our read end hangs up then. */
+        if (!has_poststart)
+                return 0;
         {
                 struct pollfd p = { .fd = watch, .events = 0 };
                 while (poll(&p, 1, -1) < 0 && errno == EINTR)
                         ;
         }
-        if (!(st->hook_kinds & (1u << RT_HOOK_POSTSTART)))
-                return 0;
         r = read_file_at(st->dir_fd, "config.json", &raw, &len, err);
         if (r < 0)
                 return r;
