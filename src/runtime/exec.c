@@ -206,6 +206,56 @@ static _noreturn_ void exec_stage(ExecCtx *x)
         rt_stage_finish(x->child_fd, r, err, 0, x->cgroup_fd, &x->is_v2_entered, exec_child_stage, x);
 }
 
+/* The process made straight from us (start_direct): it joins the namespaces but the pid one, which
+ * we joined for our children, and the cgroup one (exec_child joins that after its cgroup). */
+static _noreturn_ void exec_direct_child(ExecCtx *x)
+{
+        Error *err = NULL;
+        int r;
+
+        x->ns_fds[RT_NS_PID] = -EBADF;
+        x->cgroupns_fd = x->ns_fds[RT_NS_CGROUP];
+        x->ns_fds[RT_NS_CGROUP] = -EBADF;
+        r = rt_ns_join(x->ns_fds, &err);
+        if (r >= 0)
+                exec_child(x);
+        if (rt_sync_send(x->child_fd, RT_SYNC_ERROR, -r, error_message(err, r), -EBADF, NULL) < 0)
+                dprintf(STDERR_FILENO, "hull: %s\n", error_message(err, r));
+        _exit(127);
+}
+
+/*
+ * Makes the process without an intermediate, where we may join the container's pid namespace for
+ * our children (a rootless caller may not before it is in the user namespace, nor may a time
+ * namespace be joined so): one process less to make. Returns its pid, or -errno with nothing made
+ * (the caller then goes through the intermediate).
+ */
+static pid_t start_direct(ExecCtx *x)
+{
+        _cleanup_close_ int own = -EBADF;
+        pid_t pid;
+        int r;
+
+        if (x->ns_fds[RT_NS_TIME] >= 0 || x->ns_fds[RT_NS_PID] < 0)
+                return -EOPNOTSUPP;
+        own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+        if (own < 0 || setns(x->ns_fds[RT_NS_PID], CLONE_NEWPID) < 0)
+                return -errno;
+        /* Until it execs, the process is our binary: no process in the container may open it
+         * through /proc (CVE-2019-5736). The flag goes with our memory to the clone; we take it
+         * back after. */
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        pid = rt_clone(0, x->cgroup_fd, NULL, &x->is_v2_entered);
+        if (pid == 0)
+                exec_direct_child(x);
+        r = pid < 0 ? -errno : 0;
+        prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+        /* Back to our own, for whatever we make later. */
+        if (setns(own, CLONE_NEWPID) < 0)
+                log_warn("exec: leave the container's pid namespace: %m");
+        return r < 0 ? r : pid;
+}
+
 /* The container's namespaces, from its init process, except those it shares with us. */
 static int open_container_ns(const RtSpec *spec, pid_t pid, int fds[_RT_NS_MAX], Error **err)
 {
@@ -227,25 +277,32 @@ static int open_container_ns(const RtSpec *spec, pid_t pid, int fds[_RT_NS_MAX],
 }
 
 /*
- * Starts the process. The intermediate reports the process's pid (or its own failure) and exits;
- * the process reports its terminal, then that it is ready, and execs. The process does not wait
- * for us: its messages and the intermediate's may come in either order.
+ * Starts the process, straight from us or else through an intermediate, which reports the
+ * process's pid (or its own failure) and exits. The process reports its terminal, then that it
+ * is ready, and execs. It does not wait for us: its messages and the intermediate's may come in
+ * either order.
  */
 static int exec_start(ExecCtx *x, pid_t *ret_pid, int *ret_pty, Error **err)
 {
         bool is_ready = false;
-        pid_t stage;
+        pid_t stage, pid;
         int pair[2], r;
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
                 return error_set(err, errno, "socketpair");
         x->sync_fd = pair[0];
         x->child_fd = pair[1];
-        stage = fork();
-        if (stage < 0)
-                return error_set(err, errno, "fork");
-        if (stage == 0)
-                exec_stage(x);
+        pid = start_direct(x);
+        if (pid > 0) {
+                *ret_pid = pid;
+                stage = 0;
+        } else {
+                stage = fork();
+                if (stage < 0)
+                        return error_set(err, errno, "fork");
+                if (stage == 0)
+                        exec_stage(x);
+        }
         close(x->child_fd);
         x->child_fd = -EBADF;
         for (;;) {
