@@ -276,7 +276,7 @@ static int step_run(Build *b, Stage *s, const ImgInstr *in, Error **err)
                 .workdir = s->cfg->working_dir,
                 .is_host_network = true,
         };
-        r = inst_write_bundle_config(icfg, &spec, rootfs, rootfs_fd, cfg_path, err);
+        r = inst_write_bundle_config(icfg, &spec, rootfs, rootfs_fd, cfg_path, NULL, NULL, err);
         if (r >= 0)
                 r = inst_context_runtime(b->c, &rt, err);
         if (r >= 0) {

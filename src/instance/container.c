@@ -232,7 +232,12 @@ static int write_bundle(InstContext *c, const InstRecord *rec, const InstImage *
                 for (size_t i = 0; i < INST_SYSTEM_N_DEVICES; i++)
                         files[spec.n_files++] = sys.files[i];
         }
-        r = inst_write_bundle_config(icfg, &spec, rootfs, rootfs_fd, cfg_path, err);
+        /* Kept for a start by this command: the runtime need not read it back. */
+        inst_context_forget_bundle(c);
+        r = inst_write_bundle_config(icfg, &spec, rootfs, rootfs_fd, cfg_path, &c->bundle_config, &c->bundle_text,
+                                     err);
+        if (r >= 0)
+                c->bundle_id = xstrdup(rec->id);
         for (size_t i = 3; i < ARRAY_SIZE(files); i++)
                 files[i] = (InstBind){};
 out:
@@ -245,7 +250,7 @@ out:
 }
 
 int inst_write_bundle_config(const json_t *image_config, const InstRunSpec *spec, const char *rootfs,
-                             int rootfs_fd, const char *path, Error **err)
+                             int rootfs_fd, const char *path, json_t **ret_config, char **ret_text, Error **err)
 {
         _cleanup_json_ json_t *cfg = NULL;
         _cleanup_free_ char *text = NULL;
@@ -256,7 +261,14 @@ int inst_write_bundle_config(const json_t *image_config, const InstRunSpec *spec
                 return r;
         /* Compact: the runtime keeps it as it is, and start, exec and delete parse it. */
         text = json_dump_compact(cfg);
-        return write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0600, err);
+        r = write_file_atomic_at(AT_FDCWD, path, text, strlen(text), 0600, err);
+        if (r < 0)
+                return r;
+        if (ret_config)
+                *ret_config = TAKE_PTR(cfg);
+        if (ret_text)
+                *ret_text = TAKE_PTR(text);
+        return 0;
 }
 
 int inst_layers_open(InstContext *c, int *ret_fd, Error **err)
@@ -446,6 +458,10 @@ _noreturn_ static void monitor_child(InstContext *c, const InstRecord *rec, cons
 {
         _cleanup_free_ char *bundle = inst_dir(c, rec->id), *pid_file = inst_path(c, rec->id, "pid");
         RtCreateOptions ro = { .bundle = bundle, .pid_file = pid_file, .has_gate = true, .gate_fd = gate_fd };
+        if (c->bundle_id && strcmp(c->bundle_id, rec->id) == 0) {
+                ro.config = c->bundle_config;
+                ro.config_text = c->bundle_text;
+        }
         Error *e = NULL;
         RtContext *rt;
         int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, in[2] = { -1, -1 }, devnull, logfd, r;

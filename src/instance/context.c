@@ -6,6 +6,7 @@
 
 #include "common/alloc.h"
 #include "common/fs.h"
+#include "common/json.h"
 #include "image/store.h"
 #include "instance.h"
 #include "runtime/container.h"
@@ -53,6 +54,13 @@ int inst_context_open_bare(const char *root, const char *runroot, InstContext **
         return 0;
 }
 
+void inst_context_forget_bundle(InstContext *c)
+{
+        c->bundle_id = mfree(c->bundle_id);
+        c->bundle_config = json_decref_null(c->bundle_config);
+        c->bundle_text = mfree(c->bundle_text);
+}
+
 InstContext *inst_context_free(InstContext *c)
 {
         if (!c)
@@ -65,6 +73,7 @@ InstContext *inst_context_free(InstContext *c)
         free(c->root);
         free(c->runroot);
         free(c->self_exe);
+        inst_context_forget_bundle(c);
         free(c);
         return NULL;
 }

@@ -22,6 +22,10 @@ typedef struct InstContext {
         char *self_exe;   /* this hull binary, for the monitor's --rm */
         int store_lock_fd; /* $root/store.lock while held */
         unsigned store_lock_depth;
+        /* The bundle config this command last wrote, for a start that follows (see RtCreateOptions). */
+        char *bundle_id;
+        json_t *bundle_config;
+        char *bundle_text;
 } InstContext;
 
 /* Opens the state under root (made when missing, mode 0700) and runroot (NULL: root/run). */
@@ -29,6 +33,8 @@ int inst_context_open(const char *root, const char *runroot, InstContext **ret, 
 /* The same without the database (c->db NULL), for what needs none; inst_context_open_db() opens it. */
 int inst_context_open_bare(const char *root, const char *runroot, InstContext **ret, Error **err);
 int inst_context_open_db(InstContext *c, Error **err);
+/* Drops the kept bundle config (InstContext.bundle_*): for whatever writes a bundle's config.json. */
+void inst_context_forget_bundle(InstContext *c);
 InstContext *inst_context_free(InstContext *c);
 DEFINE_CLEANUP_FUNC(InstContext *, inst_context_free)
 int inst_context_store(InstContext *c, ImgStore **ret, Error **err);

@@ -15,9 +15,10 @@ int inst_check_name(const char *name, Error **err);
 typedef struct InstContext InstContext;
 typedef struct InstRunSpec InstRunSpec;
 
-/* inst_bundle_config(), written to path (mode 0600, atomically). */
+/* inst_bundle_config(), written to path (mode 0600, atomically). *ret_config and *ret_text (both
+ * optional) get the document and the text written. */
 int inst_write_bundle_config(const json_t *image_config, const InstRunSpec *spec, const char *rootfs,
-                             int rootfs_fd, const char *path, Error **err);
+                             int rootfs_fd, const char *path, json_t **ret_config, char **ret_text, Error **err);
 
 /* Opens $root/layers (made when missing). */
 int inst_layers_open(InstContext *c, int *ret_fd, Error **err);

@@ -143,6 +143,7 @@ static int swap_upper(InstContext *c, InstRecord *rec, const char *snap, const c
                 rm_rf_at(AT_FDCWD, work, NULL);
                 if (read_file_at(AT_FDCWD, cfg, &text, &len, NULL) >= 0) {
                         _cleanup_free_ char *dst = inst_path(c, rec->id, "config.json");
+                        inst_context_forget_bundle(c);
                         r = write_file_atomic_at(AT_FDCWD, dst, text, len, 0600, err);
                 }
         }

@@ -135,9 +135,16 @@ static int load_bundle(Spawn *s, Error **err)
         if (!realpath(bundle, buf))
                 return error_set(err, errno, "bundle '%s'", bundle);
         s->bundle = xstrdup(buf);
-        r = rt_spec_load(s->bundle, &s->spec, &s->raw_config, err);
-        if (r < 0)
-                return r;
+        if (s->o->config && s->o->config_text) {
+                s->raw_config = xstrdup(s->o->config_text);
+                r = rt_spec_parse_json(json_incref((json_t *)s->o->config), &s->spec, err);
+                if (r < 0)
+                        return error_wrap(err, r, "%s/config.json", s->bundle);
+        } else {
+                r = rt_spec_load(s->bundle, &s->spec, &s->raw_config, err);
+                if (r < 0)
+                        return r;
+        }
         if (!s->spec->process)
                 return error_setf(err, EINVAL, "%s/config.json: process: required", s->bundle);
         if (s->spec->process->terminal && !s->o->console_socket && (!s->is_run || s->o->is_detached))

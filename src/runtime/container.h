@@ -31,6 +31,10 @@ typedef struct RtCreateOptions {
          * what the config names, such as a network namespace still to be pinned at its path. */
         bool has_gate;
         int gate_fd;
+        /* The bundle's config.json as the caller has just written it, parsed and as text (both or
+         * neither): spares reading it back. */
+        const json_t *config;
+        const char *config_text;
 } RtCreateOptions;
 
 /* create: sets the container up and leaves its process waiting for start. Forks; returns when

@@ -882,14 +882,20 @@ static int check_sysctl(const RtSpec *s, Error **err)
 
 int rt_spec_parse(const char *buf, size_t len, RtSpec **ret, Error **err)
 {
+        json_t *doc = NULL;
+        int r = json_parse(buf, len, "config.json", &doc, err);
+
+        return r < 0 ? r : rt_spec_parse_json(doc, ret, err);
+}
+
+int rt_spec_parse_json(json_t *doc, RtSpec **ret, Error **err)
+{
         _cleanup_(rt_spec_freep) RtSpec *s = xnew0(RtSpec, 1);
         const char *str = NULL;
         json_t *o = NULL;
         int r;
 
-        r = json_parse(buf, len, "config.json", &s->json, err);
-        if (r < 0)
-                return r;
+        s->json = doc;
         if (!json_is_object(s->json))
                 return error_setf(err, EINVAL, "config.json: expected an object");
         if (json_get_string(s->json, "ociVersion", "", &str, err) < 0)

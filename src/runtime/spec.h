@@ -166,6 +166,8 @@ typedef struct RtSpec {
 
 /* Parses and validates a config.json document. Errors name the field: "linux.namespaces[2].type: ...". */
 int rt_spec_parse(const char *buf, size_t len, RtSpec **ret, Error **err);
+/* The same from a document already parsed; takes the reference to doc, even on failure. */
+int rt_spec_parse_json(json_t *doc, RtSpec **ret, Error **err);
 /* Reads bundle_dir/config.json and parses it; *ret_raw (optional) gets the raw text. */
 int rt_spec_load(const char *bundle_dir, RtSpec **ret, char **ret_raw, Error **err);
 RtSpec *rt_spec_free(RtSpec *s);
