@@ -571,7 +571,7 @@ static int container_start_detached(InstContext *c, InstRecord *rec, Error **err
 {
         _cleanup_(inst_run_options_done) InstRunOptions o = {};
         _cleanup_free_ char *monitor = inst_helper_path(c, "hull-monitor", "HULL_MONITOR");
-        _cleanup_(inst_system_console_done) InstSystemConsole console = { .slave = -EBADF, .listen_fd = -EBADF };
+        _cleanup_(inst_system_console_done) InstSystemConsole console;
         _cleanup_close_ int rd = -EBADF;
         InstRecord previous = *rec;
         int sync[2] = { -EBADF, -EBADF }, gate[2] = { -EBADF, -EBADF };
@@ -581,10 +581,9 @@ static int container_start_detached(InstContext *c, InstRecord *rec, Error **err
         pid_t pid = -1;
         int r;
 
+        inst_system_console_init(&console);
         if (access(monitor, X_OK) < 0)
                 return error_set(err, errno, "monitor '%s'", monitor);
-        for (size_t i = 0; i < INST_SYSTEM_N_DEVICES; i++)
-                console.masters[i] = -EBADF;
         r = prepare_start(c, rec, &o, &rt, err);
         if (r < 0)
                 return r;

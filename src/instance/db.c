@@ -22,6 +22,8 @@ struct InstDb {
 
 /* Up to this size the WAL stays as it is after a command that wrote: synced, not folded in. */
 #define WAL_KEEP_BYTES (128 * 1024)
+/* How long a statement waits for another hull's write lock. */
+#define BUSY_TIMEOUT_MS 30000
 
 /*
  * The schema, one step per version: the database's user_version says how many steps it has had.
@@ -305,7 +307,7 @@ int inst_db_open(const char *root, InstDb **ret, Error **err)
         if (rc != SQLITE_OK)
                 return error_setf(err, sqlite_errno(rc), "open database '%s': %s", path,
                                   db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
-        sqlite3_busy_timeout(db->h, 30000);
+        sqlite3_busy_timeout(db->h, BUSY_TIMEOUT_MS);
         /* Each hull command is a short-lived connection: checkpointing and deleting the WAL as the
          * last one closes would sync the database on every command. inst_db_close() checkpoints
          * only after writes (see there). */
@@ -346,13 +348,7 @@ InstDb *inst_db_close(InstDb *db)
                 return NULL;
         if (db->in_transaction)
                 inst_db_rollback(db);
-        /*
-         * What a connection wrote is durable when it closes (inst_db_checkpoint). The first
-         * connection to open the database after all have closed rebuilds the WAL's index by
-         * reading the whole WAL, which would grow to the 4 MiB of an automatic checkpoint: past
-         * 128 KiB a writer folds it into the database and empties it, without waiting: if others
-         * are reading or writing, one of them does it as it closes.
-         */
+        /* What it wrote is durable once it has closed. */
         inst_db_checkpoint(db);
         sqlite3_close_v2(db->h);
         free(db->wal_path);
@@ -372,8 +368,10 @@ void inst_db_checkpoint(InstDb *db)
                 return;
         /*
          * A small WAL is made durable where it is, with one sync. Folding it in costs two, and the
-         * next writer two more as it starts the emptied WAL again (its header, its directory);
-         * while the first connection to open rebuilds its index by reading it, so it stays small.
+         * next writer two more as it starts the emptied WAL again (its header, its directory). But
+         * the first connection to open after all have closed rebuilds the WAL's index by reading
+         * all of it, which would grow to the 4 MiB of an automatic checkpoint: a larger one is
+         * folded in and emptied, without waiting (if others are busy, one of them does it).
          */
         if (stat(db->wal_path, &st) == 0 && st.st_size <= WAL_KEEP_BYTES) {
                 _cleanup_close_ int fd = open(db->wal_path, O_RDONLY | O_CLOEXEC);
@@ -384,7 +382,7 @@ void inst_db_checkpoint(InstDb *db)
         sqlite3_busy_timeout(db->h, 0);
         if (sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) == SQLITE_OK)
                 db->checkpointed_changes = changes;
-        sqlite3_busy_timeout(db->h, 30000);
+        sqlite3_busy_timeout(db->h, BUSY_TIMEOUT_MS);
 }
 
 int inst_db_begin(InstDb *db, Error **err)

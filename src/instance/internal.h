@@ -183,6 +183,8 @@ int inst_system_console_open(InstContext *c, const InstRecord *rec, InstSystemCo
 /* In the child about to become hull-monitor: the fds it keeps go to it in $HULL_MONITOR_CONSOLE
  * ("LISTEN SLAVE TTY..."; masters[0] is passed as its output stream). */
 void inst_system_console_export(const InstSystemConsole *s);
+/* No fds: what console_done() may always be given. */
+void inst_system_console_init(InstSystemConsole *s);
 void inst_system_console_done(InstSystemConsole *s);
 /* Once a system container stopped (or is removed): its run directory goes. Quiet, idempotent. */
 void inst_system_cleanup(InstContext *c, const char *id);

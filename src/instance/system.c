@@ -183,15 +183,20 @@ int inst_system_bundle(InstContext *c, const InstRecord *rec, const InstRunOptio
         return 0;
 }
 
+void inst_system_console_init(InstSystemConsole *s)
+{
+        *s = (InstSystemConsole){ .slave = -EBADF, .listen_fd = -EBADF };
+        for (size_t i = 0; i < INST_SYSTEM_N_DEVICES; i++)
+                s->masters[i] = -EBADF;
+}
+
 void inst_system_console_done(InstSystemConsole *s)
 {
         for (size_t i = 0; i < INST_SYSTEM_N_DEVICES; i++)
                 safe_close(s->masters[i]);
         safe_close(s->slave);
         safe_close(s->listen_fd);
-        for (size_t i = 0; i < INST_SYSTEM_N_DEVICES; i++)
-                s->masters[i] = -EBADF;
-        s->slave = s->listen_fd = -EBADF;
+        inst_system_console_init(s);
 }
 
 /* console.sock, listening; the path is short by construction (inst_system_rundir). */
@@ -241,9 +246,7 @@ int inst_system_console_open(InstContext *c, const InstRecord *rec, InstSystemCo
         InstIdmap map = {};
         int r;
 
-        *ret = (InstSystemConsole){ .slave = -EBADF, .listen_fd = -EBADF };
-        for (size_t i = 0; i < INST_SYSTEM_N_DEVICES; i++)
-                ret->masters[i] = -EBADF;
+        inst_system_console_init(ret);
         /* The ptys go to the container's root: the host ids its range starts at, or root's own. */
         r = inst_db_idmap_find(c->db, rec->id, &map, err);
         if (r < 0)

@@ -113,6 +113,7 @@ typedef struct ExecCtx {
         int cgroup_fd;      /* unified hierarchy, for CLONE_INTO_CGROUP, or -EBADF */
         int cgroupns_fd;    /* the container's cgroup namespace, joined last (exec_child), or -EBADF */
         bool is_v2_entered;
+        bool is_direct;     /* made by start_direct: the process joins the namespaces itself */
 } ExecCtx;
 
 static int exec_setup(ExecCtx *x, Error **err)
@@ -162,14 +163,28 @@ static int exec_setup(ExecCtx *x, Error **err)
         return rt_process_exec(x->process, x->seccomp, is_seccomp_loaded, path, err);
 }
 
+/* Joins the container's namespaces but the cgroup one: exec_child joins that after its cgroup. */
+static int join_ns(ExecCtx *x, Error **err)
+{
+        x->cgroupns_fd = x->ns_fds[RT_NS_CGROUP];
+        x->ns_fds[RT_NS_CGROUP] = -EBADF;
+        return rt_ns_join(x->ns_fds, err);
+}
+
 static _noreturn_ void exec_child(ExecCtx *x)
 {
         int keep[] = { x->child_fd, x->console_fd };
         Error *err = NULL;
-        int r;
+        int r = 0;
 
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-        r = x->cgroup ? rt_cgroup_enter_self(x->cgroup, x->is_v2_entered, &err) : 0;
+        /* Made straight from the runtime (start_direct), which joined the pid namespace for it. */
+        if (x->is_direct) {
+                x->ns_fds[RT_NS_PID] = -EBADF;
+                r = join_ns(x, &err);
+        }
+        if (r >= 0 && x->cgroup)
+                r = rt_cgroup_enter_self(x->cgroup, x->is_v2_entered, &err);
         /* The cgroup namespace only once in the cgroup: where cgroup2 is mounted with nsdelegate
          * (systemd's default), the kernel refuses (ENOENT) to move a process from a cgroup outside
          * the mover's cgroup namespace, through cgroup.procs and CLONE_INTO_CGROUP alike. */
@@ -199,29 +214,8 @@ static _noreturn_ void exec_stage(ExecCtx *x)
         /* Until it execs, the process is our binary: no process in the container may open it
          * through /proc (CVE-2019-5736). The flag is inherited by the clone below. */
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-        /* All but the cgroup namespace: exec_child joins that one after its cgroup. */
-        x->cgroupns_fd = x->ns_fds[RT_NS_CGROUP];
-        x->ns_fds[RT_NS_CGROUP] = -EBADF;
-        r = rt_ns_join(x->ns_fds, &err);
+        r = join_ns(x, &err);
         rt_stage_finish(x->child_fd, r, err, 0, x->cgroup_fd, &x->is_v2_entered, exec_child_stage, x);
-}
-
-/* The process made straight from us (start_direct): it joins the namespaces but the pid one, which
- * we joined for our children, and the cgroup one (exec_child joins that after its cgroup). */
-static _noreturn_ void exec_direct_child(ExecCtx *x)
-{
-        Error *err = NULL;
-        int r;
-
-        x->ns_fds[RT_NS_PID] = -EBADF;
-        x->cgroupns_fd = x->ns_fds[RT_NS_CGROUP];
-        x->ns_fds[RT_NS_CGROUP] = -EBADF;
-        r = rt_ns_join(x->ns_fds, &err);
-        if (r >= 0)
-                exec_child(x);
-        if (rt_sync_send(x->child_fd, RT_SYNC_ERROR, -r, error_message(err, r), -EBADF, NULL) < 0)
-                dprintf(STDERR_FILENO, "hull: %s\n", error_message(err, r));
-        _exit(127);
 }
 
 /*
@@ -245,9 +239,11 @@ static pid_t start_direct(ExecCtx *x)
          * through /proc (CVE-2019-5736). The flag goes with our memory to the clone; we take it
          * back after. */
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        x->is_direct = true;
         pid = rt_clone(0, x->cgroup_fd, NULL, &x->is_v2_entered);
         if (pid == 0)
-                exec_direct_child(x);
+                exec_child(x);
+        x->is_direct = false;
         r = pid < 0 ? -errno : 0;
         prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
         /* Back to our own, for whatever we make later. */
@@ -365,7 +361,7 @@ int rt_container_exec(RtContext *ctx, const char *id, const RtExecOptions *o, in
         if (r == -ENOENT)
                 r = read_file_at(st->dir_fd, "config.json", &raw, &len, err);
         else if (r < 0)
-                r = read_file_at(st->dir_fd, "exec.json", &raw, &len, err);
+                r = error_set(err, r, "container '%s': read exec.json", id);
         if (r < 0)
                 return r;
         r = rt_spec_parse(raw, len, &spec, err);
