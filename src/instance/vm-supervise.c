@@ -179,11 +179,14 @@ int inst_vm_supervise(InstContext *c, InstRecord *rec, const InstVmSpec *s, cons
                         break;
                 }
         }
-        /* Once the main process ended, the agent powers the guest off and QEMU exits; after a failure (a
-         * guest that never answered) nothing is waited for. */
+        /* Once the main process ended, the agent powers the guest off and QEMU exits. A VM run with --rm is
+         * ended at once instead, as a container's other processes are when its main one exits: its disk
+         * goes with it, so the guest has nothing to sync or unmount. After a failure (a guest that never
+         * answered) nothing is waited for. */
         {
                 pid_t pid = inst_vm_qemu_pid(c, rec->id);
-                if (pid > 0 && (r < 0 || !inst_wait_gone(pid, 30000)))
+                bool is_powering_off = r >= 0 && !rec->is_auto_remove;
+                if (pid > 0 && (!is_powering_off || !inst_wait_gone(pid, 30000)))
                         inst_vm_kill_qemu(c, rec->id);
         }
         inst_vm_release_runtime(c, rec->id);

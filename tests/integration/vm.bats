@@ -82,6 +82,11 @@ COUNTER='i=0; while true; do echo count $i; i=$((i+1)); sleep 0.2; done'
 	[ "$stderr" = err ]
 	# --rm: nothing of it is left
 	[ -z "$(h ps -aq)" ]
+	# The QEMU of a --rm VM is ended as soon as the exit status is in: all the output came before it.
+	run h run --rm --vm bb:1 seq 1 50000
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 50000 ]
+	[ "${lines[49999]}" = 50000 ]
 }
 
 @test "vm: the guest has its own kernel, memory and CPUs as asked" {
