@@ -302,33 +302,96 @@ static int build(const VmKernel *k, const char *agent_data, size_t agent_len, co
         return r;
 }
 
+/* What identifies a file's version without reading it: device, inode, size and change time. */
+static char *file_stamp(const char *path)
+{
+        struct stat st;
+
+        if (stat(path, &st) < 0)
+                return NULL;
+        return xasprintf("%llu:%llu:%lld:%lld.%09ld", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+                         (long long)st.st_size, (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+}
+
+/*
+ * The cache key costs a read and a hash of the agent (most of a megabyte) and of modules.dep. A stamp
+ * file per kernel release keeps the last key with what identified its inputs then (stat of the agent and
+ * of modules.dep, and the module list): while those match, the key is taken from it unread.
+ */
+static char *stamp_text(const char *agent, const char *dep_path)
+{
+        _cleanup_free_ char *a = file_stamp(agent), *d = dep_path ? file_stamp(dep_path) : xstrdup("-");
+        char mods[256] = "";
+
+        if (!a || !d)
+                return NULL;
+        for (size_t i = 0; i < ARRAY_SIZE(wanted_modules); i++) {
+                size_t n = strlen(mods);
+                snprintf(mods + n, sizeof(mods) - n, "%s%s", i ? "," : "", wanted_modules[i]);
+        }
+        return xasprintf("%s %s %s\n", a, d, mods);
+}
+
+static char *cpio_path(const char *cache_dir, const VmKernel *k, const char *key)
+{
+        return xasprintf("%s/initramfs-%s-%s.cpio", cache_dir, k->release, key);
+}
+
+static char *stamp_key(const char *stamp_path, const char *stamp)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t len, n = strlen(stamp);
+
+        if (read_file_at(AT_FDCWD, stamp_path, &text, &len, NULL) < 0)
+                return NULL;
+        if (len != n + 17 || strncmp(text, stamp, n) != 0 || text[len - 1] != '\n')
+                return NULL;
+        return xstrndup(text + n, 16);
+}
+
 int vm_initramfs_get(const VmKernel *k, const char *agent, const char *cache_dir, char **ret_path, Error **err)
 {
-        _cleanup_free_ char *agent_data = NULL, *dep_text = NULL, *dep_path = NULL, *key = NULL, *path = NULL;
+        _cleanup_free_ char *agent_data = NULL, *dep_text = NULL, *dep_path = NULL, *key = NULL, *path = NULL,
+                            *stamp_path = xasprintf("%s/initramfs-%s.stamp", cache_dir, k->release), *stamp = NULL;
         size_t agent_len;
         int r;
 
+        if (k->modules_dir)
+                dep_path = xasprintf("%s/modules.dep", k->modules_dir);
+        stamp = stamp_text(agent, dep_path);
+        key = stamp ? stamp_key(stamp_path, stamp) : NULL;
+        if (key) {
+                path = cpio_path(cache_dir, k, key);
+                if (access(path, F_OK) == 0) {
+                        *ret_path = TAKE_PTR(path);
+                        return 0;
+                }
+                key = mfree(key);
+                path = mfree(path);
+        }
         r = read_file_at(AT_FDCWD, agent, &agent_data, &agent_len, err);
         if (r < 0)
                 return error_wrap(err, r, "agent '%s'", agent);
-        if (k->modules_dir) {
-                dep_path = xasprintf("%s/modules.dep", k->modules_dir);
+        if (dep_path) {
                 r = read_file_at(AT_FDCWD, dep_path, &dep_text, NULL, err);
                 if (r < 0)
                         return error_wrap(err, r, "initramfs for '%s'", k->release);
         }
         key = cache_key(agent_data, agent_len, dep_text);
-        path = xasprintf("%s/initramfs-%s-%s.cpio", cache_dir, k->release, key);
-        if (access(path, F_OK) == 0) {
-                *ret_path = TAKE_PTR(path);
-                return 0;
+        path = cpio_path(cache_dir, k, key);
+        if (access(path, F_OK) != 0) {
+                r = mkdir_p(cache_dir, 0755, err);
+                if (r < 0)
+                        return error_wrap(err, r, "initramfs cache");
+                r = build(k, agent_data, agent_len, dep_text, path, err);
+                if (r < 0)
+                        return error_wrap(err, r, "initramfs for '%s'", k->release);
         }
-        r = mkdir_p(cache_dir, 0755, err);
-        if (r < 0)
-                return error_wrap(err, r, "initramfs cache");
-        r = build(k, agent_data, agent_len, dep_text, path, err);
-        if (r < 0)
-                return error_wrap(err, r, "initramfs for '%s'", k->release);
+        if (stamp) {
+                /* Only a shortcut: without it the next start hashes again. */
+                _cleanup_free_ char *text = xasprintf("%s%s\n", stamp, key);
+                (void)write_file_atomic_at(AT_FDCWD, stamp_path, text, strlen(text), 0644, NULL);
+        }
         *ret_path = TAKE_PTR(path);
         return 0;
 }

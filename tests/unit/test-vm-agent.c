@@ -349,6 +349,8 @@ static void test_unknown_user(void **state)
         Result res;
 
         exec_on(1, &req, NULL, -1, STEP_TIMEOUT_MS, &res);
+        if (res.r != -EINVAL)
+                dump_logs();
         assert_int_equal(res.r, -EINVAL);
         assert_non_null(strstr(res.msg, "nobody-here"));
         free(res.msg);
@@ -697,6 +699,30 @@ static void test_initramfs(void **state)
         assert_string_equal(again, vm.initrd);
         assert_int_equal(stat(again, &st2), 0);
         assert_int_equal(st1.st_ino, st2.st_ino);
+
+        /* The key is taken from the release's stamp while the agent is unchanged; an agent changed in place
+         * (same path, a new inode and change time) gets an initramfs of its own, and one that is gone again is
+         * built anew rather than taken from a stale stamp. */
+        {
+                _cleanup_free_ char *agent = xasprintf("%s/agent", vm.dir), *stamp = NULL, *first = NULL,
+                                    *second = NULL, *third = NULL, *bin = NULL;
+                size_t bin_len;
+                assert_int_equal(read_file_at(AT_FDCWD, HULL_AGENT_BUILD_PATH, &bin, &bin_len, NULL), 0);
+                assert_int_equal(write_file_atomic_at(AT_FDCWD, agent, bin, bin_len, 0755, NULL), 0);
+                assert_int_equal(vm_initramfs_get(&vm.kernel, agent, cache, &first, NULL), 0);
+                assert_string_equal(first, vm.initrd); /* the same bytes: the same key */
+                stamp = xasprintf("%s/initramfs-%s.stamp", cache, vm.kernel.release);
+                assert_int_equal(access(stamp, F_OK), 0);
+                bin[bin_len - 1] ^= 1;
+                assert_int_equal(write_file_atomic_at(AT_FDCWD, agent, bin, bin_len, 0755, NULL), 0);
+                assert_int_equal(vm_initramfs_get(&vm.kernel, agent, cache, &second, NULL), 0);
+                assert_string_not_equal(second, first);
+                assert_int_equal(unlink(second), 0);
+                assert_int_equal(vm_initramfs_get(&vm.kernel, agent, cache, &third, NULL), 0);
+                assert_string_equal(third, second);
+                assert_int_equal(access(third, F_OK), 0);
+                assert_int_equal(unlink(third), 0);
+        }
 
         /* A file that is no bzImage is refused. */
         VmKernel k = { 0 };
