@@ -2,21 +2,21 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # vm.sh [HULL_BINARY]: `hull run --vm --rm --network none IMAGE true` against a hand-written QEMU
 # command line that boots the same kernel and initramfs (hull-agent with hull.mode=poweroff: modules,
-# root disk, then power-off) on a qcow2 overlay of the same base disk; interleaved, RUNS (7) runs each
-# after one warm-up, medians and the ratio hull/QEMU, and the median of the ratios of each pair (the
-# two runs of a pair are back to back, so on a shared machine that one moves less). Like with like: the
-# reference has the same machine, CPU, memory, kernel, initramfs, disk and a serial console, and no NIC,
-# so hull runs with --network none (no NIC either); it has no agent ports and no QMP, which hull needs
-# to run anything. Then, for a 512 MiB guest holding 256 MiB of random data
-# in tmpfs: snapshot save and restore times, and the time and downtime QEMU reports for a live
-# migration between two hull roots on 127.0.0.1 (BOOT_ONLY=1: not these). Everything runs in a network
-# namespace of its own.
+# root disk, then power-off) on a qcow2 overlay of the same base disk. After one warm-up each, ROUNDS
+# (5) rounds of hull, QEMU, QEMU, hull: the medians of each side and their ratio, and the median of the
+# rounds' ratios (a round's runs are close in time, so on a shared machine that one moves less). Like
+# with like: the reference has the same machine, CPU, memory, kernel, initramfs, disk and a serial
+# console, and no NIC, so hull runs with --network none (no NIC either); it has no agent ports and no
+# QMP, which hull needs to run anything. Then, for a 512 MiB guest holding 200 MiB of random data in
+# tmpfs: snapshot save and restore times, and the time and downtime QEMU reports for a live migration
+# between two hull roots on 127.0.0.1 (BOOT_ONLY=1: not these). Everything runs in a network namespace
+# of its own.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
 hull=$(realpath "${1:-$repo/build/src/cli/hull}")
-runs=${RUNS:-7}
+rounds=${ROUNDS:-5}
 
 die() { echo "bench/vm.sh: $*" >&2; exit 1; }
 [[ $(id -u) == 0 ]] || die "must run as root"
@@ -65,49 +65,53 @@ qemu_run() {
 	rm -f "$tmp/raw.qcow2"
 }
 
-now_ms() { date +%s%3N; }
 median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 qemu_run # warm-up
-: >"$tmp/t-hull"
-: >"$tmp/t-qemu"
-: >"$tmp/t-ratio"
-: >"$tmp/c-hull"
-: >"$tmp/c-qemu"
-: >"$tmp/c-ratio"
-# CPU time (user + system of each side and its children: hull, QEMU, qemu-img) moves less than wall
-# time when others load the machine; both are printed.
+for f in t-hull t-qemu c-hull c-qemu t-ratio c-ratio; do : >"$tmp/$f"; done
 export tmp base accel cpu kernel initrd tsc
 export -f qemu_run
-cpu_ms() { awk '{ printf "%d", ($1 + $2) * 1000 }' "$1"; }
-for i in $(seq 1 "$runs"); do
-	t0=$(now_ms); /usr/bin/time -f "%U %S" -o "$tmp/cpu" "$hull" --root "$tmp/a" run --vm --rm --network none bb:1 true
-	t1=$(now_ms)
-	echo $((t1 - t0)) >>"$tmp/t-hull"
-	ch=$(cpu_ms "$tmp/cpu")
-	echo "$ch" >>"$tmp/c-hull"
-	t2=$(now_ms); /usr/bin/time -f "%U %S" -o "$tmp/cpu" bash -c qemu_run; t3=$(now_ms)
-	echo $((t3 - t2)) >>"$tmp/t-qemu"
-	cq=$(cpu_ms "$tmp/cpu")
-	echo "$cq" >>"$tmp/c-qemu"
-	awk -v a=$((t1 - t0)) -v b=$((t3 - t2)) 'BEGIN { printf "%.3f\n", a / b }' >>"$tmp/t-ratio"
-	awk -v a="$ch" -v b="$cq" 'BEGIN { printf "%.3f\n", a / b }' >>"$tmp/c-ratio"
+# One timed run: wall time (bash's clock) and CPU time (user + system of the side and its children:
+# hull, QEMU, qemu-img), in ms, appended to t-SIDE and c-SIDE.
+timed() {
+	local side=$1 t0 t1
+	shift
+	t0=$EPOCHREALTIME
+	/usr/bin/time -f "%U %S" -o "$tmp/cpu" "$@"
+	t1=$EPOCHREALTIME
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d\n", (b - a) * 1000 }' >>"$tmp/t-$side"
+	awk '{ printf "%d\n", ($1 + $2) * 1000 }' "$tmp/cpu" >>"$tmp/c-$side"
+}
+# Rounds of hull, QEMU, QEMU, hull. On this host, of two 512 MiB QEMU runs in a row one is slower than
+# the other by a tenth or more, whoever runs them, all of it system time with the same count of page
+# faults (most likely the hypervisor taking back the memory the run before freed). A round gives each side one run of each kind, so neither gains
+# from the alternation; its ratio is the sum of its two hull runs over the sum of its two QEMU runs.
+for i in $(seq 1 "$rounds"); do
+	timed hull "$hull" --root "$tmp/a" run --vm --rm --network none bb:1 true
+	timed qemu bash -c qemu_run
+	timed qemu bash -c qemu_run
+	timed hull "$hull" --root "$tmp/a" run --vm --rm --network none bb:1 true
+	for k in t c; do
+		tail -n 2 "$tmp/$k-hull" | paste - <(tail -n 2 "$tmp/$k-qemu") |
+			awk '{ h += $1; q += $2 } END { printf "%.3f\n", h / q }' >>"$tmp/$k-ratio"
+	done
 done
 grep -q 'hull-agent' "$tmp/raw-console.log" && die "the hand-written boot failed: $(cat "$tmp/raw-console.log")"
+runs=$((rounds * 2))
 mh=$(median <"$tmp/t-hull")
 mq=$(median <"$tmp/t-qemu")
 echo "accelerator: $accel"
 echo "hull run --vm --rm IMAGE true: median ${mh} ms over $runs runs ($(tr '\n' ' ' <"$tmp/t-hull"))"
 echo "QEMU by hand, boot to power-off: median ${mq} ms over $runs runs ($(tr '\n' ' ' <"$tmp/t-qemu"))"
 awk -v a="$mh" -v b="$mq" 'BEGIN { printf "ratio hull/QEMU of the medians: %.3f (target <= 1.15)\n", a / b }'
-echo "ratio hull/QEMU, median of the $runs pairs: $(median <"$tmp/t-ratio") ($(sort -g "$tmp/t-ratio" | tr '\n' ' '))"
+echo "ratio hull/QEMU, median of the $rounds rounds: $(median <"$tmp/t-ratio") ($(sort -g "$tmp/t-ratio" | tr '\n' ' '))"
 echo "CPU time: hull median $(median <"$tmp/c-hull") ms ($(tr '\n' ' ' <"$tmp/c-hull")), QEMU by hand $(median <"$tmp/c-qemu") ms ($(tr '\n' ' ' <"$tmp/c-qemu"))"
-echo "ratio of CPU times, median of the $runs pairs: $(median <"$tmp/c-ratio") ($(sort -g "$tmp/c-ratio" | tr '\n' ' '))"
+echo "ratio of CPU times, median of the $rounds rounds: $(median <"$tmp/c-ratio") ($(sort -g "$tmp/c-ratio" | tr '\n' ' '))"
 [[ -n ${BOOT_ONLY:-} ]] && exit 0
 
 # Snapshots and migration of a 512 MiB guest with 200 MiB of random data in its memory.
 h run -d --vm --memory 512M --name big bb:1 sh -c \
-	'head -c 209715200 /dev/urandom > /dev/shm/fill; echo filled; i=0; while true; do echo count $i; i=$((i+1)); sleep 1; done'
+	'head -c 209715200 /dev/urandom > /dev/shm/fill; echo filled; i=0; while true; do echo count $i; i=$((i+1)); sleep 1; done' >/dev/null
 for i in $(seq 1 600); do h logs big | grep -q filled && break; sleep 0.5; done
 h logs big | grep -q filled || die "the guest did not fill its memory"
 save=$(h snapshot create --format json big s1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["save_ms"])')
