@@ -193,9 +193,8 @@ int inst_db_lease_find(InstDb *db, const char *instance_id, InstLease *ret, Erro
 
 int inst_db_port_add(InstDb *db, const char *instance_id, const NetPortMap *m, Error **err)
 {
-        char ip[INET_ADDRSTRLEN];
-
         _cleanup_stmt_ sqlite3_stmt *s = NULL;
+        char ip[INET_ADDRSTRLEN];
         int r;
 
         inet_ntop(AF_INET, &m->host_ip, ip, sizeof(ip));

@@ -13,7 +13,6 @@
 #include "common/strv.h"
 #include "db-internal.h"
 
-
 /* Up to this size the WAL stays as it is after a command that wrote: synced, not folded in. */
 #define WAL_KEEP_BYTES (128 * 1024)
 /* How long a statement waits for another hull's write lock. */
