@@ -131,11 +131,30 @@ int lock_file(const char *path, Error **err)
         return fd;
 }
 
-int mkdir_p(const char *path, mode_t mode, Error **err)
+/* After a mkdir of path that failed with errno: EEXIST is fine only for a directory (or a link to one). */
+static int mkdir_p_check(const char *path, Error **err)
 {
-        _cleanup_free_ char *p = xstrdup(path);
         struct stat st;
 
+        if (errno != EEXIST)
+                return error_set(err, errno, "mkdir '%s'", path);
+        if (stat(path, &st) < 0)
+                return error_set(err, errno, "stat '%s'", path);
+        if (!S_ISDIR(st.st_mode))
+                return error_setf(err, ENOTDIR, "mkdir '%s': exists and is not a directory", path);
+        return 0;
+}
+
+int mkdir_p(const char *path, mode_t mode, Error **err)
+{
+        _cleanup_free_ char *p = NULL;
+
+        /* Most paths are there already, or lack only their last part: one call for those. */
+        if (mkdir(path, mode) == 0)
+                return 0;
+        if (errno != ENOENT)
+                return mkdir_p_check(path, err);
+        p = xstrdup(path);
         for (char *s = p + 1; *s; s++) {
                 if (*s != '/')
                         continue;
@@ -144,14 +163,9 @@ int mkdir_p(const char *path, mode_t mode, Error **err)
                         return error_set(err, errno, "mkdir '%s'", p);
                 *s = '/';
         }
-        if (mkdir(p, mode) < 0 && errno != EEXIST)
-                return error_set(err, errno, "mkdir '%s'", p);
-        /* EEXIST is fine only for a directory (or a link to one). */
-        if (stat(p, &st) < 0)
-                return error_set(err, errno, "stat '%s'", p);
-        if (!S_ISDIR(st.st_mode))
-                return error_setf(err, ENOTDIR, "mkdir '%s': exists and is not a directory", p);
-        return 0;
+        if (mkdir(p, mode) == 0)
+                return 0;
+        return mkdir_p_check(p, err);
 }
 
 int rm_rf_at(int dir_fd, const char *name, Error **err)
