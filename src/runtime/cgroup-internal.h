@@ -125,6 +125,8 @@ typedef int (*CgApplyFn)(CgHier *h, const RtResources *res, Error **err);
 /* One per hierarchy type. Every op is set; what a type cannot do returns -EOPNOTSUPP. */
 struct CgroupOps {
         const char *name;
+        /* Whether h's levels need prepare_level at all (it costs two opens and a lookup a level). */
+        bool (*wants_prepare)(const CgHier *h);
         /* Called for each level from below the mount down to the new cgroup, parent first: make it usable. */
         int (*prepare_level)(int parent_fd, int fd, const char *name, Error **err);
         /* Writes the limits res sets for one controller; NULL where the type has no such controller. */

@@ -8,18 +8,22 @@
 #include "common/alloc.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/strv.h"
 #include "runtime/cgroup-internal.h"
 
 /*
  * A new cpuset cgroup starts with empty cpuset.cpus and cpuset.mems, and the kernel refuses tasks until both
  * are set: copy them from the parent at every level that is still empty, top down.
  */
+static bool v1_wants_prepare(const CgHier *h)
+{
+        return strv_contains(h->controllers, "cpuset");
+}
+
 static int v1_prepare_level(int parent_fd, int fd, const char *name, Error **err)
 {
         static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
 
-        if (faccessat(fd, files[0], F_OK, 0) < 0)
-                return 0; /* not the cpuset hierarchy */
         for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
                 _cleanup_free_ char *cur = NULL, *up = NULL;
                 int r = read_file_at(fd, files[i], &cur, NULL, err);
@@ -298,6 +302,7 @@ static int v1_stat(CgHier *h, CgController c, json_t *out, Error **err)
 
 const CgroupOps rt_cgroup_v1_ops = {
         .name = "v1",
+        .wants_prepare = v1_wants_prepare,
         .prepare_level = v1_prepare_level,
         .apply = {
                 [CG_MEMORY] = v1_memory,

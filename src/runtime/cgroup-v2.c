@@ -17,6 +17,11 @@
  * from the root down enables what it has. One write per controller: a single "+a +b" fails whole if one of them
  * is refused (EBUSY for a parent holding processes, as the caller's own cgroup may), and the rest still count.
  */
+static bool v2_wants_prepare(const CgHier *h)
+{
+        return true;
+}
+
 static int v2_prepare_level(int parent_fd, int fd, const char *name, Error **err)
 {
         _cleanup_free_ char *avail = NULL, *on = NULL;
@@ -340,6 +345,7 @@ static int v2_stat(CgHier *h, CgController c, json_t *out, Error **err)
 
 const CgroupOps rt_cgroup_v2_ops = {
         .name = "v2",
+        .wants_prepare = v2_wants_prepare,
         .prepare_level = v2_prepare_level,
         .apply = {
                 [CG_MEMORY] = v2_memory,

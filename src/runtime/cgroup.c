@@ -568,9 +568,22 @@ static CgHier *hier_add(RtCgroup *cg, bool is_v2, char *const *ctrls, const char
 /* Makes every missing directory down to h->dir, remembering the highest one made for undo. */
 static int hier_mkdir(CgHier *h, bool *ret_existed, Error **err)
 {
-        _cleanup_free_ char *p = xstrdup(h->dir);
+        _cleanup_free_ char *p = NULL;
         bool existed = false;
 
+        /* The parents are there but for the first cgroup made under a path: try the leaf alone. */
+        if (mkdir(h->dir, 0755) == 0) {
+                h->created_top = xstrdup(h->dir);
+                *ret_existed = false;
+                return 0;
+        }
+        if (errno == EEXIST) {
+                *ret_existed = true;
+                return 0;
+        }
+        if (errno != ENOENT)
+                return error_set(err, errno, "mkdir '%s'", h->dir);
+        p = xstrdup(h->dir);
         for (char *s = p + strlen(h->dir) - strlen(h->path) + 1;; s++) {
                 bool is_end = *s == 0;
                 if (*s != '/' && !is_end)
@@ -629,7 +642,7 @@ static int hier_create(CgHier *h, Error **err)
                 if (*procs)
                         return error_setf(err, EBUSY, "cgroup '%s' already holds processes", h->dir);
         }
-        return hier_prepare(h, err);
+        return h->ops->wants_prepare(h) ? hier_prepare(h, err) : 0;
 }
 
 /* Removes what hier_create() made, from the leaf up to the highest directory it created. */
