@@ -86,6 +86,7 @@ typedef struct Spawn {
         int pty_master;
         bool is_v2_entered; /* clone3 placed the process in the unified hierarchy */
         int cgroupns_fd;    /* linux.namespaces' cgroup path, joined by init after its cgroup */
+        int *join_fds;      /* the other paths, joined by the container process itself, or NULL */
         RtState *state;
 } Spawn;
 
@@ -297,38 +298,9 @@ void rt_stage_finish(int sync_fd, int r, Error *err, uint64_t flags, int cgroup_
         _exit(1);
 }
 
-pid_t rt_clone(uint64_t flags, int cgroup_fd, int *ret_pidfd, bool *ret_is_in_cgroup)
-{
-        struct clone_args args = {
-                .flags = flags,
-                /* CLONE_PARENT children inherit our exit signal; clone3 refuses one given with it. */
-                .exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD,
-        };
-        pid_t pid;
-
-        if (ret_pidfd) {
-                args.flags |= CLONE_PIDFD;
-                args.pidfd = (uint64_t)(uintptr_t)ret_pidfd;
-        }
-        *ret_is_in_cgroup = cgroup_fd >= 0;
-        if (cgroup_fd >= 0) {
-                args.flags |= CLONE_INTO_CGROUP;
-                args.cgroup = (uint64_t)cgroup_fd;
-        }
-        pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-        if (pid < 0 && cgroup_fd >= 0) {
-                /* Refused here (an older kernel, a cgroup in threaded mode): the child enters by itself. */
-                *ret_is_in_cgroup = false;
-                args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
-                args.cgroup = 0;
-                pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-        }
-        return pid;
-}
-
 /* The container process: either cloned straight from us, or, when namespaces must be joined
- * first (or a time namespace made with offsets), from an intermediate process that joins them
- * and clones with CLONE_PARENT so the container is still our child. */
+ * before it is made (or a time namespace made with offsets), from an intermediate process that joins
+ * them and clones with CLONE_PARENT so the container is still our child. */
 static _noreturn_ void child_main(Spawn *s)
 {
         RtInitArgs a = {
@@ -345,6 +317,7 @@ static _noreturn_ void child_main(Spawn *s)
                 .cgroup = s->cgroup,
                 .is_cgroup_v2_entered = s->is_v2_entered,
                 .cgroupns_fd = s->cgroupns_fd,
+                .join_fds = s->join_fds,
         };
         rt_init_main(&a);
 }
@@ -354,19 +327,28 @@ static _noreturn_ void child_main_stage(void *s)
         child_main(s);
 }
 
+/* Opens the namespaces given by path into fds, but the cgroup one into s->cgroupns_fd: init joins
+ * that once in its cgroup (see exec_child()). */
+static int open_ns_paths(Spawn *s, int fds[_RT_NS_MAX], Error **err)
+{
+        int r = rt_ns_open_paths(s->spec, fds, err);
+
+        if (r < 0)
+                return r;
+        s->cgroupns_fd = fds[RT_NS_CGROUP];
+        fds[RT_NS_CGROUP] = -EBADF;
+        return 0;
+}
+
 static _noreturn_ void stage_main(Spawn *s, unsigned long flags, int cgroup_fd)
 {
         Error *err = NULL;
         int fds[_RT_NS_MAX];
         int r;
 
-        r = rt_ns_open_paths(s->spec, fds, &err);
-        if (r >= 0) {
-                /* Not the cgroup namespace: init joins it once in its cgroup (see exec_child()). */
-                s->cgroupns_fd = fds[RT_NS_CGROUP];
-                fds[RT_NS_CGROUP] = -EBADF;
+        r = open_ns_paths(s, fds, &err);
+        if (r >= 0)
                 r = rt_ns_join(fds, &err);
-        }
         if (r >= 0 && (flags & CLONE_NEWTIME)) {
                 /* Offsets can only be written before any process is in the namespace. */
                 if (unshare(CLONE_NEWTIME) < 0)
@@ -378,15 +360,27 @@ static _noreturn_ void stage_main(Spawn *s, unsigned long flags, int cgroup_fd)
         rt_stage_finish(s->child_fd, r, err, flags, cgroup_fd, &s->is_v2_entered, child_main_stage, s);
 }
 
+/*
+ * Whether the namespaces given by path can be joined by the container process itself, first thing
+ * after the clone, instead of by an intermediate process before it: not when a user namespace is
+ * made or joined (the others must be joined before it, with the privileges held outside it), nor for
+ * a pid or time namespace, which a process joins only for its children.
+ */
+static bool joins_after_clone(const RtSpec *spec)
+{
+        return !spec->ns[RT_NS_USER].is_set && !spec->ns[RT_NS_PID].path && !spec->ns[RT_NS_TIME].is_set;
+}
+
 static int start_process(Spawn *s, Error **err)
 {
         unsigned long flags = rt_ns_new_flags(s->spec) & ~(unsigned long)CLONE_NEWCGROUP;
-        bool needs_stage = (flags & CLONE_NEWTIME) != 0;
+        bool needs_stage = (flags & CLONE_NEWTIME) != 0, has_paths = false;
         int pair[2], cgroup_fd, r;
 
         for (int t = 0; t < _RT_NS_MAX; t++)
-                if (s->spec->ns[t].path)
-                        needs_stage = true;
+                has_paths = has_paths || s->spec->ns[t].path;
+        if (has_paths && !joins_after_clone(s->spec))
+                needs_stage = true;
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
                 return error_set(err, errno, "socketpair");
         s->sync_fd = pair[0];
@@ -394,9 +388,22 @@ static int start_process(Spawn *s, Error **err)
         cgroup_fd = s->cgroup ? rt_cgroup_clone_fd(s->cgroup) : -EBADF;
 
         if (!needs_stage) {
+                int fds[_RT_NS_MAX];
+                if (has_paths) {
+                        /* Opened here, so that a bad path is our error; joined by the child. */
+                        r = open_ns_paths(s, fds, err);
+                        if (r < 0)
+                                return r;
+                        s->join_fds = fds;
+                }
                 s->pid = rt_clone(flags, cgroup_fd, &s->pidfd, &s->is_v2_entered);
                 if (s->pid == 0)
                         child_main(s);
+                if (has_paths) {
+                        rt_ns_close(fds);
+                        s->cgroupns_fd = safe_close(s->cgroupns_fd);
+                        s->join_fds = NULL;
+                }
                 if (s->pid < 0) {
                         s->pid = 0;
                         return error_set(err, errno, "clone container process");

@@ -199,6 +199,15 @@ static _noreturn_ void exec_child(ExecCtx *x)
         _exit(127);
 }
 
+/* exec_child() in a child that shares our memory (rt_clone_vfork()): on its own copy of the context,
+ * which it changes as it joins the namespaces, so that ours stays as it was. */
+static _noreturn_ void exec_child_shared(void *p)
+{
+        ExecCtx copy = *(ExecCtx *)p;
+
+        exec_child(&copy);
+}
+
 /* The intermediate: joins the namespaces (the pid one applies to its children only) and clones
  * the process as our sibling, so the runtime can wait for it. */
 static _noreturn_ void exec_child_stage(void *x)
@@ -240,9 +249,14 @@ static pid_t start_direct(ExecCtx *x)
          * back after. */
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         x->is_direct = true;
-        pid = rt_clone(0, x->cgroup_fd, NULL, &x->is_v2_entered);
-        if (pid == 0)
-                exec_child(x);
+        /* The process never waits for us before it execs (its messages queue on the socket), so it
+         * may share our memory while we sleep: the cheapest process to make from a large one. */
+        pid = rt_clone_vfork(x->cgroup_fd, &x->is_v2_entered, exec_child_shared, x);
+        if (pid < 0 && errno == EOPNOTSUPP) {
+                pid = rt_clone(0, x->cgroup_fd, NULL, &x->is_v2_entered);
+                if (pid == 0)
+                        exec_child(x);
+        }
         x->is_direct = false;
         r = pid < 0 ? -errno : 0;
         prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);

@@ -469,7 +469,9 @@ void rt_init_main(const RtInitArgs *a)
 
         /* Die with the runtime while it is setting us up; `create` clears this before it leaves. */
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-        r = a->cgroup ? rt_cgroup_enter_self(a->cgroup, a->is_cgroup_v2_entered, &err) : 0;
+        r = a->join_fds ? rt_ns_join(a->join_fds, &err) : 0;
+        if (r >= 0 && a->cgroup)
+                r = rt_cgroup_enter_self(a->cgroup, a->is_cgroup_v2_entered, &err);
         /* A cgroup namespace given by path is joined only now, in our cgroup: see exec_child(). */
         if (r >= 0 && a->cgroupns_fd >= 0 && setns(a->cgroupns_fd, CLONE_NEWCGROUP) < 0)
                 r = error_set(&err, errno, "join cgroup namespace");

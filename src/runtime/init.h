@@ -53,6 +53,7 @@ typedef struct RtInitArgs {
         RtCgroup *cgroup;           /* entered first thing, by the process itself */
         bool is_cgroup_v2_entered;  /* clone3 already put us in the unified hierarchy */
         int cgroupns_fd;            /* a cgroup namespace to join once in our cgroup, or -EBADF */
+        int *join_fds;              /* namespaces (by RtNsType, -EBADF where none) to join first, or NULL */
 } RtInitArgs;
 
 /* Runs in the cloned child: sets up the container and execs the process. Never returns; failures

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "common/error.h"
+#include "container.h"
 #include "spec.h"
 #include "state.h"
 
@@ -16,6 +17,17 @@
  * CLONE_PARENT. Returns like fork().
  */
 pid_t rt_clone(uint64_t flags, int cgroup_fd, int *ret_pidfd, bool *ret_is_in_cgroup);
+
+/*
+ * A child that shares our memory (CLONE_VM) and runs fn(arg), which must exec or _exit and never
+ * return, while we wait (CLONE_VFORK): no copy of our page tables for it to make and drop, nor
+ * copy-on-write faults for either side after. Into cgroup_fd's cgroup as rt_clone() does. fn must
+ * leave our state as it found it (work on copies), must not wait for us (we sleep until it execs),
+ * and runs with our signal handlers, so signals must be blocked. Returns the child's pid, or -1
+ * with errno (EOPNOTSUPP where it is not built, off x86_64 and under AddressSanitizer:
+ * use rt_clone()).
+ */
+pid_t rt_clone_vfork(int cgroup_fd, bool *ret_is_in_cgroup, void (*fn)(void *), void *arg);
 
 /*
  * The end of an intermediate process (one that joined namespaces our own children must be
