@@ -5,7 +5,8 @@
 #           `lxc-start` + `lxc-wait -s RUNNING` of a container defined once beforehand;
 #   attach: `hull exec NAME true` against `lxc-attach -- true`.
 # Both run the same root filesystem (busybox-static, busybox's init, one inittab) with no network.
-# Interleaved, RUNS (20) rounds after one warm-up; medians and the ratios hull/LXC (target <= 0.5).
+# Interleaved, RUNS (20) rounds after one warm-up, each tool's figures taken once the other's monitor
+# has finished its cleanup; medians and the ratios hull/LXC (target <= 0.5).
 # hull runs its default (unprivileged: a user namespace of its own) and --privileged, as LXC does
 # as root without an idmap; the ratio uses --privileged, like for like. Then the idle memory a
 # system container costs beyond its own processes: the proportional set size (PSS) of hull's
@@ -69,6 +70,18 @@ lxc_round() {
 	t0=$EPOCHREALTIME; lxc-attach -n bench "${L[@]}" -- true; t1=$EPOCHREALTIME
 	la+=($(us "$t0" "$t1"))
 	lxc-stop -k -n bench "${L[@]}"
+	settle
+}
+# Waits until what either tool left working after its stop is done: LXC's monitor goes on cleaning up
+# for some 10 ms after lxc-stop returns, and would otherwise be timed as part of hull's next launch
+# (hull-monitor is gone by the time rm returns, but is waited for all the same).
+settle() {
+	local i
+	for i in $(seq 1000); do
+		pgrep -f "lxc monitor\] $tmp/lxc|hull-monitor $tmp/hull" >/dev/null || return 0
+		sleep 0.002
+	done
+	die "a monitor of the last round did not end"
 }
 # hull_round NAME [FLAGS...]: launch, exec, remove; the times go to the arrays named by prefix.
 hull_round() {
@@ -78,6 +91,7 @@ hull_round() {
 	"${H[@]}" exec "$name" true; t2=$EPOCHREALTIME
 	eval "${p}s+=($(us "$t0" "$t1")) ${p}a+=($(us "$t1" "$t2"))"
 	"${H[@]}" rm -f "$name" >/dev/null
+	settle
 }
 
 ls_=() la=() hps=() hpa=() hus=() hua=()
