@@ -354,7 +354,8 @@ static int boot_with_state(InstContext *c, InstRecord *rec, InstVmSpec *s, unsig
         if (r >= 0)
                 r = inst_qmp_open(c, rec, &q, err);
         if (r >= 0)
-                r = inst_qmp_migrate_in(q, state_fd, false, STATE_TIMEOUT_MS, err);
+                r = inst_vm_qemu_error(c, rec->id, inst_qmp_migrate_in(q, state_fd, false, STATE_TIMEOUT_MS, err),
+                                       err);
         if (r < 0 && pid > 0) {
                 /* Our child: killed and reaped here, so that its cgroup is empty for the next one. */
                 kill(pid, SIGKILL);

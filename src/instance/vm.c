@@ -245,6 +245,30 @@ pid_t inst_vm_qemu_pid(InstContext *c, const char *id)
         return inst_pid_file_read(c, id, "qemu.pid");
 }
 
+int inst_vm_qemu_error(InstContext *c, const char *id, int r, Error **err)
+{
+        _cleanup_free_ char *log = inst_path(c, id, "qemu.log"), *text = NULL;
+        char *end, *line;
+        size_t len;
+
+        if (r != -EPIPE || read_file_at(AT_FDCWD, log, &text, &len, NULL) < 0)
+                return r;
+        end = text + len;
+        while (end > text && (end[-1] == '\n' || end[-1] == '\r'))
+                end--;
+        *end = '\0';
+        line = strrchr(text, '\n');
+        line = line ? line + 1 : text;
+        /* "qemu-system-x86_64: load of migration failed: ...": the program's name goes. */
+        if (strncmp(line, "qemu-system-", 12) == 0 && strstr(line, ": "))
+                line = strstr(line, ": ") + 2;
+        if (*line == '\0')
+                return r;
+        /* QEMU's reason says more than the closed QMP connection that told of it. */
+        error_clear(err);
+        return error_setf(err, EIO, "QEMU ended: %s", line);
+}
+
 bool inst_vm_is_restoring(InstContext *c, const char *id)
 {
         _cleanup_free_ char *marker = inst_vm_rundir_path(c, id, "restoring");

@@ -36,6 +36,9 @@ char *inst_vm_rundir(const InstContext *c, const char *id);
 int inst_vm_session(InstContext *c, InstRecord *rec, int timeout_ms, int *ret_lock, VmAgent **ret, Error **err);
 /* QEMU's pid while it runs, else 0. */
 pid_t inst_vm_qemu_pid(InstContext *c, const char *id);
+/* r from a QMP command that lost QEMU (-EPIPE): *err becomes QEMU's own reason, the last line of its
+ * qemu.log, where there is one. Any other r is returned as it is. */
+int inst_vm_qemu_error(InstContext *c, const char *id, int r, Error **err);
 /* A file in the VM's run dir. */
 char *inst_vm_rundir_path(const InstContext *c, const char *id, const char *file);
 /* True while a restore puts a new QEMU in place of the old one (the "restoring" marker). */
