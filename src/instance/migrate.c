@@ -408,7 +408,7 @@ int inst_migrate_send(InstContext *c, InstRecord *rec, const char *uri, json_t *
         _cleanup_free_ char *base = NULL, *spec_path = inst_path(c, rec->id, "vm.json"), *spec_text = NULL;
         _cleanup_(vm_qmp_freep) VmQmp *q = NULL;
         _cleanup_json_ json_t *m = NULL, *info = NULL, *spec = NULL;
-        _cleanup_close_ int sock = -EBADF, base_fd = -EBADF;
+        _cleanup_close_ int sock = -EBADF, base_fd = -EBADF, ports_lock = -EBADF;
         bool need_base = false;
         struct stat st;
         InstState state;
@@ -422,6 +422,10 @@ int inst_migrate_send(InstContext *c, InstRecord *rec, const char *uri, json_t *
                 return r;
         if (state != INST_STATE_RUNNING)
                 return error_setf(err, EINVAL, "'%s' is %s, not running", rec->name, inst_state_name(state));
+        /* The receiver's QEMU is made with the agent ports vm.json counts: none may be added till the end. */
+        ports_lock = inst_vm_lock_ports(c, rec->id, err);
+        if (ports_lock < 0)
+                return ports_lock;
         r = read_file_at(AT_FDCWD, spec_path, &spec_text, &len, err);
         if (r >= 0)
                 r = json_parse(spec_text, len, "vm.json", &spec, err);
@@ -474,6 +478,7 @@ int inst_migrate_send(InstContext *c, InstRecord *rec, const char *uri, json_t *
                 return error_wrap(err, r, "migrate '%s' (it goes on running here)", rec->name);
         }
         q = vm_qmp_free(q);
+        ports_lock = safe_close(ports_lock);
         r = inst_remove(c, rec, true, err);
         if (r < 0)
                 return error_wrap(err, r, "migrated '%s', but removing it here", rec->name);

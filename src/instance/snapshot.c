@@ -216,7 +216,7 @@ static int vm_snapshot_create(InstContext *c, InstRecord *rec, const char *name,
         _cleanup_(vm_qmp_freep) VmQmp *q = NULL;
         _cleanup_(inst_vm_spec_done) InstVmSpec s = {};
         _cleanup_json_ json_t *info = NULL;
-        _cleanup_close_ int fd = -EBADF;
+        _cleanup_close_ int fd = -EBADF, ports_lock = -EBADF;
         unsigned ports = 0;
         int64_t t0;
         InstState st;
@@ -236,7 +236,9 @@ static int vm_snapshot_create(InstContext *c, InstRecord *rec, const char *name,
                 r = stor_disk_copy(disk, disk_copy, err);
                 goto done;
         }
-        r = inst_vm_spec_load(c, rec->id, &s, err);
+        /* The state's count of agent ports, held until QEMU has written it. */
+        ports_lock = inst_vm_lock_ports(c, rec->id, err);
+        r = ports_lock < 0 ? ports_lock : inst_vm_spec_load(c, rec->id, &s, err);
         if (r < 0)
                 goto done;
         ports = s.agent_ports;
@@ -470,6 +472,7 @@ static int vm_snapshot_restore(InstContext *c, InstRecord *rec, const char *name
         _cleanup_free_ char *dir = NULL, *disk = NULL, *disk_copy = NULL, *tmp = NULL;
         _cleanup_(inst_vm_spec_done) InstVmSpec s = {};
         _cleanup_json_ json_t *meta = NULL;
+        _cleanup_close_ int ports_lock = -EBADF;
         bool is_stateful = false, was_running;
         int64_t t0;
         InstState st;
@@ -487,11 +490,18 @@ static int vm_snapshot_restore(InstContext *c, InstRecord *rec, const char *name
         disk_copy = xasprintf("%s/disk.qcow2", dir);
         tmp = xasprintf("%s.restore", disk);
         r = inst_state(c, rec, &st, NULL, err);
-        if (r >= 0)
-                r = inst_vm_spec_load(c, rec->id, &s, err);
         if (r < 0)
                 return r;
         was_running = st == INST_STATE_RUNNING;
+        /* A running VM's QEMU is replaced: no port is added to it meanwhile. */
+        if (was_running) {
+                ports_lock = inst_vm_lock_ports(c, rec->id, err);
+                if (ports_lock < 0)
+                        return error_wrap(err, ports_lock, "restore '%s' of '%s'", name, rec->name);
+        }
+        r = inst_vm_spec_load(c, rec->id, &s, err);
+        if (r < 0)
+                return r;
         t0 = monotonic_ms();
         if (!is_stateful) {
                 if (was_running)

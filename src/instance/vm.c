@@ -588,19 +588,29 @@ static int lock_free_port(const char *dir, unsigned from, unsigned to, unsigned 
         return -EBADF;
 }
 
+int inst_vm_lock_ports(InstContext *c, const char *id, Error **err)
+{
+        _cleanup_free_ char *path = inst_vm_rundir_path(c, id, "ports.lock");
+        _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+        if (fd < 0 || flock(fd, LOCK_EX) < 0)
+                return error_set(err, errno, "lock '%s'", path);
+        return TAKE_FD(fd);
+}
+
 /* Hot-plugs agent ports into the running VM until it has one whose lock is free, and takes that lock
  * (-EBADF when the VM has VM_AGENT_PORTS already). vm.json keeps the count, under the ports lock. */
 static int add_port(InstContext *c, InstRecord *rec, unsigned *ret_port, Error **err)
 {
         _cleanup_(inst_vm_spec_done) InstVmSpec s = {};
         _cleanup_(vm_qmp_freep) VmQmp *q = NULL;
-        _cleanup_free_ char *dir = inst_vm_rundir(c, rec->id), *path = inst_vm_rundir_path(c, rec->id, "ports.lock");
-        _cleanup_close_ int lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        _cleanup_free_ char *dir = inst_vm_rundir(c, rec->id);
+        _cleanup_close_ int lock = inst_vm_lock_ports(c, rec->id, err);
         unsigned index;
         int fd, r;
 
-        if (lock < 0 || flock(lock, LOCK_EX) < 0)
-                return error_set(err, errno, "lock '%s'", path);
+        if (lock < 0)
+                return lock;
         r = inst_vm_spec_load(c, rec->id, &s, err);
         if (r < 0)
                 return r;

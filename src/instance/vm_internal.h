@@ -34,6 +34,10 @@ char *inst_vm_rundir(const InstContext *c, const char *id);
  * until *ret_lock closes. When all the VM's ports are taken, one more is hot-plugged (up to
  * VM_AGENT_PORTS); past that it waits for a port. */
 int inst_vm_session(InstContext *c, InstRecord *rec, int timeout_ms, int *ret_lock, VmAgent **ret, Error **err);
+/* Takes the lock under which a running VM's agent ports are counted and hot-plugged; returns its fd.
+ * Whatever saves the VM's state (a snapshot, a migration, a restore) holds it, so that no port comes
+ * between the count it reads from vm.json and the state QEMU writes. Not to be held across a session. */
+int inst_vm_lock_ports(InstContext *c, const char *id, Error **err);
 /* QEMU's pid while it runs, else 0. */
 pid_t inst_vm_qemu_pid(InstContext *c, const char *id);
 /* r from a QMP command that lost QEMU (-EPIPE): *err becomes QEMU's own reason, the last line of its
