@@ -587,7 +587,7 @@ static int receive_one(InstContext *c, int sock, char **ret_name, Error **err)
         if (r >= 0)
                 r = send_msg(sock, json_pack("{s:b}", "ready", 1), err);
         if (r >= 0)
-                r = inst_vm_qemu_error(c, rec->id, inst_qmp_migrate_in(q, sock, true, MIGRATE_TIMEOUT_MS, err), err);
+                r = inst_qmp_migrate_in(c, rec->id, q, sock, true, MIGRATE_TIMEOUT_MS, err);
         q = vm_qmp_free(q);
         if (r >= 0)
                 r = inst_vm_start_supervised(c, rec, true, err);

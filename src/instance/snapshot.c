@@ -197,7 +197,8 @@ int inst_qmp_migrate_out(VmQmp *q, int fd, bool is_block, int timeout_ms, json_t
         return r;
 }
 
-int inst_qmp_migrate_in(VmQmp *q, int fd, bool is_block, int timeout_ms, Error **err)
+int inst_qmp_migrate_in(InstContext *c, const char *id, VmQmp *q, int fd, bool is_block, int timeout_ms,
+                        Error **err)
 {
         int r = set_block_migration(q, is_block, err);
 
@@ -206,7 +207,10 @@ int inst_qmp_migrate_in(VmQmp *q, int fd, bool is_block, int timeout_ms, Error *
         if (r >= 0)
                 r = vm_qmp_execute(q, "migrate-incoming", json_pack("{s:s}", "uri", "fd:hull-state"), QMP_TIMEOUT_MS,
                                    NULL, err);
-        return r < 0 ? r : inst_qmp_wait_running(q, timeout_ms, err);
+        if (r >= 0)
+                r = inst_qmp_wait_running(q, timeout_ms, err);
+        /* A state that does not load ends QEMU: its own reason says more than the closed connection. */
+        return inst_vm_qemu_error(c, id, r, err);
 }
 
 static int vm_snapshot_create(InstContext *c, InstRecord *rec, const char *name, json_t **ret, Error **err)
@@ -356,8 +360,7 @@ static int boot_with_state(InstContext *c, InstRecord *rec, InstVmSpec *s, unsig
         if (r >= 0)
                 r = inst_qmp_open(c, rec, &q, err);
         if (r >= 0)
-                r = inst_vm_qemu_error(c, rec->id, inst_qmp_migrate_in(q, state_fd, false, STATE_TIMEOUT_MS, err),
-                                       err);
+                r = inst_qmp_migrate_in(c, rec->id, q, state_fd, false, STATE_TIMEOUT_MS, err);
         if (r < 0 && pid > 0) {
                 /* Our child: killed and reaped here, so that its cgroup is empty for the next one. */
                 kill(pid, SIGKILL);

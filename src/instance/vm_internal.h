@@ -81,8 +81,10 @@ int inst_qmp_open(InstContext *c, const InstRecord *rec, VmQmp **ret, Error **er
 /* QEMU's migration of the VM's state out into fd (a file, or a socket to another hull's QEMU), its
  * bandwidth cap raised; with is_block the top of its disk goes along. Cancelled on failure. */
 int inst_qmp_migrate_out(VmQmp *q, int fd, bool is_block, int timeout_ms, json_t **ret, Error **err);
-/* The other end: an incoming VM (-incoming defer) loads its state from fd and runs. */
-int inst_qmp_migrate_in(VmQmp *q, int fd, bool is_block, int timeout_ms, Error **err);
+/* The other end: the incoming VM id (-incoming defer) loads its state from fd and runs. A QEMU that
+ * ends meanwhile is reported with its own reason (inst_vm_qemu_error()). */
+int inst_qmp_migrate_in(InstContext *c, const char *id, VmQmp *q, int fd, bool is_block, int timeout_ms,
+                        Error **err);
 /* The base disk of an image, shared by its VMs. */
 char *inst_vm_base_path(const InstContext *c, const char *image_id);
 /* Waits until an incoming VM has loaded its state and runs. */

@@ -253,6 +253,9 @@ static int write_cpio(FILE *f, const char *agent_data, size_t agent_len, const V
 }
 
 /* "a1b2..." (16 hex digits) of SHA-256 over the agent and modules.dep: a new agent or kernel, a new name. */
+/* The hex digits of the digest that name a cached initramfs. */
+#define CACHE_KEY_LEN 16
+
 static char *cache_key(const char *agent_data, size_t agent_len, const char *dep_text)
 {
         _cleanup_(digest_freep) Digest *d = digest_new();
@@ -264,7 +267,7 @@ static char *cache_key(const char *agent_data, size_t agent_len, const char *dep
         if (dep_text)
                 digest_update(d, dep_text, strlen(dep_text));
         hex = digest_finish(d);
-        return xstrndup(hex + strlen("sha256:"), 16);
+        return xstrndup(hex + strlen("sha256:"), CACHE_KEY_LEN);
 }
 
 static int build(const VmKernel *k, const char *agent_data, size_t agent_len, const char *dep_text,
@@ -344,9 +347,9 @@ static char *stamp_key(const char *stamp_path, const char *stamp)
 
         if (read_file_at(AT_FDCWD, stamp_path, &text, &len, NULL) < 0)
                 return NULL;
-        if (len != n + 17 || strncmp(text, stamp, n) != 0 || text[len - 1] != '\n')
+        if (len != n + CACHE_KEY_LEN + 1 || strncmp(text, stamp, n) != 0 || text[len - 1] != '\n')
                 return NULL;
-        return xstrndup(text + n, 16);
+        return xstrndup(text + n, CACHE_KEY_LEN);
 }
 
 int vm_initramfs_get(const VmKernel *k, const char *agent, const char *cache_dir, char **ret_path, Error **err)
